@@ -1,0 +1,171 @@
+"""Every setting the bot reads, from the environment and an optional `.env` file.
+
+Settings are read once at start-up (`load_settings`) and passed down; nothing else in the code
+reads the environment.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from babel.numbers import list_currencies
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_IMPORT_URL = "https://import.segmetrics.io/api/v1"
+DEFAULT_REPORTING_URL = "https://api.segmetrics.io"
+
+# The credentials that, all absent, switch the bot to the built-in sandbox.
+CREDENTIAL_NAMES = ("SEGMETRICS_API_KEY", "SEGMETRICS_ACCOUNT_ID", "SEGMETRICS_INTEGRATION_ID")
+
+
+class SettingsError(Exception):
+    """Raised when settings are missing or malformed; the message lists every problem."""
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """The bot's configuration. Field names are the environment variable names, case-insensitive."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    segmetrics_api_key: SecretStr | None = Field(
+        None, description="SegMetrics API key (Settings > Account Settings). Absent: the built-in sandbox."
+    )
+    segmetrics_account_id: str | None = Field(None, description="SegMetrics account id.")
+    segmetrics_integration_id: str | None = Field(None, description="Id of the custom integration the data belongs to.")
+    segmetrics_import_url: str = Field(DEFAULT_IMPORT_URL, description="Import API base URL.")
+    segmetrics_reporting_url: str = Field(DEFAULT_REPORTING_URL, description="Reporting API base URL.")
+    segmetrics_timezone: str = Field("UTC", description="IANA zone the API's date strings are written in.")
+    segmetrics_currency: str = Field("USD", description="ISO 4217 code of every amount.")
+    segmetrics_timeout: float = Field(10.0, gt=0, le=120, description="Seconds to wait for one answer.")
+    segmetrics_max_attempts: int = Field(4, ge=1, le=10, description="Tries per call, the first included.")
+    segmetrics_retry_budget: float = Field(
+        30.0, gt=0, le=600, description="Seconds a call may spend retrying, waits included."
+    )
+    segmetrics_max_connections: int = Field(
+        20, ge=1, le=1000, description="Concurrent connections to SegMetrics (keep-alive pool size)."
+    )
+    date_order: Literal["MDY", "DMY", "YMD"] = Field(
+        "MDY", description="How to read day/month-ambiguous dates such as 02/11/2026."
+    )
+    date_languages: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["en"], description="Languages dates are written in, comma-separated."
+    )
+    decimal_mark: Literal[".", ","] = Field(
+        ".", description="How to read one separator followed by three digits: 1,234 or 1.234."
+    )
+
+    @field_validator("date_languages", mode="before")
+    @classmethod
+    def _languages_from_csv(cls, value: object) -> object:
+        return _split_csv(value)
+
+    @field_validator("date_languages")
+    @classmethod
+    def _languages_known(cls, value: list[str]) -> list[str]:
+        from dateparser.languages.loader import default_loader
+
+        known = set(default_loader.get_locale_map())
+        unknown = [code for code in value if code not in known]
+        if unknown:
+            raise ValueError(f"unknown language code(s) {', '.join(unknown)}; use codes such as en, fr, de")
+        if not value:
+            raise ValueError("give at least one language code, e.g. en")
+        return value
+
+    @field_validator("segmetrics_timezone")
+    @classmethod
+    def _zone_exists(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone; use e.g. UTC or America/New_York") from None
+        return value
+
+    @field_validator("segmetrics_currency")
+    @classmethod
+    def _currency_exists(cls, value: str) -> str:
+        code = value.strip().upper()
+        if code not in list_currencies():
+            raise ValueError(f"{value!r} is not an ISO 4217 currency code; use e.g. USD, EUR or GBP")
+        return code
+
+    @field_validator("segmetrics_import_url", "segmetrics_reporting_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        if parts.query or parts.fragment:
+            raise ValueError(f"{value!r} must not carry a query string or fragment")
+        return value.rstrip("/")
+
+    @field_validator("segmetrics_account_id", "segmetrics_integration_id", mode="before")
+    @classmethod
+    def _blank_is_absent(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.strip()
+            if "/" in value:
+                raise ValueError("must not contain '/'")
+            return value or None
+        return value
+
+    @field_validator("segmetrics_api_key", mode="before")
+    @classmethod
+    def _blank_key_is_absent(cls, value: object) -> object:
+        if isinstance(value, str):
+            return value.strip() or None
+        return value
+
+    @model_validator(mode="after")
+    def _credentials_all_or_none(self) -> Settings:
+        given = [
+            self.segmetrics_api_key is not None,
+            self.segmetrics_account_id is not None,
+            self.segmetrics_integration_id is not None,
+        ]
+        if any(given) and not all(given):
+            missing = [name for name, present in zip(CREDENTIAL_NAMES, given, strict=True) if not present]
+            raise ValueError(
+                f"{', '.join(missing)} not set: give all three SegMetrics credentials for the live API, "
+                "or none of them to use the built-in sandbox"
+            )
+        return self
+
+    @property
+    def sandbox(self) -> bool:
+        """True when no SegMetrics credentials are configured: the bot talks to its built-in sandbox."""
+        return self.segmetrics_api_key is None
+
+    @property
+    def api_zone(self) -> ZoneInfo:
+        return ZoneInfo(self.segmetrics_timezone)
+
+
+def describe_errors(error: ValidationError) -> str:
+    """One line per problem, naming the environment variable and how to fix it."""
+    lines = []
+    for problem in error.errors():
+        name = str(problem["loc"][0]).upper() if problem["loc"] else "settings"
+        message = problem["msg"].removeprefix("Value error, ")
+        if problem["type"] == "literal_error":
+            message = f"must be one of {problem['ctx']['expected']}"
+        lines.append(f"- {name}: {message}" if problem["loc"] else f"- {message}")
+    return "Cannot start: the settings have problems.\n" + "\n".join(lines)
+
+
+def load_settings(env_file: str | None = ".env", **overrides: object) -> Settings:
+    """Read the settings once; raise `SettingsError` listing every problem at once."""
+    try:
+        return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+    except ValidationError as error:
+        raise SettingsError(describe_errors(error)) from None

@@ -1,0 +1,334 @@
+"""The thin SegMetrics client: one request funnel (`send`), retries, and errors by HTTP status."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from pydantic import SecretStr
+
+from bot.problems import InvalidValue
+from bot.segmetrics.errors import (
+    AuthenticationFailed,
+    BadRequest,
+    ConnectionFailed,
+    NotFound,
+    RateLimited,
+    SegMetricsError,
+    ServerError,
+    StatusError,
+    TimedOut,
+    UnsafeRequest,
+)
+from bot.segmetrics.paths import PROTECTED_HEADERS, resolve_raw_path
+from bot.segmetrics.request import ApiRequest, ApiResponse, segment
+from bot.segmetrics.retry import RetryPolicy, parse_retry_after
+from bot.settings import DEFAULT_IMPORT_URL, DEFAULT_REPORTING_URL
+
+log = logging.getLogger("segmetrics_slack.segmetrics")
+
+USER_AGENT = "segmetrics-slack/0.1 (+https://github.com/segmetrics-slack)"
+CONTACT_EXTENSIONS = ("tags", "orders", "subscriptions")
+
+
+@dataclass(frozen=True, repr=False)
+class Credentials:
+    """Who the bot is at SegMetrics. The key only leaves this object in the Authorization header."""
+
+    api_key: SecretStr
+    account_id: str
+    integration_id: str
+
+    def __repr__(self) -> str:
+        return f"Credentials(account_id={self.account_id!r}, integration_id={self.integration_id!r}, api_key=***)"
+
+
+class SegMetricsClient:
+    """Async client for the Import API (writes) and the Reporting API (reads)."""
+
+    def __init__(
+        self,
+        credentials: Credentials,
+        *,
+        import_url: str = DEFAULT_IMPORT_URL,
+        reporting_url: str = DEFAULT_REPORTING_URL,
+        timeout: float = 10.0,
+        retry: RetryPolicy | None = None,
+        max_connections: int = 20,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.credentials = credentials
+        self.import_url = httpx.URL(import_url.rstrip("/") + "/")
+        self.reporting_url = httpx.URL(reporting_url.rstrip("/") + "/")
+        self.timeout = timeout
+        self.retry = retry or RetryPolicy()
+        self._sleep = sleep
+        self._http = httpx.AsyncClient(
+            transport=transport,
+            timeout=httpx.Timeout(timeout, connect=min(5.0, timeout)),
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+            follow_redirects=False,
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"SegMetricsClient(import_url={str(self.import_url)!r}, reporting_url={str(self.reporting_url)!r}, "
+            f"account_id={self.credentials.account_id!r})"
+        )
+
+    async def __aenter__(self) -> SegMetricsClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # -- the funnel ---------------------------------------------------------------------------
+
+    def url_for(self, request: ApiRequest) -> httpx.URL:
+        account = segment(self.credentials.account_id)
+        if request.api == "import":
+            base = self.import_url.join(f"{account}/{segment(self.credentials.integration_id)}/")
+        elif request.api == "reporting":
+            base = self.reporting_url.join(f"{account}/")
+        else:
+            base = self.import_url
+        url = base.join(request.path)
+        # The path was built or checked by us; this is the last line of defence for the raw API call.
+        if url.host != base.host or url.port != base.port or not url.raw_path.startswith(base.raw_path):
+            raise UnsafeRequest(f"Refused to call {url.host}{url.path}: outside the SegMetrics API.")
+        return url
+
+    async def send(self, request: ApiRequest) -> ApiResponse:
+        """Send one request, retrying transient failures; return the answer or raise a `SegMetricsError`."""
+        url = self.url_for(request)
+        headers = self._headers(request.headers)
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            attempt += 1
+            outcome = await self._attempt(request, url, headers, attempt, started)
+            if isinstance(outcome, ApiResponse):
+                return outcome
+            error = outcome
+            elapsed = time.monotonic() - started
+            wait = self._wait_before_retry(error, attempt, elapsed)
+            if wait is None:
+                raise self._final(error, attempt, elapsed)
+            log.warning(
+                "segmetrics %s %s failed (%s); retry %d in %.2fs",
+                request.method,
+                request.path,
+                type(error).__name__,
+                attempt,
+                wait,
+            )
+            await self._sleep(wait)
+
+    async def _attempt(
+        self, request: ApiRequest, url: httpx.URL, headers: dict[str, str], attempt: int, started: float
+    ) -> ApiResponse | SegMetricsError:
+        try:
+            response = await self._http.request(
+                request.method,
+                url,
+                json=request.json,
+                params=dict(request.params) or None,
+                headers=headers,
+            )
+        except httpx.TimeoutException:
+            return TimedOut(f"SegMetrics did not answer within {self.timeout:g} s")
+        except httpx.TransportError as exc:
+            return ConnectionFailed(f"Could not reach SegMetrics at {url.host} ({self._reason(exc)})")
+        body = _body(response)
+        elapsed = time.monotonic() - started
+        log.info(
+            "segmetrics %s %s -> %d in %.0f ms (attempt %d)",
+            request.method,
+            request.path,
+            response.status_code,
+            elapsed * 1000,
+            attempt,
+        )
+        error = self._status_error(request, response, body, attempt)
+        if error is not None:
+            return error
+        return ApiResponse(status_code=response.status_code, body=body, attempts=attempt, elapsed=elapsed)
+
+    def _headers(self, extra: Mapping[str, str]) -> dict[str, str]:
+        for name in extra:
+            if name.lower() in PROTECTED_HEADERS:
+                raise UnsafeRequest(f"The {name} header is set by the bot and cannot be replaced.")
+        return {**extra, "Authorization": self.credentials.api_key.get_secret_value()}
+
+    def _wait_before_retry(self, error: SegMetricsError, attempt: int, elapsed: float) -> float | None:
+        if not error.transient or attempt >= self.retry.max_attempts:
+            return None
+        retry_after = error.retry_after if isinstance(error, StatusError) else None
+        wait = retry_after if retry_after is not None else self.retry.backoff(attempt)
+        if elapsed + wait > self.retry.budget:
+            return None
+        return wait
+
+    def _status_error(
+        self, request: ApiRequest, response: httpx.Response, body: Any, attempt: int
+    ) -> StatusError | None:
+        status = response.status_code
+        said_error = isinstance(body, dict) and str(body.get("status", "")).lower() == "error"
+        if status < 300 and not said_error:
+            return None
+        errors = self._redact_all(_error_strings(body))
+        common: dict[str, Any] = {"status_code": status, "errors": errors, "body": body, "attempts": attempt}
+        where = f"{request.method} {request.path}"
+        if status < 300 or status in (400, 422):
+            reasons = "; ".join(errors) if errors else f"HTTP {status}, no reason given"
+            return BadRequest(f"SegMetrics rejected the request: {reasons}.", **common)
+        if status in (401, 403):
+            return AuthenticationFailed(
+                f"SegMetrics refused the bot's credentials (HTTP {status}): whoever runs the bot should check "
+                "SEGMETRICS_API_KEY, SEGMETRICS_ACCOUNT_ID and SEGMETRICS_INTEGRATION_ID.",
+                **common,
+            )
+        if status == 404:
+            return NotFound(f"SegMetrics has nothing at {where} (HTTP 404).", **common)
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        if status == 429:
+            return RateLimited(
+                "SegMetrics is limiting how fast the bot may call it (HTTP 429)",
+                retry_after=retry_after,
+                **common,
+            )
+        if status >= 500:
+            return ServerError(f"SegMetrics had a server error (HTTP {status})", retry_after=retry_after, **common)
+        return StatusError(f"SegMetrics answered HTTP {status} to {where}.", **common)
+
+    def _final(self, error: SegMetricsError, attempts: int, elapsed: float) -> SegMetricsError:
+        error.attempts = attempts
+        if error.transient:
+            tries = f" (tried {attempts} times over {elapsed:.1f} s)" if attempts > 1 else ""
+            advice = (
+                f"try again in {error.retry_after:.0f} s."
+                if isinstance(error, RateLimited) and error.retry_after
+                else "try again in a few minutes; repeating is safe, every write is an upsert."
+            )
+            error.message = f"{error.message}{tries}; {advice}"
+        error.message = self._redact(error.message)
+        error.args = (error.message,)
+        return error
+
+    def _reason(self, exc: httpx.TransportError) -> str:
+        """A few words on why the connection failed, from the root cause httpx wraps."""
+        cause: BaseException | None = exc
+        while cause is not None:
+            if isinstance(cause, ConnectionRefusedError):
+                return "connection refused"
+            if isinstance(cause, socket.gaierror):
+                return "host name not found"
+            cause = cause.__cause__ or cause.__context__
+        if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
+            return "the connection was dropped"
+        return self._redact(str(exc) or type(exc).__name__)[:120]
+
+    def _redact(self, text: str) -> str:
+        key = self.credentials.api_key.get_secret_value()
+        return text.replace(key, "[redacted]") if key else text
+
+    def _redact_all(self, texts: Iterable[str]) -> list[str]:
+        return [self._redact(text) for text in texts]
+
+    # -- one thin wrapper per endpoint ------------------------------------------------------------
+
+    async def upsert_contact(self, contact: Mapping[str, Any]) -> ApiResponse:
+        return await self.send(ApiRequest.post("contact", dict(contact)))
+
+    async def delete_contact(self, contact_id_or_email: str) -> ApiResponse:
+        return await self.send(ApiRequest.delete("contact", contact_id_or_email))
+
+    async def add_tags(self, payload: Mapping[str, Any]) -> ApiResponse:
+        return await self.send(ApiRequest.post("tags/add", dict(payload)))
+
+    async def remove_tags(self, payload: Mapping[str, Any]) -> ApiResponse:
+        return await self.send(ApiRequest.post("tags/remove", dict(payload)))
+
+    async def upsert_invoice(self, invoice: Mapping[str, Any]) -> ApiResponse:
+        return await self.send(ApiRequest.post("invoice", dict(invoice)))
+
+    async def delete_invoice(self, invoice_id: str) -> ApiResponse:
+        return await self.send(ApiRequest.delete("invoice", invoice_id))
+
+    async def upsert_subscription(self, subscription: Mapping[str, Any]) -> ApiResponse:
+        return await self.send(ApiRequest.post("subscription", dict(subscription)))
+
+    async def delete_subscription(self, subscription_id: str) -> ApiResponse:
+        return await self.send(ApiRequest.delete("subscription", subscription_id))
+
+    async def record_ad_performance(self, performance: Mapping[str, Any]) -> ApiResponse:
+        return await self.send(ApiRequest.post("ad/performance", dict(performance)))
+
+    async def upsert_product(self, product_id: str, name: str) -> ApiResponse:
+        return await self.send(ApiRequest.post("product", {"id": product_id, "name": name}))
+
+    async def get_contact(self, contact_id_or_email: str, extend: Iterable[str] = CONTACT_EXTENSIONS) -> ApiResponse:
+        """Reporting API look-up; the contact is `response.body["data"]`."""
+        return await self.send(contact_lookup_request(contact_id_or_email, extend))
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> ApiResponse:
+        """A raw Import API call: `path` is relative to the integration, or to the API root when it
+        starts with `/v1/`; `{account_id}` and `{integration_id}` are filled in."""
+        try:
+            api, relative = resolve_raw_path(
+                path, account_id=self.credentials.account_id, integration_id=self.credentials.integration_id
+            )
+        except InvalidValue as exc:
+            raise UnsafeRequest(f"Refused the path {path!r}: {exc.message}.") from None
+        return await self.send(ApiRequest(method.upper(), relative, json, api=api, headers=dict(headers or {})))
+
+
+def contact_lookup_request(contact_id_or_email: str, extend: Iterable[str] = CONTACT_EXTENSIONS) -> ApiRequest:
+    return ApiRequest(
+        "GET",
+        f"contact/{segment(contact_id_or_email)}",
+        api="reporting",
+        params={"extend": ",".join(extend)},
+    )
+
+
+def _body(response: httpx.Response) -> Any:
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return response.text
+
+
+def _error_strings(body: Any) -> list[str]:
+    if isinstance(body, dict):
+        errors = body.get("errors")
+        if isinstance(errors, list):
+            return [str(item).strip() for item in errors if str(item).strip()]
+        if isinstance(errors, str) and errors.strip():
+            return [errors.strip()]
+        for key in ("message", "error"):
+            if isinstance(body.get(key), str) and body[key].strip():
+                return [body[key].strip()]
+    if isinstance(body, str) and body.strip() and len(body) < 300 and "<" not in body:
+        return [body.strip()]
+    return []

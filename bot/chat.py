@@ -1,0 +1,187 @@
+"""Chat text to an operation and its raw values, following each operation's declaration.
+
+Grammar: `<resource> <verb> <positional…> key=value key="value with spaces" …`. Keys are the API field
+names or their aliases; `field.<name>=` style keys feed key/value fields; the contact positional is
+an e-mail when it contains `@`, else a contact id. Values stay text here: reading them (money, dates,
+…) is the operation's job, so a form can be prefilled with exactly what was typed.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from bot.operation import CONTACT, Operation, Registry
+from bot.problems import CommandError
+from bot.tokens import Token, tokenize, unescape_slack
+
+MAX_COMMAND_LENGTH = 8_000
+
+
+@dataclass
+class ParsedCommand:
+    """An operation and what the user typed for each field (text, or a list for multi-entry fields)."""
+
+    operation: Operation
+    raw: dict[str, str | list[str]] = field(default_factory=dict)
+    text: str = ""
+
+
+def parse_command(text: str, registry: Registry) -> ParsedCommand:
+    """Find the operation and collect its raw values; raise `CommandError` when the text is malformed."""
+    if len(text) > MAX_COMMAND_LENGTH:
+        raise CommandError(f"That command is {len(text):,} characters long; the limit is {MAX_COMMAND_LENGTH:,}.")
+    clean = unescape_slack(text).strip()
+    tokens = _Stream(tokenize(clean))
+    op = _find_operation(tokens, registry)
+    parsed = ParsedCommand(op, {}, clean)
+    _collect(parsed, tokens, clean)
+    return parsed
+
+
+class _Stream:
+    """Tokens read lazily, one of which can be given back."""
+
+    def __init__(self, tokens: Iterator[Token]) -> None:
+        self._tokens = tokens
+        self._back: list[Token] = []
+
+    def __iter__(self) -> _Stream:
+        return self
+
+    def __next__(self) -> Token:
+        return self._back.pop() if self._back else next(self._tokens)
+
+    def push_back(self, token: Token) -> None:
+        self._back.append(token)
+
+
+def _find_operation(tokens: _Stream, registry: Registry) -> Operation:
+    resources = ", ".join(f"`{resource.name}`" for resource in registry.resources)
+    first = next(tokens, None)
+    if first is None or first.key is not None:
+        raise CommandError(f"Start with what to act on: {resources}.")
+    resource = registry.resource(first.value)
+    if resource is None:
+        hint = _did_you_mean(first.value, [r.name for r in registry.resources])
+        raise CommandError(f"`{first.value}` is not something the bot acts on{hint}. Choose one of {resources}.")
+    operations = registry.for_resource(resource.name)
+    verbs = ", ".join(f"`{verb}`" for op in operations for verb in op.verbs)
+    second = next(tokens, None)
+    if second is not None and second.key is None and not second.quoted:
+        op = registry.find(resource.name, second.value)
+        if op is not None:
+            return op
+    if resource.default_verb:
+        op = registry.find(resource.name, resource.default_verb)
+        assert op is not None  # the registry checked it
+        if second is not None:
+            tokens.push_back(second)
+        return op
+    if second is None:
+        raise CommandError(f"What should the bot do with a {resource.name}? Say {verbs}.")
+    hint = _did_you_mean(second.value, [verb for op in operations for verb in op.verbs])
+    raise CommandError(f"`{resource.name} {second.value}` is not an operation{hint}. Say {verbs}.")
+
+
+def _collect(parsed: ParsedCommand, tokens: _Stream, text: str) -> None:
+    op = parsed.operation
+    slots = list(op.positional)
+    slot = 0
+    for token in tokens:
+        if token.key is not None:
+            _add_keyed(parsed, token)
+            continue
+        if slot >= len(slots):
+            last = op.param(slots[-1]) if slots and slots[-1] != CONTACT else None
+            if last is not None and last.kind.many:
+                _append(parsed, last.name, token.value)
+                continue
+            raise CommandError(
+                f"`{token.value}` is not expected here; values other than {_positional_words(op)} "
+                "need a key, like `key=value`.",
+                usage=op.usage(),
+            )
+        name = slots[slot]
+        if name == CONTACT:
+            name = "email" if "@" in token.value else "contact_id"
+        spec = op.param(name)
+        if spec.kind.takes_rest:
+            _set(parsed, name, text[token.start :].strip())
+            return
+        if spec.kind.many:
+            _append(parsed, name, token.value)
+        else:
+            _set(parsed, name, token.value)
+        slot += 1
+
+
+def _add_keyed(parsed: ParsedCommand, token: Token) -> None:
+    op = parsed.operation
+    assert token.key is not None
+    name = op.key(token.key)
+    if name is None:
+        prefixed = op.prefixed(token.key)
+        if prefixed is not None:
+            spec, entry_key = prefixed
+            separator = getattr(spec.kind, "separator", "=")
+            _append(parsed, spec.name, f"{entry_key} {separator} {token.value}".rstrip())
+            return
+        raise CommandError(_unknown_key(op, token.key), usage=op.usage())
+    if not token.value.strip():
+        spec = op.param(name)
+        raise CommandError(
+            f"`{token.key}=` has no value. Give one, e.g. `{token.key}={_quote(spec.example)}`, or leave the key out.",
+            usage=op.usage(),
+        )
+    if op.param(name).kind.many:
+        _append(parsed, name, token.value)
+    else:
+        _set(parsed, name, token.value, key=token.key)
+
+
+def _set(parsed: ParsedCommand, name: str, value: str, *, key: str | None = None) -> None:
+    if name in parsed.raw:
+        spec = parsed.operation.param(name)
+        said = f"`{key}`" if key else f"{spec.title} (`{name}`)"
+        raise CommandError(
+            f"{said} is given twice (`{parsed.raw[name]}` and `{value}`); keep one.",
+            usage=parsed.operation.usage(),
+        )
+    parsed.raw[name] = value
+
+
+def _append(parsed: ParsedCommand, name: str, value: str) -> None:
+    current = parsed.raw.setdefault(name, [])
+    assert isinstance(current, list)
+    current.append(value)
+
+
+def _positional_words(op: Operation) -> str:
+    words = [
+        "the e-mail or contact ID" if name == CONTACT else f"the {op.param(name).title.lower()}"
+        for name in op.positional
+    ]
+    return " and ".join(words) if words else "the operation's name"
+
+
+def _unknown_key(op: Operation, key: str) -> str:
+    valid = []
+    for spec in op.params:
+        words = [spec.name, *spec.aliases]
+        if spec.prefix:
+            words = [f"{spec.prefix}.<name>"]
+        valid.append(" / ".join(f"`{word}`" for word in words))
+    candidates = [word for spec in op.params for word in (spec.name, *spec.aliases)]
+    hint = _did_you_mean(key, candidates)
+    return f"`{op.name}` has no key `{key}`{hint}. Valid keys: {', '.join(valid)}."
+
+
+def _did_you_mean(word: str, candidates: list[str]) -> str:
+    close = difflib.get_close_matches(word.lower(), candidates, n=1, cutoff=0.6)
+    return f" (did you mean `{close[0]}`?)" if close else ""
+
+
+def _quote(example: str) -> str:
+    return f'"{example}"' if " " in example else example

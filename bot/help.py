@@ -1,0 +1,52 @@
+"""Help derived from the declarations: an overview with one example per operation, and every key
+of one resource. Plain text with `code` spans, readable in a terminal and in Slack."""
+
+from __future__ import annotations
+
+from bot.operation import CONTACT, Operation, Param, Registry
+from bot.problems import CommandError
+
+
+def overview(registry: Registry) -> str:
+    lines = ["Write `<resource> <verb> …`. One example per operation:"]
+    lines += [f"• {op.title}: `{op.examples[0]}`" for op in registry]
+    resources = ", ".join(f"`{resource.name}`" for resource in registry.resources)
+    lines.append(f"`help <resource>` lists every key of {resources}.")
+    return "\n".join(lines)
+
+
+def resource_help(registry: Registry, word: str) -> str:
+    resource = registry.resource(word)
+    if resource is None:
+        names = ", ".join(f"`{item.name}`" for item in registry.resources)
+        raise CommandError(f"There is no help on `{word}`. Ask about one of {names}.")
+    sections = [operation_help(op) for op in registry.for_resource(resource.name)]
+    return "\n\n".join(sections)
+
+
+def operation_help(op: Operation) -> str:
+    verbs = " | ".join(op.verbs)
+    lines = [f"*{op.title}* (`{op.resource} {verbs}`): {op.description}", f"Usage: `{op.usage()}`"]
+    positional = set(op.positional)
+    for spec in op.params:
+        lines.append(_param_line(spec, positional))
+    lines.append("Examples:")
+    lines += [f"  `{example}`" for example in op.examples]
+    return "\n".join(lines)
+
+
+def _param_line(spec: Param, positional: set[str]) -> str:
+    words = [f"{spec.prefix}.<name>="] if spec.prefix else [spec.name, *spec.aliases]
+    keys = " / ".join(f"`{word}`" for word in words)
+    if spec.name in positional or (CONTACT in positional and spec.name in ("email", "contact_id")):
+        keys += " (or by position)"
+    need = "required" if spec.required else (f"default `{spec.default}`" if spec.default else "optional")
+    line = f"• {keys}: {spec.title}, {need}."
+    if spec.hint:
+        line += f" {spec.hint}"
+    options = spec.kind.options()
+    if options:
+        line += " One of " + ", ".join(f"`{value}`" for value, _ in options) + "."
+    elif spec.example:
+        line += f" e.g. `{spec.example}`"
+    return line

@@ -1,0 +1,511 @@
+"""Operation declarations and the registry: declare an operation once, derive everything else.
+
+A declaration is a pydantic model of its input (fields typed with a kind from `bot.fields`, described
+with `param()`) and a build function decorated with `@operation(...)`, which turns the validated input
+into the SegMetrics request. Everything a surface needs (chat grammar, forms, help, inline errors,
+confirmations) is derived from it, and a wrong declaration fails when `commands` is imported.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+import types
+import typing
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any, Union
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_core import PydanticUndefined
+
+from bot.context import Context
+from bot.fields import ERROR_TYPE, Kind, Moment
+from bot.problems import FieldError, InputError, as_examples
+from bot.segmetrics.request import ApiRequest, ApiResponse
+
+# The positional that is an e-mail when it contains `@`, else a contact id.
+CONTACT = "contact"
+CONTACT_FIELDS = ("email", "contact_id")
+
+# Slack's limits the derived forms must respect.
+MODAL_TITLE_LIMIT = 24
+LABEL_LIMIT = 2000
+PLACEHOLDER_LIMIT = 150
+BLOCK_ID_LIMIT = 255
+OPTION_LIMIT = 100
+OPTION_TEXT_LIMIT = 75
+
+RawValue = str | Sequence[str]
+RawInput = Mapping[str, RawValue]
+
+
+class DeclarationError(Exception):
+    """An operation declaration that cannot work; raised when `commands` is imported."""
+
+
+def param(
+    default: Any = PydanticUndefined,
+    *,
+    title: str,
+    hint: str = "",
+    examples: Sequence[str] = (),
+    aliases: Sequence[str] = (),
+    prefix: str | None = None,
+) -> Any:
+    """Describe one field: its form label (`title`), help (`hint`), examples, chat aliases, and for
+    key/value fields the chat prefix (`field.plan=Pro`). A text default ("now", "1") is read like input."""
+    extra: dict[str, Any] = {"aliases": list(aliases)}
+    if prefix:
+        extra["prefix"] = prefix
+    return Field(
+        default,
+        title=title,
+        description=hint or None,
+        examples=list(examples) or None,
+        validate_default=isinstance(default, str),
+        json_schema_extra=extra,
+    )
+
+
+@dataclass(frozen=True)
+class Param:
+    """One field of an operation, compiled from its declaration."""
+
+    name: str
+    title: str
+    hint: str
+    examples: tuple[str, ...]
+    aliases: tuple[str, ...]
+    prefix: str | None
+    kind: Kind
+    required: bool
+    default: str | None
+
+    @property
+    def example(self) -> str:
+        return self.examples[0] if self.examples else self.kind.example
+
+    def example_for(self, ctx: Context) -> str:
+        return self.kind.localize(self.example, ctx) if self.example else ""
+
+
+class Input(BaseModel):
+    """Base of every operation's input model."""
+
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+
+    @classmethod
+    def params(cls) -> tuple[Param, ...]:
+        return _compile_params(cls)
+
+    @property
+    def contact(self) -> str:
+        """The contact this input is about: its contact id when given, else its e-mail."""
+        return str(getattr(self, "contact_id", None) or getattr(self, "email", None) or "")
+
+    @classmethod
+    def problem(cls, name: str, problem: str, *, example: str | None = None, missing: bool = False) -> InputError:
+        """For cross-field rules in after-validators: `raise self.problem("items", "…")`."""
+        spec = next(item for item in cls.params() if item.name == name)
+        examples = as_examples(example or spec.example)
+        return InputError([FieldError(name, spec.title, problem, examples, "missing" if missing else "invalid")])
+
+    def to_api(self, ctx: Context, *, exclude: Iterable[str] = ()) -> dict[str, Any]:
+        """Every given field as the API wants it, under its API name, in declaration order."""
+        skip = set(exclude)
+        return {
+            item.name: item.kind.to_api(value, ctx)
+            for item in self.params()
+            if item.name not in skip and (value := getattr(self, item.name)) is not None
+        }
+
+
+def _kind_of(annotation: Any) -> tuple[Kind | None, bool]:
+    """The kind in an annotation, and whether None is allowed (`Cents | None`)."""
+    optional = False
+    origin = typing.get_origin(annotation)
+    if origin in (Union, types.UnionType):
+        members = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
+        optional = len(members) < len(typing.get_args(annotation))
+        if len(members) != 1:
+            return None, optional
+        annotation = members[0]
+    if typing.get_origin(annotation) is typing.Annotated:
+        kinds = [meta for meta in annotation.__metadata__ if isinstance(meta, Kind)]
+        return (kinds[0] if kinds else None), optional
+    return None, optional
+
+
+@cache
+def _compile_params(model: type[Input]) -> tuple[Param, ...]:
+    params = []
+    for name, info in model.model_fields.items():
+        kinds = [meta for meta in info.metadata if isinstance(meta, Kind)]
+        kind = kinds[0] if kinds else _kind_of(info.annotation)[0]
+        if kind is None:
+            raise DeclarationError(
+                f"{model.__name__}.{name}: no field kind; annotate it with one from bot.fields (Cents, When, …)"
+            )
+        if not info.title:
+            raise DeclarationError(f"{model.__name__}.{name}: declare it with param(title=…)")
+        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+        default = info.get_default() if not info.is_required() else None
+        params.append(
+            Param(
+                name=name,
+                title=info.title,
+                hint=info.description or "",
+                examples=tuple(str(example) for example in info.examples or ()),
+                aliases=tuple(str(alias) for alias in extra.get("aliases", ()) or ()),  # type: ignore[union-attr]
+                prefix=str(extra["prefix"]) if extra.get("prefix") else None,
+                kind=kind,
+                required=info.is_required(),
+                default=default if isinstance(default, str) else None,
+            )
+        )
+    return tuple(params)
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One line of a confirmation: a label and the value as SegMetrics received it, for a human."""
+
+    label: str
+    value: str
+    field: str | None = None
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What an operation did, structured for any surface (chat reply, Block Kit, terminal)."""
+
+    headline: str
+    facts: tuple[Fact, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    def as_text(self) -> str:
+        width = max((len(fact.label) for fact in self.facts), default=0)
+        lines = [self.headline]
+        lines += [f"  {fact.label.ljust(width)}  {fact.value}" for fact in self.facts]
+        lines += [f"  ({note})" for note in self.notes]
+        return "\n".join(lines)
+
+
+Summarize = Callable[[Any, ApiResponse, Context], Sequence[Fact]]
+
+
+@dataclass(frozen=True)
+class Resource:
+    """A noun of the chat grammar (`contact`, `order`, …) and its slash-command alias."""
+
+    name: str
+    title: str
+    aliases: tuple[str, ...] = ()
+    command: str | None = None
+    default_verb: str | None = None
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One SegMetrics operation, declared once in `commands/`."""
+
+    resource: str
+    verb: str
+    title: str
+    description: str
+    model: type[Input]
+    build: Callable[[Any, Context], ApiRequest]
+    params: tuple[Param, ...]
+    positional: tuple[str, ...]
+    verbs: tuple[str, ...]
+    done: str
+    examples: tuple[str, ...]
+    summarize: Summarize | None = None
+    not_found: str | None = None
+    destructive: bool = False
+    _keys: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        _check(self)
+        object.__setattr__(self, "_keys", _key_index(self))
+
+    @property
+    def name(self) -> str:
+        return f"{self.resource} {self.verb}"
+
+    def param(self, name: str) -> Param:
+        for item in self.params:
+            if item.name == name:
+                return item
+        raise KeyError(name)
+
+    def key(self, word: str) -> str | None:
+        """The field a chat key names (its API name or an alias, any case), or None."""
+        return self._keys.get(word.lower())
+
+    def prefixed(self, word: str) -> tuple[Param, str] | None:
+        """For `field.plan`: the key/value field whose prefix is `field`, and `plan`."""
+        head, dot, rest = word.partition(".")
+        if not dot or not rest:
+            return None
+        for item in self.params:
+            if item.prefix and item.prefix == head.lower():
+                return item, rest
+        return None
+
+    def validate(self, raw: RawInput, ctx: Context) -> Any:
+        """Read raw text values into the input model; raise `InputError` listing every problem."""
+        data = {name: value for name, value in raw.items() if value not in (None, "", [], ())}
+        problems = []
+        if CONTACT in self.positional and not any(data.get(name) for name in CONTACT_FIELDS):
+            examples = as_examples(self.param("email").example_for(ctx))
+            problems.append(FieldError("email", "E-mail or contact ID", "is required", examples, "missing"))
+        try:
+            validated = self.model.model_validate(data, context=ctx)
+        except ValidationError as error:
+            problems += self._field_errors(error, ctx)
+        if problems:
+            order = {spec.name: index for index, spec in enumerate(self.params)}
+            raise InputError(sorted(problems, key=lambda problem: order.get(problem.field, len(order))))
+        return validated
+
+    def _field_errors(self, error: ValidationError, ctx: Context) -> list[FieldError]:
+        problems = []
+        for item in error.errors():
+            name = str(item["loc"][0]) if item["loc"] else self.params[0].name
+            try:
+                spec = self.param(name)
+            except KeyError:
+                problems.append(FieldError(name, name, "is not a field of this operation"))
+                continue
+            declared = as_examples(spec.example_for(ctx))
+            if item["type"] == "missing":
+                problems.append(FieldError(name, spec.title, "is required", declared, "missing"))
+            elif item["type"] == ERROR_TYPE:
+                context = item.get("ctx") or {}
+                examples = tuple(context.get("examples") or ()) or declared
+                problems.append(FieldError(name, spec.title, context.get("message", item["msg"]), examples))
+            else:
+                problems.append(FieldError(name, spec.title, item["msg"], declared))
+        return problems
+
+    def describe(self, data: Any, response: ApiResponse | None, ctx: Context) -> Summary:
+        """The confirmation: a headline and the values as SegMetrics received them."""
+        if self.summarize is not None and response is not None:
+            facts = tuple(self.summarize(data, response, ctx))
+        else:
+            facts = tuple(
+                Fact(item.title, item.kind.describe(value, ctx), item.name)
+                for item in self.params
+                if (value := getattr(data, item.name)) not in (None, [], {})
+            )
+        return Summary(headline=self.headline(data, ctx), facts=facts, notes=self._notes(data, ctx))
+
+    def headline(self, data: Any, ctx: Context) -> str:
+        return self.fill(self.done, data, ctx)
+
+    def fill(self, template: str, data: Any, ctx: Context) -> str:
+        """A declared sentence (`done`, `not_found`) with `{field}` and `{contact}` filled in."""
+        values: dict[str, str] = {"contact": data.contact}
+        for item in self.params:
+            value = getattr(data, item.name)
+            values[item.name] = item.kind.describe(value, ctx) if value is not None else ""
+        return template.format_map(values)
+
+    def _notes(self, data: Any, ctx: Context) -> tuple[str, ...]:
+        sent_times = any(isinstance(item.kind, Moment) and getattr(data, item.name) for item in self.params)
+        if sent_times and ctx.api_zone.key != ctx.zone.key:
+            return (f"times shown in {ctx.zone.key}; sent to SegMetrics in {ctx.api_zone.key}",)
+        if sent_times:
+            return (f"times in {ctx.zone.key}, as sent to SegMetrics",)
+        return ()
+
+    def usage(self) -> str:
+        """`order add <id> <email|contact_id> amount=<…> item=<…> [paid=…] …`"""
+        words = [self.resource, self.verb]
+        for name in self.positional:
+            if name == CONTACT:
+                words.append("<email|contact_id>")
+                continue
+            spec = self.param(name)
+            text = f"<{name}…>" if spec.kind.many else f"<{name}>"
+            words.append(text if spec.required else f"[{text}]")
+        given = set(self.positional) | (set(CONTACT_FIELDS) if CONTACT in self.positional else set())
+        keyed = [spec for spec in self.params if spec.name not in given]
+        words += [f"{spec.name}=…" for spec in keyed if spec.required]
+        words += [
+            f"[{spec.prefix}.<name>=…]" if spec.prefix else f"[{spec.name}=…]" for spec in keyed if not spec.required
+        ]
+        return " ".join(words)
+
+
+def operation(
+    resource: str,
+    verb: str,
+    *,
+    title: str,
+    done: str,
+    examples: Sequence[str],
+    also: Sequence[str] = (),
+    positional: Sequence[str] = (),
+    summarize: Summarize | None = None,
+    not_found: str | None = None,
+    destructive: bool = False,
+) -> Callable[[Callable[..., ApiRequest]], Operation]:
+    """Declare an operation. The decorated function's first parameter's annotation is its input model:
+
+    @operation("order", "add", also=["update"], title="Add or update order", …)
+    def add_order(order: OrderInput, ctx: Context) -> ApiRequest: …
+    """
+
+    def declare(build: Callable[..., ApiRequest]) -> Operation:
+        hints = typing.get_type_hints(build)
+        first = next(iter(build.__code__.co_varnames[: build.__code__.co_argcount]), None)
+        model = hints.get(first) if first else None
+        if not (isinstance(model, type) and issubclass(model, Input)):
+            raise DeclarationError(f"{build.__name__}: its first parameter must be annotated with an Input model")
+        declared = Operation(
+            resource=resource,
+            verb=verb,
+            title=title,
+            description=" ".join((build.__doc__ or "").split()),
+            model=model,
+            build=build,
+            params=_compile_params(model),
+            positional=tuple(positional),
+            verbs=(verb, *also),
+            done=done,
+            examples=tuple(examples),
+            summarize=summarize,
+            not_found=not_found,
+            destructive=destructive,
+        )
+        return declared
+
+    return declare
+
+
+_WORD = re.compile(r"[a-z][a-z0-9_-]*")
+
+
+def _key_index(op: Operation) -> dict[str, str]:
+    keys: dict[str, str] = {}
+    for spec in op.params:
+        for word in (spec.name, *spec.aliases):
+            if word.lower() in keys:
+                raise DeclarationError(f"{op.name}: the key {word!r} names both {keys[word.lower()]} and {spec.name}")
+            keys[word.lower()] = spec.name
+    return keys
+
+
+def _check(op: Operation) -> None:
+    where = op.name
+    problems = []
+    if not (_WORD.fullmatch(op.resource) and all(_WORD.fullmatch(verb) for verb in op.verbs)):
+        problems.append("resource and verbs must be lowercase words")
+    if not op.title or len(op.title) > MODAL_TITLE_LIMIT:
+        problems.append(f"title {op.title!r} must be 1–{MODAL_TITLE_LIMIT} characters (a Slack modal title)")
+    if not op.description:
+        problems.append("the build function needs a docstring (it is the operation's help)")
+    if not op.examples or any(not example.startswith(f"{op.resource} ") for example in op.examples):
+        problems.append(f"give chat examples starting with {op.resource!r}")
+    names = {spec.name for spec in op.params}
+    for index, name in enumerate(op.positional):
+        if name == CONTACT:
+            if not set(CONTACT_FIELDS) <= names:
+                problems.append("the contact positional needs both `email` and `contact_id` fields")
+            continue
+        if name not in names:
+            problems.append(f"positional {name!r} is not a field")
+            continue
+        spec = op.param(name)
+        if (spec.kind.many or spec.kind.takes_rest) and index != len(op.positional) - 1:
+            problems.append(f"positional {name!r} takes several words, so it must come last")
+    if len(set(op.positional)) != len(op.positional):
+        problems.append("a positional is listed twice")
+    for spec in op.params:
+        problems += [f"{spec.name}: {problem}" for problem in _check_param(spec)]
+    fields_in_done = {name for _, name, _, _ in string.Formatter().parse(op.done) if name}
+    unknown = fields_in_done - names - {"contact"}
+    if unknown:
+        problems.append(f"`done` names unknown fields {sorted(unknown)}")
+    if problems:
+        raise DeclarationError(f"{where}: " + "; ".join(problems))
+
+
+def _check_param(spec: Param) -> list[str]:
+    problems = []
+    if len(spec.name) > BLOCK_ID_LIMIT:
+        problems.append(f"name over {BLOCK_ID_LIMIT} characters (it is the modal block_id)")
+    if len(spec.title) > LABEL_LIMIT or len(spec.hint) > LABEL_LIMIT:
+        problems.append(f"title and hint must fit {LABEL_LIMIT} characters")
+    if any(len(example) > PLACEHOLDER_LIMIT for example in spec.examples):
+        problems.append(f"examples must fit {PLACEHOLDER_LIMIT} characters (they become placeholders)")
+    if spec.required and not spec.example:
+        problems.append("a required field needs an example (help and errors show it)")
+    options = spec.kind.options()
+    if spec.kind.widget == "select" and not options:
+        problems.append("a select needs options")
+    if len(options) > OPTION_LIMIT or any(
+        len(label) > OPTION_TEXT_LIMIT or len(value) > OPTION_TEXT_LIMIT for value, label in options
+    ):
+        problems.append(f"a select holds at most {OPTION_LIMIT} options of {OPTION_TEXT_LIMIT} characters")
+    if spec.prefix and not spec.kind.many:
+        problems.append("only a key/value field may have a prefix")
+    return problems
+
+
+class Registry:
+    """Every operation, found by resource and verb (or their aliases)."""
+
+    def __init__(self, resources: Iterable[Resource], operations: Iterable[Operation]) -> None:
+        self.resources = tuple(resources)
+        self.operations = tuple(operations)
+        self._resources: dict[str, Resource] = {}
+        self._operations: dict[tuple[str, str], Operation] = {}
+        for resource in self.resources:
+            for word in (resource.name, *resource.aliases):
+                if word in self._resources:
+                    raise DeclarationError(f"the resource word {word!r} is used twice")
+                self._resources[word] = resource
+        for op in self.operations:
+            if op.resource not in {resource.name for resource in self.resources}:
+                raise DeclarationError(f"{op.name}: no Resource named {op.resource!r}")
+            for verb in op.verbs:
+                if (op.resource, verb) in self._operations:
+                    raise DeclarationError(f"{op.resource} {verb}: declared twice")
+                self._operations[(op.resource, verb)] = op
+        for resource in self.resources:
+            if resource.default_verb and (resource.name, resource.default_verb) not in self._operations:
+                raise DeclarationError(f"{resource.name}: default verb {resource.default_verb!r} is not declared")
+            if not self.for_resource(resource.name):
+                raise DeclarationError(f"{resource.name}: no operation")
+
+    @classmethod
+    def from_modules(cls, *modules: types.ModuleType) -> Registry:
+        """Each module declares one `RESOURCE` and any number of operations, in the order written."""
+        resources, operations = [], []
+        for module in modules:
+            resource = getattr(module, "RESOURCE", None)
+            if not isinstance(resource, Resource):
+                raise DeclarationError(f"{module.__name__}: declare RESOURCE = Resource(...)")
+            resources.append(resource)
+            operations += [value for value in vars(module).values() if isinstance(value, Operation)]
+        return cls(resources, operations)
+
+    def resource(self, word: str) -> Resource | None:
+        return self._resources.get(word.lower())
+
+    def find(self, resource: str, verb: str) -> Operation | None:
+        return self._operations.get((resource, verb.lower()))
+
+    def for_resource(self, resource: str) -> list[Operation]:
+        return [op for op in self.operations if op.resource == resource]
+
+    def __iter__(self) -> typing.Iterator[Operation]:
+        return iter(self.operations)
+
+    def __len__(self) -> int:
+        return len(self.operations)

@@ -1,0 +1,88 @@
+"""Ad performance: one ad's spend, clicks and impressions for one day."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import model_validator
+
+from bot.context import Context
+from bot.fields import Cents, DayPast, Identifier, Name, WholeNumber
+from bot.operation import Input, Resource, operation, param
+from bot.segmetrics.request import ApiRequest
+
+RESOURCE = Resource("ad", "Ad performance", aliases=("ads",), command="/sm-ad")
+
+
+class AdInput(Input):
+    ad: Identifier = param(title="Ad ID", examples=["AD-2001"], aliases=["ad_id"])
+    spend: Cents = param(title="Spend", examples=["120.50"], aliases=["cost"])
+    date: DayPast = param(
+        title="Day", hint="The day the spend is for.", examples=["yesterday", "2026-11-20"], aliases=["day"]
+    )
+    clicks: WholeNumber | None = param(None, title="Clicks", examples=["42"])
+    impressions: WholeNumber | None = param(None, title="Impressions", examples=["12,000"], aliases=["views"])
+    ad_name: Name | None = param(
+        None,
+        title="Ad name",
+        hint="Giving a name creates the ad in SegMetrics when it is new.",
+        examples=["Video 2"],
+    )
+    adset: Identifier | None = param(None, title="Ad set ID", examples=["SET-7"], aliases=["adset_id"])
+    adset_name: Name | None = param(
+        None, title="Ad set name", hint="Creates the ad set when new.", examples=["Lookalikes"]
+    )
+    adcampaign: Identifier | None = param(
+        None, title="Campaign ID", examples=["CAMP-3"], aliases=["campaign", "campaign_id", "adcampaign_id"]
+    )
+    adcampaign_name: Name | None = param(
+        None,
+        title="Campaign name",
+        hint="Creates the campaign when new.",
+        examples=["Black Friday"],
+        aliases=["campaign_name"],
+    )
+
+    @model_validator(mode="after")
+    def _names_need_ids(self) -> AdInput:
+        if self.adset_name and not self.adset:
+            raise self.problem("adset_name", "needs the ad set's id too (`adset=`)", example="SET-7")
+        if self.adcampaign_name and not self.adcampaign:
+            raise self.problem("adcampaign_name", "needs the campaign's id too (`adcampaign=`)", example="CAMP-3")
+        return self
+
+
+@operation(
+    "ad",
+    "record",
+    also=["add"],
+    title="Record ad performance",
+    positional=["ad"],
+    done="recorded {spend} of spend for ad {ad} on {date}",
+    examples=[
+        "ad record AD-2001 spend=120.50 date=yesterday clicks=42 impressions=12000",
+        'ad add AD-2002 spend=80 date=2026-11-20 ad_name="Video 2" adcampaign=CAMP-3 adcampaign_name="Black Friday"',
+    ],
+)
+def record_ad(ad: AdInput, ctx: Context) -> ApiRequest:
+    """Record one ad's spend (and clicks, impressions) for one day. Names create the ad, ad set or
+    campaign in SegMetrics when they are new."""
+    payload: dict[str, Any] = ad.to_api(
+        ctx, exclude={"ad_name", "adset", "adset_name", "adcampaign", "adcampaign_name"}
+    )
+    if ad.ad_name:
+        payload["ad"] = {"id": ad.ad, "name": ad.ad_name}
+        if ad.adset:
+            payload["ad"]["adset"] = ad.adset
+        if ad.adcampaign:
+            payload["ad"]["adcampaign"] = ad.adcampaign
+    if ad.adset:
+        adset: dict[str, Any] = {"id": ad.adset, "name": ad.adset_name}
+        if ad.adcampaign:
+            adset["adcampaign"] = ad.adcampaign
+        payload["adset"] = adset if ad.adset_name else ad.adset
+    if ad.adcampaign:
+        payload["adcampaign"] = (
+            {"id": ad.adcampaign, "name": ad.adcampaign_name} if ad.adcampaign_name else ad.adcampaign
+        )
+    return ApiRequest.post("ad/performance", payload)

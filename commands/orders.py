@@ -1,0 +1,112 @@
+"""Orders (SegMetrics invoices): add or update, delete."""
+
+from __future__ import annotations
+
+from pydantic import model_validator
+
+from bot.context import Context
+from bot.fields import Cents, ContactId, EmailAddress, Flag, Identifier, Name, OrderItem, OrderItems, WhenPast
+from bot.operation import CONTACT, Input, Resource, operation, param
+from bot.segmetrics.request import ApiRequest
+from commands.common import contact_id_param, email_param
+
+RESOURCE = Resource("order", "Orders", aliases=("orders", "invoice", "invoices"), command="/sm-order")
+
+
+class OrderInput(Input):
+    id: Identifier = param(
+        title="Invoice ID",
+        hint="Your id for the order; sending the same id again updates that order.",
+        examples=["INV-1001"],
+        aliases=["invoice", "invoice_id", "order_id"],
+    )
+    email: EmailAddress | None = email_param("Customer e-mail")
+    contact_id: ContactId | None = contact_id_param(
+        "Customer contact ID",
+        "Must already exist in SegMetrics. With only an e-mail, SegMetrics matches the contact on its next sync.",
+    )
+    amount: Cents = param(title="Order total", examples=["49.99"], aliases=["total"])
+    paid: Cents | None = param(None, title="Amount paid", hint="Defaults to the order total.", examples=["49.99"])
+    date_created: WhenPast = param(
+        "now", title="Order date", examples=["yesterday 3pm", "2026-11-20 14:30"], aliases=["date", "created"]
+    )
+    items: OrderItems | None = param(
+        None,
+        title="Items",
+        hint='One per line: name | product id | price. In chat: item="Course | C-100 | 49.99", once per item.',
+        examples=["Course | C-100 | 49.99"],
+        aliases=["item"],
+    )
+    product_id: Identifier | None = param(
+        None,
+        title="Product ID",
+        hint="Instead of items: one item of this product, priced at the order total.",
+        examples=["C-100"],
+        aliases=["product"],
+    )
+    product_name: Name | None = param(
+        None,
+        title="Product name",
+        hint="Name of that one item; defaults to the product ID.",
+        examples=["Course"],
+    )
+    is_refunded: Flag | None = param(None, title="Refunded?", examples=["no"], aliases=["refunded"])
+    discount: Cents | None = param(None, title="Discount", examples=["5"])
+    tax: Cents | None = param(None, title="Tax", examples=["4.50"])
+    shipping: Cents | None = param(None, title="Shipping", examples=["7.95"])
+
+    @model_validator(mode="after")
+    def _resolve_defaults(self) -> OrderInput:
+        if self.items and self.product_id:
+            raise self.problem("items", "and `product_id` are both given; keep one")
+        if self.product_name and not self.product_id:
+            raise self.problem("product_name", "needs `product_id` too", example="C-100")
+        if not self.items:
+            if not self.product_id:
+                raise self.problem(
+                    "items",
+                    "needs at least one item, or `product_id=` for one item priced at the total",
+                    missing=True,
+                )
+            self.items = [OrderItem(self.product_name or self.product_id, self.product_id, self.amount)]
+            # What is sent is the item; the shorthand is not a field of the API.
+            self.product_id = self.product_name = None
+        if self.paid is None:
+            self.paid = self.amount
+        return self
+
+
+@operation(
+    "order",
+    "add",
+    also=["update"],
+    title="Add or update order",
+    positional=["id", CONTACT],
+    done="saved order {id} for {contact}",
+    examples=[
+        'order add INV-1001 jane@example.com amount=49.99 item="Course | C-100 | 49.99"',
+        'order add INV-1002 12345 total=99 product_id=PRO date="yesterday 3pm" tax=8.25',
+    ],
+)
+def add_order(order: OrderInput, ctx: Context) -> ApiRequest:
+    """Record an order, or update the one with this invoice ID. Unknown products are created."""
+    return ApiRequest.post("invoice", order.to_api(ctx))
+
+
+class OrderRef(Input):
+    id: Identifier = param(title="Invoice ID", examples=["INV-1001"], aliases=["invoice", "invoice_id", "order_id"])
+
+
+@operation(
+    "order",
+    "delete",
+    title="Delete order",
+    positional=["id"],
+    done="deleted order {id}",
+    not_found="SegMetrics has no order {id}; nothing was deleted.",
+    destructive=True,
+    examples=["order delete INV-1001"],
+)
+def delete_order(order: OrderRef, ctx: Context) -> ApiRequest:
+    """Delete an order for good."""
+    return ApiRequest.delete("invoice", order.id)

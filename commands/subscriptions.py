@@ -1,0 +1,128 @@
+"""Subscriptions: add or update, delete. A subscription does not create an order."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import model_validator
+
+from bot.context import Context
+from bot.fields import (
+    Cents,
+    ContactId,
+    EmailAddress,
+    Identifier,
+    Name,
+    PositiveNumber,
+    When,
+    WhenFuture,
+    WhenPast,
+    choice,
+)
+from bot.operation import CONTACT, Input, Resource, operation, param
+from bot.segmetrics.request import ApiRequest
+from commands.common import contact_id_param, email_param
+
+RESOURCE = Resource(
+    "subscription", "Subscriptions", aliases=("subscriptions", "sub", "subs"), command="/sm-subscription"
+)
+
+CYCLE = choice(
+    ("day", "Day"),
+    ("week", "Week"),
+    ("month", "Month"),
+    ("year", "Year"),
+    synonyms=[
+        ("daily", "day"),
+        ("days", "day"),
+        ("weekly", "week"),
+        ("weeks", "week"),
+        ("monthly", "month"),
+        ("months", "month"),
+        ("yearly", "year"),
+        ("years", "year"),
+        ("annual", "year"),
+        ("annually", "year"),
+    ],
+)
+
+
+class SubscriptionInput(Input):
+    id: Identifier = param(
+        title="Subscription ID",
+        hint="Your id for the subscription; sending the same id again updates it.",
+        examples=["SUB-1001"],
+        aliases=["subscription_id"],
+    )
+    email: EmailAddress | None = email_param("Customer e-mail")
+    contact_id: ContactId | None = contact_id_param("Customer contact ID")
+    amount: Cents = param(title="Amount per bill", examples=["29"], aliases=["price", "total"])
+    product_id: Identifier = param(title="Product ID", examples=["PRO-MONTHLY"], aliases=["product"])
+    name: Name | None = param(None, title="Product name", examples=["Pro plan"], aliases=["product_name"])
+    start_date: When = param(title="Start date", examples=["2026-11-01", "today"], aliases=["start", "started"])
+    billing_cycle: Annotated[str, CYCLE] = param(title="Billing cycle", examples=["month"], aliases=["cycle", "every"])
+    frequency: PositiveNumber = param(
+        "1",
+        title="Bills every N cycles",
+        hint="2 with a monthly cycle bills every other month.",
+        examples=["1"],
+        aliases=["freq", "interval"],
+    )
+    last_bill_date: WhenPast | None = param(
+        None,
+        title="Last billed",
+        hint="Defaults to the start date.",
+        examples=["2026-11-01"],
+        aliases=["last_bill", "billed"],
+    )
+    quantity: PositiveNumber = param("1", title="Quantity", examples=["1"], aliases=["qty"])
+    trial_end_date: WhenFuture | None = param(
+        None, title="Trial ends", examples=["in 14 days"], aliases=["trial_end", "trial"]
+    )
+    end_date: WhenFuture | None = param(None, title="Ends", examples=["2027-11-01"], aliases=["end", "ends"])
+    canceled_date: WhenPast | None = param(
+        None, title="Canceled", examples=["yesterday"], aliases=["canceled", "cancelled", "cancelled_date"]
+    )
+
+    @model_validator(mode="after")
+    def _resolve_defaults(self) -> SubscriptionInput:
+        if self.last_bill_date is None:
+            self.last_bill_date = self.start_date
+        return self
+
+
+@operation(
+    "subscription",
+    "add",
+    also=["update"],
+    title="Add/update subscription",
+    positional=["id", CONTACT],
+    done="saved subscription {id} for {contact}",
+    examples=[
+        "subscription add SUB-1001 jane@example.com amount=29 product_id=PRO-MONTHLY start_date=today cycle=month",
+        'subscription update SUB-1001 jane@example.com amount=290 product=PRO-YEARLY start="2026-01-01" every=year '
+        'name="Pro plan" canceled=yesterday',
+    ],
+)
+def add_subscription(subscription: SubscriptionInput, ctx: Context) -> ApiRequest:
+    """Record a subscription, or update the one with this id. It does not create an order."""
+    return ApiRequest.post("subscription", subscription.to_api(ctx))
+
+
+class SubscriptionRef(Input):
+    id: Identifier = param(title="Subscription ID", examples=["SUB-1001"], aliases=["subscription_id"])
+
+
+@operation(
+    "subscription",
+    "delete",
+    title="Delete subscription",
+    positional=["id"],
+    done="deleted subscription {id}",
+    not_found="SegMetrics has no subscription {id}; nothing was deleted.",
+    destructive=True,
+    examples=["subscription delete SUB-1001"],
+)
+def delete_subscription(subscription: SubscriptionRef, ctx: Context) -> ApiRequest:
+    """Delete a subscription for good."""
+    return ApiRequest.delete("subscription", subscription.id)

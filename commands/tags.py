@@ -1,0 +1,49 @@
+"""Tags: add to or remove from a contact, without touching its other tags."""
+
+from __future__ import annotations
+
+from bot.context import Context
+from bot.fields import ContactId, EmailAddress, TagList
+from bot.operation import CONTACT, Input, Resource, operation, param
+from bot.segmetrics.request import ApiRequest
+from commands.common import contact_id_param, email_param
+
+RESOURCE = Resource("tag", "Tags", aliases=("tags",), command="/sm-tag")
+
+
+class TagInput(Input):
+    email: EmailAddress | None = email_param()
+    contact_id: ContactId | None = contact_id_param()
+    tags: TagList = param(
+        title="Tags",
+        hint="Comma-separated; `id:45` is the tag with id 45. In chat, quote a tag with spaces.",
+        examples=["VIP", "VIP, Webinar 2026", "id:45"],
+        aliases=["tag"],
+    )
+
+
+@operation(
+    "tag",
+    "add",
+    title="Tag a contact",
+    positional=[CONTACT, "tags"],
+    done="tagged {contact} with {tags}",
+    examples=["tag add jane@example.com VIP", 'tag add 12345 VIP "Webinar 2026" id:45'],
+)
+def add_tags(tagging: TagInput, ctx: Context) -> ApiRequest:
+    """Add tags to a contact; its other tags stay."""
+    return ApiRequest.post("tags/add", tagging.to_api(ctx))
+
+
+@operation(
+    "tag",
+    "remove",
+    also=["delete"],
+    title="Remove tags",
+    positional=[CONTACT, "tags"],
+    done="removed {tags} from {contact}",
+    examples=["tag remove jane@example.com VIP", 'tag remove jane@example.com "Webinar 2026" Trial'],
+)
+def remove_tags(tagging: TagInput, ctx: Context) -> ApiRequest:
+    """Remove tags from a contact; its other tags stay."""
+    return ApiRequest.post("tags/remove", tagging.to_api(ctx))

@@ -1,0 +1,118 @@
+"""The `segmetrics-bot` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from bot.help import overview, resource_help
+from bot.problems import CommandError, InputError
+from bot.runner import Outcome, Runner
+from bot.segmetrics.errors import SegMetricsError
+from bot.settings import Settings, SettingsError, load_settings
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="segmetrics-bot", description="Act on SegMetrics from chat.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    shell = sub.add_parser("shell", help="type chat commands in a terminal (live, or the sandbox without credentials)")
+    shell.add_argument("--tz", help="your IANA time zone, for relative dates (default: SEGMETRICS_TIMEZONE)")
+    run_one = sub.add_parser("exec", help="run one chat command and print the confirmation")
+    run_one.add_argument("text", help='e.g. "tag add jane@example.com VIP"')
+    run_one.add_argument("--tz", help="your IANA time zone, for relative dates (default: SEGMETRICS_TIMEZONE)")
+    sub.add_parser("sandbox", help="serve the local SegMetrics sandbox over HTTP", add_help=False)
+    args, rest = parser.parse_known_args(argv)
+
+    if args.command == "sandbox":
+        from bot.sandbox.server import main as sandbox_main
+
+        return sandbox_main(rest)
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        print(error, file=sys.stderr)
+        return EXIT_FAILED
+    if args.command == "exec":
+        return asyncio.run(_exec(settings, args.text, args.tz))
+    return asyncio.run(_shell(settings, args.tz))
+
+
+def _banner(settings: Settings) -> str:
+    if settings.sandbox:
+        return (
+            "SANDBOX MODE: no SegMetrics credentials are set, so nothing reaches SegMetrics.\n"
+            "Set SEGMETRICS_API_KEY, SEGMETRICS_ACCOUNT_ID and SEGMETRICS_INTEGRATION_ID to go live."
+        )
+    return (
+        f"Live: SegMetrics account {settings.segmetrics_account_id}, integration {settings.segmetrics_integration_id}."
+    )
+
+
+def _print_outcome(outcome: Outcome) -> None:
+    mark = "[sandbox] " if outcome.sandbox else ""
+    print(("✓ " if outcome.found else "• ") + mark + outcome.summary.as_text())
+
+
+async def _run(runner: Runner, text: str, zone: str | None) -> int:
+    try:
+        _print_outcome(await runner.run_text(text, zone=zone))
+    except CommandError as error:
+        print(f"✗ {error.message}", file=sys.stderr)
+        if error.usage:
+            print(f"  usage: {error.usage}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except InputError as error:
+        print("✗ Nothing was sent to SegMetrics:", file=sys.stderr)
+        for problem in error.errors:
+            print(f"  - {problem.message}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except SegMetricsError as error:
+        print(f"✗ {error}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+async def _exec(settings: Settings, text: str, zone: str | None) -> int:
+    if settings.sandbox:
+        print(_banner(settings), file=sys.stderr)
+    async with Runner.from_settings(settings) as runner:
+        return await _run(runner, text, zone)
+
+
+async def _shell(settings: Settings, zone: str | None) -> int:
+    print(_banner(settings))
+    print("Type a command (`help` for examples, `help order` for every key, `quit` to leave).")
+    async with Runner.from_settings(settings) as runner:
+        runner.warm_up()
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                line = await loop.run_in_executor(None, input, "segmetrics> ")
+            except (EOFError, KeyboardInterrupt):
+                print()
+                return EXIT_OK
+            text = line.strip()
+            if not text:
+                continue
+            if text in ("quit", "exit"):
+                return EXIT_OK
+            if text == "help" or text.startswith("help "):
+                topic = text.removeprefix("help").strip()
+                try:
+                    print(resource_help(runner.registry, topic) if topic else overview(runner.registry))
+                except CommandError as error:
+                    print(f"✗ {error.message}")
+                continue
+            await _run(runner, text, zone)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

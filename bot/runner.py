@@ -1,0 +1,149 @@
+"""Run operations: chat text or form values → validated input → SegMetrics request → confirmation."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+from pydantic import SecretStr
+
+from bot.chat import ParsedCommand, parse_command
+from bot.context import Context
+from bot.dates import DateReader
+from bot.money import Currency, MoneyReader
+from bot.operation import Operation, RawInput, Registry, Summary
+from bot.segmetrics.client import Credentials, SegMetricsClient
+from bot.segmetrics.errors import NotFound
+from bot.segmetrics.request import ApiRequest, ApiResponse
+from bot.segmetrics.retry import RetryPolicy
+from bot.settings import Settings
+
+log = logging.getLogger("segmetrics_slack.runner")
+
+SANDBOX_URL = "http://sandbox.invalid"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What running one operation did: the request as sent, SegMetrics' answer, and the confirmation."""
+
+    operation: Operation
+    input: Any
+    request: ApiRequest
+    response: ApiResponse | None
+    summary: Summary
+    found: bool = True
+    sandbox: bool = False
+
+
+class Runner:
+    """Parses, validates and runs the registry's operations against one SegMetrics client."""
+
+    def __init__(
+        self, registry: Registry, client: SegMetricsClient, settings: Settings, *, sandbox: Any = None
+    ) -> None:
+        self.registry = registry
+        self.client = client
+        self.settings = settings
+        # The in-process sandbox when no credentials are configured (None when live).
+        self.sandbox = sandbox
+        self.dates = DateReader(settings.date_languages, settings.date_order)
+        self.money = MoneyReader(Currency.of(settings.segmetrics_currency), settings.decimal_mark)
+        self.api_zone = settings.api_zone
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        registry: Registry | None = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> Runner:
+        """The runner for these settings: live SegMetrics, or the in-process sandbox without credentials."""
+        if registry is None:
+            from commands import REGISTRY
+
+            registry = REGISTRY
+        sandbox = None
+        if settings.sandbox:
+            from bot.sandbox import Sandbox, sandbox_transport
+
+            sandbox = Sandbox()
+            credentials = Credentials(SecretStr(sandbox.api_key), sandbox.account_id, sandbox.integration_id)
+            import_url, reporting_url = f"{SANDBOX_URL}/api/v1", f"{SANDBOX_URL}/reporting"
+            transport = transport or sandbox_transport(sandbox)
+        else:
+            assert settings.segmetrics_api_key and settings.segmetrics_account_id and settings.segmetrics_integration_id
+            credentials = Credentials(
+                settings.segmetrics_api_key,
+                settings.segmetrics_account_id,
+                settings.segmetrics_integration_id,
+            )
+            import_url, reporting_url = settings.segmetrics_import_url, settings.segmetrics_reporting_url
+        client = SegMetricsClient(
+            credentials,
+            import_url=import_url,
+            reporting_url=reporting_url,
+            timeout=settings.segmetrics_timeout,
+            retry=RetryPolicy(max_attempts=settings.segmetrics_max_attempts, budget=settings.segmetrics_retry_budget),
+            max_connections=settings.segmetrics_max_connections,
+            transport=transport,
+        )
+        return cls(registry, client, settings, sandbox=sandbox)
+
+    async def __aenter__(self) -> Runner:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    def warm_up(self) -> None:
+        """Pay the date parser's first-use cost at start-up rather than on a user's command."""
+        self.dates.warm_up()
+
+    def context(self, zone: str | ZoneInfo | None = None, *, now: datetime | None = None) -> Context:
+        """The context for a user in `zone` (an IANA name; default SEGMETRICS_TIMEZONE)."""
+        user_zone = zone if isinstance(zone, ZoneInfo) else ZoneInfo(zone) if zone else self.api_zone
+        return Context(
+            now=now or datetime.now(UTC),
+            zone=user_zone,
+            api_zone=self.api_zone,
+            money=self.money,
+            dates=self.dates,
+            account_id=self.client.credentials.account_id,
+            integration_id=self.client.credentials.integration_id,
+        )
+
+    def parse(self, text: str) -> ParsedCommand:
+        """Chat text → operation and raw values; raises `CommandError`."""
+        return parse_command(text, self.registry)
+
+    async def run(self, operation: Operation, raw: RawInput, ctx: Context) -> Outcome:
+        """Validate raw values (raises `InputError`, nothing sent) and run the operation."""
+        return await self.execute(operation, operation.validate(raw, ctx), ctx)
+
+    async def run_text(self, text: str, *, zone: str | ZoneInfo | None = None, now: datetime | None = None) -> Outcome:
+        """Run one chat command, e.g. `tag add jane@example.com VIP`."""
+        parsed = self.parse(text)
+        return await self.run(parsed.operation, parsed.raw, self.context(zone, now=now))
+
+    async def execute(self, operation: Operation, data: Any, ctx: Context) -> Outcome:
+        """Send a validated input; raises `SegMetricsError` (a delete of nothing is an outcome, not an error)."""
+        request = operation.build(data, ctx)
+        sandbox = self.sandbox is not None
+        try:
+            response = await self.client.send(request)
+        except NotFound:
+            if operation.not_found is None:
+                raise
+            summary = Summary(headline=operation.fill(operation.not_found, data, ctx))
+            return Outcome(operation, data, request, None, summary, found=False, sandbox=sandbox)
+        log.info("%s done for %s (attempts: %d)", operation.name, data.contact or "-", response.attempts)
+        return Outcome(operation, data, request, response, operation.describe(data, response, ctx), sandbox=sandbox)

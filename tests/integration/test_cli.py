@@ -1,0 +1,76 @@
+"""`segmetrics-bot` as a newcomer runs it: one command in, a confirmation or a clear error out."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from bot.sandbox import Sandbox, SandboxServer
+from tests.integration.conftest import ACCOUNT, API_KEY, INTEGRATION
+
+
+def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    clean = {key: value for key, value in os.environ.items() if not key.startswith("SEGMETRICS_")}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**clean, **(env or {})},
+        timeout=60,
+    )
+
+
+def test_exec_in_the_sandbox(tmp_path: Path) -> None:
+    result = run_cli("exec", "contact add jane@example.com first=Jane", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "SANDBOX MODE" in result.stderr
+    assert result.stdout.startswith("✓ [sandbox] saved contact jane@example.com")
+    assert "First name  Jane" in result.stdout
+
+
+def test_exec_reports_bad_input_and_sends_nothing(tmp_path: Path) -> None:
+    result = run_cli("exec", "order add INV-1 jane@example.com amount=12.345 product_id=P", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "Nothing was sent to SegMetrics" in result.stderr
+    assert "Order total (`amount`): `12.345` has 3 decimals" in result.stderr
+
+
+def test_exec_reports_grammar_errors_with_usage(tmp_path: Path) -> None:
+    result = run_cli("exec", "order add INV-1 jane@example.com amont=5", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "did you mean `amount`" in result.stderr
+    assert "usage: order add <id> <email|contact_id>" in result.stderr
+
+
+def test_exec_against_a_live_api(tmp_path: Path) -> None:
+    sandbox = Sandbox(api_key=API_KEY, account_id=ACCOUNT, integration_id=INTEGRATION)
+    with SandboxServer(sandbox) as server:
+        env = {
+            "SEGMETRICS_API_KEY": API_KEY,
+            "SEGMETRICS_ACCOUNT_ID": ACCOUNT,
+            "SEGMETRICS_INTEGRATION_ID": INTEGRATION,
+            "SEGMETRICS_IMPORT_URL": server.import_url,
+            "SEGMETRICS_REPORTING_URL": server.reporting_url,
+        }
+        result = run_cli("exec", "tag add jane@example.com VIP", cwd=tmp_path, env=env)
+        assert result.returncode == 1
+        assert result.stderr.strip() == "✗ SegMetrics rejected the request: contact jane@example.com not found."
+        result = run_cli("exec", "contact add jane@example.com", cwd=tmp_path, env=env)
+        assert result.returncode == 0, result.stderr
+        assert "[sandbox]" not in result.stdout
+    assert [request.path for request in sandbox.requests] == [
+        "/api/v1/acct-1/int-9/tags/add",
+        "/api/v1/acct-1/int-9/contact",
+    ]
+    assert API_KEY not in result.stdout + result.stderr
+
+
+def test_settings_problems_stop_the_cli_with_one_message(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("SEGMETRICS_TIMEZONE=Nowhere/Land\nSEGMETRICS_CURRENCY=XYZ1\n")
+    result = run_cli("exec", "contact add a@b.com", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.startswith("Cannot start: the settings have problems.")
+    assert "SEGMETRICS_TIMEZONE" in result.stderr and "SEGMETRICS_CURRENCY" in result.stderr

@@ -191,6 +191,6 @@ class MoneyReader:
         allowed = "no decimals" if places == 0 else f"at most {places} decimal{'s' if places > 1 else ''}"
         message = f"`{raw}` has {len(fraction)} decimals, but {code} amounts have {allowed}"
         if len(fraction) == 3 and raw.count(".") + raw.count(",") == 1:
-            whole = raw.replace(".", "").replace(",", "")
-            message += f" (for a whole number over a thousand, write it without separators, e.g. `{whole}`)"
+            whole = int(re.sub(r"[^0-9]", "", raw))
+            message += f" (if you meant {whole:,}, write `{whole}`)"
         return message

@@ -188,7 +188,8 @@ class Summary:
     def as_text(self) -> str:
         width = max((len(fact.label) for fact in self.facts), default=0)
         lines = [self.headline]
-        lines += [f"  {fact.label.ljust(width)}  {fact.value}" for fact in self.facts]
+        continued = "\n" + " " * (width + 4)
+        lines += [f"  {fact.label.ljust(width)}  {fact.value.replace(chr(10), continued)}" for fact in self.facts]
         lines += [f"  ({note})" for note in self.notes]
         return "\n".join(lines)
 

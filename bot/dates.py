@@ -24,6 +24,8 @@ API_DATE_FORMAT = "%Y-%m-%d"
 
 _ISO = re.compile(r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?")
 _NOW = frozenset({"now", "right now", "just now"})
+# dateparser reads "5" or "the 5th" as a month, and "2025" as today's date in 2025: refuse them.
+_BARE_NUMBER = re.compile(r"(on\s+)?(the\s+)?[0-9]{1,4}(st|nd|rd|th)?", re.IGNORECASE)
 # Beyond these a date is almost surely a typo ("20226-01-01", "5" read as a day in year 5).
 _EARLIEST_YEAR = 1970
 _YEARS_AHEAD = 30
@@ -50,14 +52,16 @@ class DateReader:
         local_now = now.astimezone(zone)
         if raw.lower() in _NOW:
             return local_now
+        if _BARE_NUMBER.fullmatch(raw):
+            raise InvalidValue(f"`{raw}` is not a full date; add the month, e.g. `Nov 5`", example=EXAMPLES)
         result = _read_iso(raw, zone) if _ISO.fullmatch(raw) else None
         if result is None:
+            # Relative to the user's wall clock, with no zone: dateparser applies a zone's *current*
+            # offset to every date, which puts "yesterday" on the wrong day across a DST change.
             parsed = dateparser.parse(
                 raw,
                 languages=self.languages,
                 settings={
-                    "TIMEZONE": zone.key,
-                    "RETURN_AS_TIMEZONE_AWARE": True,
                     "RELATIVE_BASE": local_now.replace(tzinfo=None),
                     "PREFER_DATES_FROM": prefer,
                     "DATE_ORDER": self.date_order,
@@ -65,6 +69,7 @@ class DateReader:
             )
             if parsed is None:
                 raise InvalidValue(f"could not read `{raw}` as a date", example=EXAMPLES)
+            # A zone typed by the user ("3pm PST") wins; otherwise the wall clock is the user's.
             result = parsed.astimezone(zone) if parsed.tzinfo else parsed.replace(tzinfo=zone)
         if not _EARLIEST_YEAR <= result.year <= local_now.year + _YEARS_AHEAD:
             raise InvalidValue(f"`{raw}` was read as {result:%Y-%m-%d}, which looks like a typo", example=EXAMPLES)

@@ -69,6 +69,29 @@ def test_dst_change_is_handled_by_the_zone() -> None:
     assert to_api_datetime(winter, ZoneInfo("UTC")) == "2026-12-01 17:00:00"
 
 
+@pytest.mark.parametrize(
+    ("now", "zone", "text", "expected"),
+    [
+        # The night after clocks spring forward: yesterday is still the calendar day before.
+        (datetime(2026, 3, 9, 4, 30, tzinfo=UTC), "America/New_York", "yesterday", datetime(2026, 3, 8, 0, 30)),
+        (datetime(2026, 3, 9, 4, 30, tzinfo=UTC), "America/New_York", "a week ago", datetime(2026, 3, 2, 0, 30)),
+        # The evening after clocks fall back.
+        (datetime(2026, 11, 2, 4, 30, tzinfo=UTC), "America/New_York", "yesterday", datetime(2026, 10, 31, 23, 30)),
+        (datetime(2026, 3, 29, 22, 30, tzinfo=UTC), "Europe/Berlin", "yesterday 00:15", datetime(2026, 3, 29, 0, 15)),
+        (datetime(2026, 11, 2, 14, 0, tzinfo=UTC), "America/New_York", "a week ago", datetime(2026, 10, 26, 9, 0)),
+    ],
+)
+def test_relative_dates_keep_the_wall_clock_across_dst(now: datetime, zone: str, text: str, expected: datetime) -> None:
+    result = READER.read(text, zone=ZoneInfo(zone), now=now, prefer="past")
+    assert result.replace(tzinfo=None) == expected
+    assert result.utcoffset() == expected.replace(tzinfo=ZoneInfo(zone)).utcoffset()
+
+
+def test_a_zone_in_the_text_wins() -> None:
+    result = READER.read("yesterday 3pm PST", zone=NEW_YORK, now=NOW, prefer="past")
+    assert result == datetime(2026, 11, 22, 18, 0, tzinfo=NEW_YORK)
+
+
 def test_api_strings_are_written_in_the_api_zone() -> None:
     moment = local(2026, 11, 22, 15, 0)
     assert to_api_datetime(moment, ZoneInfo("UTC")) == "2026-11-22 20:00:00"
@@ -88,6 +111,10 @@ def test_api_strings_are_written_in_the_api_zone() -> None:
         ("end of month", "could not read"),
         ("x" * 200, "too long"),
         ("year 3000", "looks like a typo"),
+        ("5", "is not a full date"),
+        ("the 5th", "is not a full date"),
+        ("on the 23rd", "is not a full date"),
+        ("2025", "is not a full date"),
     ],
 )
 def test_refuses_with_examples(text: str, says: str) -> None:

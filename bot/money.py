@@ -46,15 +46,8 @@ class Currency:
         return _currency(code.upper())
 
     def format(self, minor_units: int) -> str:
-        """`123456` → `$1,234.56` (for USD)."""
+        """`123456` → `$1,234.56` (for USD): for display."""
         return format_currency(Decimal(minor_units).scaleb(-self.exponent), self.code, locale="en_US")
-
-    def plain(self, minor_units: int) -> str:
-        """`123456` → `1234.56`: what a user can type back."""
-        if self.exponent == 0:
-            return str(minor_units)
-        major, minor = divmod(minor_units, 10**self.exponent)
-        return f"{major}.{minor:0{self.exponent}d}"
 
 
 @cache
@@ -78,9 +71,10 @@ def _known_markers() -> dict[str, str]:
     known: dict[str, str] = {}
     for code in sorted(list_currencies()):
         known.setdefault(code.lower(), code)
-        symbol = get_currency_symbol(code, locale="en_US").lower()
-        if symbol != code.lower():
-            known.setdefault(symbol, code)
+        for locale in _MARKER_LOCALES:
+            symbol = get_currency_symbol(code, locale=locale).lower()
+            if symbol != code.lower():
+                known.setdefault(symbol, code)
     known["$"] = "USD"
     known["€"] = "EUR"
     known["£"] = "GBP"
@@ -102,11 +96,21 @@ class MoneyReader:
     def example(self) -> str:
         return self._example
 
+    def plain(self, minor_units: int) -> str:
+        """`123456` → `1234.56` (or `1234,56` with DECIMAL_MARK=,): text that reads back exactly."""
+        exponent = self.currency.exponent
+        if exponent == 0:
+            return str(minor_units)
+        major, minor = divmod(minor_units, 10**exponent)
+        return f"{major}{self.decimal_mark}{minor:0{exponent}d}"
+
     def parse(self, text: str) -> int:
         """Return the amount in minor units (cents for USD); raise `InvalidValue` saying what to fix."""
         raw = text.strip()
         if not raw:
             raise InvalidValue("is empty", example=self._example)
+        # "45,-" and "45.–" are how some write a whole amount.
+        raw = re.sub(r"(?<=[0-9])[.,][-–—]$", "", raw) or raw
         if len(raw) > MAX_INPUT_LENGTH:
             raise InvalidValue(f"is too long to be an amount ({len(raw)} characters)", example=self._example)
         if re.search(r"[0-9][eE][+-]?[0-9]", raw):
@@ -178,7 +182,8 @@ class MoneyReader:
         groups = re.split(r"[.,'’ \u00a0\u202f\u2009]", whole)
         separators = set(re.findall(r"[.,'’ \u00a0\u202f\u2009]", whole))
         if len(groups) > 1:
-            first_ok = 1 <= len(groups[0]) <= 3
+            # "0,500" is no thousand: a first group never starts with 0.
+            first_ok = 1 <= len(groups[0]) <= 3 and not groups[0].startswith("0")
             if len(separators) > 1 or not first_ok or any(len(group) != 3 for group in groups[1:]):
                 raise InvalidValue(
                     f"`{raw}` has digits grouped oddly; group thousands by three or leave them out",

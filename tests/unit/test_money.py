@@ -15,6 +15,7 @@ EUR_COMMA = MoneyReader(Currency.of("EUR"), decimal_mark=",")
 JPY = MoneyReader(Currency.of("JPY"))
 BHD = MoneyReader(Currency.of("BHD"))
 CAD = MoneyReader(Currency.of("CAD"))
+BHD_COMMA = MoneyReader(Currency.of("BHD"), decimal_mark=",")
 
 
 @pytest.mark.parametrize(
@@ -53,6 +54,8 @@ CAD = MoneyReader(Currency.of("CAD"))
         (BHD, "BHD 12.5", 12500),
         (CAD, "$45", 4500),
         (CAD, "CA$45", 4500),
+        (USD, "45,-", 4500),
+        (EUR, "45.–", 4500),
     ],
 )
 def test_reads_amounts_exactly(reader: MoneyReader, text: str, cents: int) -> None:
@@ -91,6 +94,10 @@ def test_reads_amounts_exactly(reader: MoneyReader, text: str, cents: int) -> No
         (USD, "٤٥", "is not an amount"),
         (EUR_COMMA, "1,234", "has 3 decimals"),
         (JPY, "12.50", "JPY amounts have no decimals"),
+        (USD, "0,500", "grouped oddly"),
+        (USD, "00,500", "grouped oddly"),
+        (USD, "0 500", "grouped oddly"),
+        (CAD, "US$45", "is in USD"),
         (JPY, "1.5", "no decimals"),
     ],
 )
@@ -111,8 +118,9 @@ def test_formats_for_humans() -> None:
     assert USD.currency.format(123456) == "$1,234.56"
     assert EUR.currency.format(1250) == "€12.50"
     assert JPY.currency.format(1234) == "¥1,234"
-    assert USD.currency.plain(5) == "0.05"
-    assert JPY.currency.plain(1234) == "1234"
+    assert USD.plain(5) == "0.05"
+    assert JPY.plain(1234) == "1234"
+    assert EUR_COMMA.plain(123456) == "1234,56"
 
 
 cents = st.integers(min_value=0, max_value=99_999_999_999)
@@ -130,7 +138,7 @@ def test_round_trip_through_every_written_form(amount: int) -> None:
         f"{major:,}.{minor:02d}".replace(",", " "),
         f"{major:,}.{minor:02d}".translate(str.maketrans(",.", ".,")),  # 1.234,56
         USD.currency.format(amount),
-        USD.currency.plain(amount),
+        USD.plain(amount),
     ]
     for text in written:
         assert USD.parse(text) == amount, text
@@ -150,7 +158,8 @@ def test_round_trip_european_forms(amount: int) -> None:
 
 @given(st.integers(min_value=0, max_value=999_999_999_999))
 def test_round_trip_three_decimal_currency(amount: int) -> None:
-    assert BHD.parse(BHD.currency.plain(amount)) == amount
+    assert BHD.parse(BHD.plain(amount)) == amount
+    assert BHD_COMMA.parse(BHD_COMMA.plain(amount)) == amount
     assert BHD.parse(BHD.currency.format(amount)) == amount
 
 
@@ -158,3 +167,10 @@ def test_round_trip_three_decimal_currency(amount: int) -> None:
 def test_round_trip_zero_decimal_currency(amount: int) -> None:
     assert JPY.parse(JPY.currency.format(amount)) == amount
     assert JPY.parse(str(amount)) == amount
+
+
+@given(cents)
+def test_round_trip_with_comma_as_decimal_mark(amount: int) -> None:
+    major, minor = divmod(amount, 100)
+    for text in (EUR_COMMA.plain(amount), f"{major:,}".replace(",", ".") + f",{minor:02d} €", f"{major},{minor:02d}"):
+        assert EUR_COMMA.parse(text) == amount, text

@@ -129,7 +129,7 @@ class Money(Kind):
         return ctx.money.currency.format(value)
 
     def to_text(self, value: int, ctx: Context) -> str:
-        return ctx.money.currency.plain(value)
+        return ctx.money.plain(value)
 
     def localize(self, example: str, ctx: Context) -> str:
         try:
@@ -378,6 +378,7 @@ class OrderItem:
     name: str
     product_id: str
     amount: int
+    subscription_id: str | None = None
 
 
 MAX_ITEMS = 50
@@ -385,7 +386,8 @@ MAX_ITEMS = 50
 
 @dataclass(frozen=True)
 class Items(Kind):
-    """Order items, one per line: `name | product id | price`."""
+    """Order items, one per line: `name | product id | price`, and `| subscription id` when the line
+    pays for a subscription."""
 
     widget: ClassVar[Widget] = "multiline"
     many: ClassVar[bool] = True
@@ -401,24 +403,43 @@ class Items(Kind):
         for number, line in enumerate(lines, start=1):
             where = f"item {number} (`{line}`)" if len(lines) > 1 else f"`{line}`"
             parts = [part.strip() for part in line.split("|")]
-            if len(parts) != 3 or not all(parts):
-                raise InvalidValue(f"{where} is not `name | product id | price`", example=self.example)
-            name, product_id, price = parts
+            if len(parts) not in (3, 4) or not all(parts):
+                raise InvalidValue(
+                    f"{where} is not `name | product id | price` (and optionally `| subscription id`)",
+                    example=(self.example, f"{self.example} | SUB-1001"),
+                )
+            name, product_id, price, *subscription = parts
             try:
                 amount = ctx.money.parse(price)
             except InvalidValue as problem:
                 raise InvalidValue(f"{where}: the price {problem.message}", example=self.example) from None
-            items.append(OrderItem(name=name, product_id=product_id, amount=amount))
+            items.append(OrderItem(name, product_id, amount, subscription[0] if subscription else None))
         return items
 
     def to_api(self, value: list[OrderItem], ctx: Context) -> list[dict[str, Any]]:
-        return [{"name": item.name, "product_id": item.product_id, "amount": item.amount} for item in value]
+        lines = []
+        for item in value:
+            line: dict[str, Any] = {"name": item.name, "product_id": item.product_id, "amount": item.amount}
+            if item.subscription_id:
+                line["subscription_id"] = item.subscription_id
+            lines.append(line)
+        return lines
 
     def describe(self, value: list[OrderItem], ctx: Context) -> str:
-        return "; ".join(f"{item.name} ({item.product_id}) {ctx.money.currency.format(item.amount)}" for item in value)
+        return "; ".join(
+            f"{item.name} ({item.product_id}) {ctx.money.currency.format(item.amount)}"
+            + (f" for subscription {item.subscription_id}" if item.subscription_id else "")
+            for item in value
+        )
 
     def to_text(self, value: list[OrderItem], ctx: Context) -> str:
-        return "\n".join(f"{item.name} | {item.product_id} | {ctx.money.currency.plain(item.amount)}" for item in value)
+        return "\n".join(
+            " | ".join(
+                [item.name, item.product_id, ctx.money.plain(item.amount)]
+                + ([item.subscription_id] if item.subscription_id else [])
+            )
+            for item in value
+        )
 
     def localize(self, example: str, ctx: Context) -> str:
         name, _, rest = example.partition("|")

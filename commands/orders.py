@@ -33,7 +33,8 @@ class OrderInput(Input):
     items: OrderItems | None = param(
         None,
         title="Items",
-        hint='One per line: name | product id | price. In chat: item="Course | C-100 | 49.99", once per item.',
+        hint="One per line: name | product id | price, and `| subscription id` when the line pays for one. "
+        'In chat: item="Course | C-100 | 49.99", once per item.',
         examples=["Course | C-100 | 49.99"],
         aliases=["item"],
     )

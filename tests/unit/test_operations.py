@@ -96,7 +96,7 @@ CASES: list[tuple[str, tuple[str, str, str, Any]]] = [
     ),
     (
         "order update INV-1002 12345 total=1,234.50 paid=1000 date=“yesterday 3pm” refunded=yes discount=$10 "
-        'tax=8.25 shipping=0 item="Course | C-100 | 1,000" item="Coaching call | CALL-1 | 244.50"',
+        'tax=8.25 shipping=0 item="Course | C-100 | 1,000" item="Coaching call | CALL-1 | 244.50 | SUB-9"',
         (
             "POST",
             "import",
@@ -109,7 +109,7 @@ CASES: list[tuple[str, tuple[str, str, str, Any]]] = [
                 "date_created": "2026-11-22 20:00:00",
                 "items": [
                     {"name": "Course", "product_id": "C-100", "amount": 100000},
-                    {"name": "Coaching call", "product_id": "CALL-1", "amount": 24450},
+                    {"name": "Coaching call", "product_id": "CALL-1", "amount": 24450, "subscription_id": "SUB-9"},
                 ],
                 "is_refunded": True,
                 "discount": 1000,

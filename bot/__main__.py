@@ -7,6 +7,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.help import overview, resource_help
 from bot.problems import CommandError, InputError
@@ -40,6 +41,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as error:
         print(error, file=sys.stderr)
         return EXIT_FAILED
+    if args.tz:
+        try:
+            ZoneInfo(args.tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            print(f"✗ --tz: {args.tz!r} is not an IANA time zone; use e.g. America/New_York", file=sys.stderr)
+            return EXIT_BAD_INPUT
     if args.command == "exec":
         return asyncio.run(_exec(settings, args.text, args.tz))
     return asyncio.run(_shell(settings, args.tz))

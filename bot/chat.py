@@ -28,15 +28,18 @@ class ParsedCommand:
     text: str = ""
 
 
-def parse_command(text: str, registry: Registry) -> ParsedCommand:
-    """Find the operation and collect its raw values; raise `CommandError` when the text is malformed."""
+def parse_command(text: str, registry: Registry, *, slack: bool = False) -> ParsedCommand:
+    """Find the operation and collect its raw values; raise `CommandError` when the text is malformed.
+
+    `slack=True` for text from Slack, whose links, e-mails and `&<>` arrive escaped."""
     if len(text) > MAX_COMMAND_LENGTH:
         raise CommandError(f"That command is {len(text):,} characters long; the limit is {MAX_COMMAND_LENGTH:,}.")
-    clean = unescape_slack(text).strip()
+    clean = (unescape_slack(text) if slack else text).strip()
     tokens = _Stream(tokenize(clean))
     op = _find_operation(tokens, registry)
     parsed = ParsedCommand(op, {}, clean)
     _collect(parsed, tokens, clean)
+    _check_order(parsed)
     return parsed
 
 
@@ -115,6 +118,25 @@ def _collect(parsed: ParsedCommand, tokens: _Stream, text: str) -> None:
         else:
             _set(parsed, name, token.value)
         slot += 1
+
+
+def _check_order(parsed: ParsedCommand) -> None:
+    """`order add jane@example.com INV-1` would file an order with the id `jane@example.com` for the
+    contact `INV-1`: when the contact slot got no `@` but another positional did, they are swapped."""
+    op = parsed.operation
+    if CONTACT not in op.positional or "email" in parsed.raw or "contact_id" not in parsed.raw:
+        return
+    for name in op.positional:
+        value = parsed.raw.get(name) if name != CONTACT else None
+        entries = value if isinstance(value, list) else [value] if value else []
+        misplaced = next((entry for entry in entries if "@" in entry), None)
+        if misplaced:
+            order = " ".join("<email|contact_id>" if slot == CONTACT else f"<{slot}>" for slot in op.positional)
+            raise CommandError(
+                f"`{misplaced}` looks like the contact's e-mail, but it is in the place of the "
+                f"{op.param(name).title.lower()}. The order is `{op.resource} {op.verb} {order}`.",
+                usage=op.usage(),
+            )
 
 
 def _add_keyed(parsed: ParsedCommand, token: Token) -> None:

@@ -12,7 +12,7 @@ import re
 import string
 import types
 import typing
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Union
@@ -107,10 +107,15 @@ class Input(BaseModel):
 
     @classmethod
     def problem(cls, name: str, problem: str, *, example: str | None = None, missing: bool = False) -> InputError:
-        """For cross-field rules in after-validators: `raise self.problem("items", "…")`."""
+        """For a cross-field rule in an after-validator: `raise self.problem("items", "…")`."""
+        return InputError([cls.field_error(name, problem, example=example, missing=missing)])
+
+    @classmethod
+    def field_error(cls, name: str, problem: str, *, example: str | None = None, missing: bool = False) -> FieldError:
+        """One cross-field problem; raise several at once with `InputError([...])`."""
         spec = next(item for item in cls.params() if item.name == name)
         examples = as_examples(example or spec.example)
-        return InputError([FieldError(name, spec.title, problem, examples, "missing" if missing else "invalid")])
+        return FieldError(name, spec.title, problem, examples, "missing" if missing else "invalid")
 
     def to_api(self, ctx: Context, *, exclude: Iterable[str] = ()) -> dict[str, Any]:
         """Every given field as the API wants it, under its API name, in declaration order."""
@@ -267,6 +272,8 @@ class Operation:
             validated = self.model.model_validate(data, context=ctx)
         except ValidationError as error:
             problems += self._field_errors(error, ctx)
+        except InputError as error:  # a cross-field rule of the model
+            problems += error.errors
         if problems:
             order = {spec.name: index for index, spec in enumerate(self.params)}
             raise InputError(sorted(problems, key=lambda problem: order.get(problem.field, len(order))))
@@ -292,8 +299,11 @@ class Operation:
                 problems.append(FieldError(name, spec.title, item["msg"], declared))
         return problems
 
-    def describe(self, data: Any, response: ApiResponse | None, ctx: Context) -> Summary:
-        """The confirmation: a headline and the values as SegMetrics received them."""
+    def describe(
+        self, data: Any, response: ApiResponse | None, ctx: Context, *, given: Collection[str] | None = None
+    ) -> Summary:
+        """The confirmation: a headline and the values as SegMetrics received them. With `given` (the
+        fields the user typed), a note names the declared defaults that filled the others."""
         if self.summarize is not None and response is not None:
             facts = tuple(self.summarize(data, response, ctx))
         else:
@@ -302,7 +312,16 @@ class Operation:
                 for item in self.params
                 if (value := getattr(data, item.name)) not in (None, [], {})
             )
-        return Summary(headline=self.headline(data, ctx), facts=facts, notes=self._notes(data, ctx))
+        notes = self._notes(data, ctx)
+        if given is not None:
+            defaulted = [
+                f"{spec.title.lower()} {spec.default}"
+                for spec in self.params
+                if spec.default is not None and spec.name not in given and getattr(data, spec.name) is not None
+            ]
+            if defaulted:
+                notes = (*notes, "not given, so defaulted: " + ", ".join(defaulted))
+        return Summary(headline=self.headline(data, ctx), facts=facts, notes=notes)
 
     def headline(self, data: Any, ctx: Context) -> str:
         return self.fill(self.done, data, ctx)

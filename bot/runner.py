@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
 from pydantic import SecretStr
@@ -110,10 +111,9 @@ class Runner:
 
     def context(self, zone: str | ZoneInfo | None = None, *, now: datetime | None = None) -> Context:
         """The context for a user in `zone` (an IANA name; default SEGMETRICS_TIMEZONE)."""
-        user_zone = zone if isinstance(zone, ZoneInfo) else ZoneInfo(zone) if zone else self.api_zone
         return Context(
             now=now or datetime.now(UTC),
-            zone=user_zone,
+            zone=self.zone(zone),
             api_zone=self.api_zone,
             money=self.money,
             dates=self.dates,
@@ -121,29 +121,52 @@ class Runner:
             integration_id=self.client.credentials.integration_id,
         )
 
-    def parse(self, text: str) -> ParsedCommand:
+    def zone(self, name: str | ZoneInfo | None) -> ZoneInfo:
+        """The user's zone, or SEGMETRICS_TIMEZONE when none is known (or the name is unknown here)."""
+        if isinstance(name, ZoneInfo):
+            return name
+        if name:
+            try:
+                return ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError):
+                log.warning("unknown time zone %r; using %s", name, self.api_zone.key)
+        return self.api_zone
+
+    def parse(self, text: str, *, slack: bool = False) -> ParsedCommand:
         """Chat text → operation and raw values; raises `CommandError`."""
-        return parse_command(text, self.registry)
+        return parse_command(text, self.registry, slack=slack)
 
     async def run(self, operation: Operation, raw: RawInput, ctx: Context) -> Outcome:
         """Validate raw values (raises `InputError`, nothing sent) and run the operation."""
-        return await self.execute(operation, operation.validate(raw, ctx), ctx)
+        given = frozenset(name for name, value in raw.items() if value)
+        return await self.execute(operation, operation.validate(raw, ctx), ctx, given=given)
 
     async def run_text(self, text: str, *, zone: str | ZoneInfo | None = None, now: datetime | None = None) -> Outcome:
         """Run one chat command, e.g. `tag add jane@example.com VIP`."""
         parsed = self.parse(text)
         return await self.run(parsed.operation, parsed.raw, self.context(zone, now=now))
 
-    async def execute(self, operation: Operation, data: Any, ctx: Context) -> Outcome:
-        """Send a validated input; raises `SegMetricsError` (a delete of nothing is an outcome, not an error)."""
+    async def execute(
+        self, operation: Operation, data: Any, ctx: Context, *, given: Collection[str] | None = None
+    ) -> Outcome:
+        """Send a validated input; raises `SegMetricsError` (a delete of nothing is an outcome, not an error).
+
+        `given` names the fields the user typed, so the confirmation can say which were defaulted."""
         request = operation.build(data, ctx)
         sandbox = self.sandbox is not None
         try:
             response = await self.client.send(request)
-        except NotFound:
+        except NotFound as error:
             if operation.not_found is None:
                 raise
+            if request.method == "DELETE" and error.attempts > 1:
+                # The first try's answer was lost and the retry found nothing: the first try deleted it.
+                summary = operation.describe(data, None, ctx, given=given)
+                note = "SegMetrics' first answer was lost; a retry found nothing left, so it was deleted"
+                summary = Summary(summary.headline, summary.facts, (*summary.notes, note))
+                return Outcome(operation, data, request, None, summary, sandbox=sandbox)
             summary = Summary(headline=operation.fill(operation.not_found, data, ctx))
             return Outcome(operation, data, request, None, summary, found=False, sandbox=sandbox)
         log.info("%s done for %s (attempts: %d)", operation.name, data.contact or "-", response.attempts)
-        return Outcome(operation, data, request, response, operation.describe(data, response, ctx), sandbox=sandbox)
+        summary = operation.describe(data, response, ctx, given=given)
+        return Outcome(operation, data, request, response, summary, sandbox=sandbox)

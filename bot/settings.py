@@ -123,7 +123,11 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_key_is_absent(cls, value: object) -> object:
         if isinstance(value, str):
-            return value.strip() or None
+            value = value.strip()
+            # It travels in an HTTP header: printable ASCII only (the message must not echo it).
+            if any(not 33 <= ord(char) <= 126 for char in value):
+                raise ValueError("has characters an API key cannot have; paste it again without spaces or quotes")
+            return value or None
         return value
 
     @model_validator(mode="after")

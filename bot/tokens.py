@@ -29,7 +29,8 @@ _SINGLE = frozenset("'‘")
 def unescape_slack(text: str) -> str:
     """Undo Slack's escaping of a slash command's text.
 
-    `<mailto:a@b.com|a@b.com>` → `a@b.com`; `<https://x.com|x.com>` → `https://x.com`;
+    `<mailto:a@b.com|a@b.com>` → `a@b.com`; `<https://x.com|x.com>` → `https://x.com`, but Slack's own
+    link of a bare domain `<http://x.com|x.com>` → `x.com` (what was typed);
     `<#C1|general>` → `#general`; `<!here>` → `@here`; then `&lt;` `&gt;` `&amp;` → `<` `>` `&`.
     """
 
@@ -45,6 +46,10 @@ def unescape_slack(text: str) -> str:
             return match.group(0)
         if target.startswith("tel:"):
             return label or target.removeprefix("tel:")
+        # Slack links bare domains itself (`facebook.com` → `<http://facebook.com|facebook.com>`):
+        # the user typed the label, which may be a UTM source or a tag, not a URL.
+        if label and target == f"http://{label}":
+            return label
         return target
 
     unwrapped = _SLACK_MARKUP.sub(plain, text)

@@ -9,6 +9,7 @@ from pydantic import model_validator
 from bot.context import Context
 from bot.fields import Cents, DayPast, Identifier, Name, WholeNumber
 from bot.operation import Input, Resource, operation, param
+from bot.problems import InputError
 from bot.segmetrics.request import ApiRequest
 
 RESOURCE = Resource("ad", "Ad performance", aliases=("ads",), command="/sm-ad")
@@ -45,10 +46,15 @@ class AdInput(Input):
 
     @model_validator(mode="after")
     def _names_need_ids(self) -> AdInput:
+        problems = []
         if self.adset_name and not self.adset:
-            raise self.problem("adset_name", "needs the ad set's id too (`adset=`)", example="SET-7")
+            problems.append(self.field_error("adset_name", "needs the ad set's id too (`adset=`)", example="SET-7"))
         if self.adcampaign_name and not self.adcampaign:
-            raise self.problem("adcampaign_name", "needs the campaign's id too (`adcampaign=`)", example="CAMP-3")
+            problems.append(
+                self.field_error("adcampaign_name", "needs the campaign's id too (`adcampaign=`)", example="CAMP-3")
+            )
+        if problems:
+            raise InputError(problems)
         return self
 
 

@@ -24,9 +24,10 @@ from bot.segmetrics.errors import (
     ServerError,
     StatusError,
     TimedOut,
+    UnexpectedResponse,
     UnsafeRequest,
 )
-from bot.segmetrics.paths import PROTECTED_HEADERS, resolve_raw_path
+from bot.segmetrics.paths import check_header, resolve_raw_path
 from bot.segmetrics.request import ApiRequest, ApiResponse, segment
 from bot.segmetrics.retry import RetryPolicy, parse_retry_after
 from bot.settings import DEFAULT_IMPORT_URL, DEFAULT_REPORTING_URL
@@ -34,6 +35,8 @@ from bot.settings import DEFAULT_IMPORT_URL, DEFAULT_REPORTING_URL
 log = logging.getLogger("segmetrics_slack.segmetrics")
 
 USER_AGENT = "segmetrics-slack/0.1 (+https://github.com/segmetrics-slack)"
+# With less than this left of the retry budget (seconds), another try is not worth starting.
+MIN_USEFUL_TRY = 1.0
 CONTACT_EXTENSIONS = ("tags", "orders", "subscriptions")
 
 
@@ -114,10 +117,10 @@ class SegMetricsClient:
         url = self.url_for(request)
         headers = self._headers(request.headers)
         started = time.monotonic()
-        attempt = 0
+        attempt, timeout = 0, self.timeout
         while True:
             attempt += 1
-            outcome = await self._attempt(request, url, headers, attempt, started)
+            outcome = await self._attempt(request, url, headers, attempt, started, timeout)
             if isinstance(outcome, ApiResponse):
                 return outcome
             error = outcome
@@ -134,9 +137,17 @@ class SegMetricsClient:
                 wait,
             )
             await self._sleep(wait)
+            # A last try gets what is left of the budget, not a full timeout beyond it.
+            timeout = min(self.timeout, self.retry.budget - (time.monotonic() - started))
 
     async def _attempt(
-        self, request: ApiRequest, url: httpx.URL, headers: dict[str, str], attempt: int, started: float
+        self,
+        request: ApiRequest,
+        url: httpx.URL,
+        headers: dict[str, str],
+        attempt: int,
+        started: float,
+        timeout: float,
     ) -> ApiResponse | SegMetricsError:
         try:
             response = await self._http.request(
@@ -145,12 +156,14 @@ class SegMetricsClient:
                 json=request.json,
                 params=dict(request.params) or None,
                 headers=headers,
+                # Waiting for a free pooled connection is queueing, not SegMetrics being slow.
+                timeout=httpx.Timeout(timeout, connect=min(5.0, timeout), pool=None),
             )
         except httpx.TimeoutException:
-            return TimedOut(f"SegMetrics did not answer within {self.timeout:g} s")
+            return TimedOut(f"SegMetrics did not answer within {timeout:g} s")
         except httpx.TransportError as exc:
             return ConnectionFailed(f"Could not reach SegMetrics at {url.host} ({self._reason(exc)})")
-        body = _body(response)
+        body = self._scrub(_body(response))
         elapsed = time.monotonic() - started
         log.info(
             "segmetrics %s %s -> %d in %.0f ms (attempt %d)",
@@ -160,25 +173,41 @@ class SegMetricsClient:
             elapsed * 1000,
             attempt,
         )
-        error = self._status_error(request, response, body, attempt)
+        error = self._status_error(request, response, body, attempt) or self._unexpected(request, response, body)
         if error is not None:
             return error
         return ApiResponse(status_code=response.status_code, body=body, attempts=attempt, elapsed=elapsed)
 
     def _headers(self, extra: Mapping[str, str]) -> dict[str, str]:
         for name in extra:
-            if name.lower() in PROTECTED_HEADERS:
-                raise UnsafeRequest(f"The {name} header is set by the bot and cannot be replaced.")
+            try:
+                check_header(name)
+            except InvalidValue as exc:
+                raise UnsafeRequest(f"Refused the header {name!r}: {exc.message}.") from None
         return {**extra, "Authorization": self.credentials.api_key.get_secret_value()}
 
     def _wait_before_retry(self, error: SegMetricsError, attempt: int, elapsed: float) -> float | None:
+        """Seconds to wait before trying again, or None to give up."""
         if not error.transient or attempt >= self.retry.max_attempts:
             return None
         retry_after = error.retry_after if isinstance(error, StatusError) else None
         wait = retry_after if retry_after is not None else self.retry.backoff(attempt)
-        if elapsed + wait > self.retry.budget:
+        # Give up unless the next try still has a useful time to run within the budget.
+        if self.retry.budget - (elapsed + wait) < min(self.timeout, MIN_USEFUL_TRY):
             return None
         return wait
+
+    def _unexpected(self, request: ApiRequest, response: httpx.Response, body: Any) -> UnexpectedResponse | None:
+        """A success status must carry SegMetrics' JSON; anything else means the URL is not SegMetrics."""
+        wants_object = request.api in ("import", "reporting")
+        if isinstance(body, dict) if wants_object else not isinstance(body, str):
+            return None
+        setting = "SEGMETRICS_REPORTING_URL" if request.api == "reporting" else "SEGMETRICS_IMPORT_URL"
+        kind = response.headers.get("Content-Type", "no content type").split(";")[0]
+        return UnexpectedResponse(
+            f"SegMetrics answered HTTP {response.status_code} with {kind} instead of its JSON, so nothing "
+            f"can be confirmed: whoever runs the bot should check {setting}."
+        )
 
     def _status_error(
         self, request: ApiRequest, response: httpx.Response, body: Any, attempt: int
@@ -242,6 +271,16 @@ class SegMetricsClient:
     def _redact(self, text: str) -> str:
         key = self.credentials.api_key.get_secret_value()
         return text.replace(key, "[redacted]") if key else text
+
+    def _scrub(self, value: Any) -> Any:
+        """The body with the key redacted wherever a server echoed it back."""
+        if isinstance(value, str):
+            return self._redact(value)
+        if isinstance(value, list):
+            return [self._scrub(item) for item in value]
+        if isinstance(value, dict):
+            return {self._scrub(key): self._scrub(item) for key, item in value.items()}
+        return value
 
     def _redact_all(self, texts: Iterable[str]) -> list[str]:
         return [self._redact(text) for text in texts]

@@ -82,5 +82,9 @@ class ServerError(StatusError):
         return True
 
 
+class UnexpectedResponse(SegMetricsError):
+    """A success status whose body is not SegMetrics' JSON: most likely a misconfigured URL."""
+
+
 class UnsafeRequest(SegMetricsError):
     """A raw API call that would leave the Import API or override a protected header; nothing was sent."""

@@ -9,17 +9,7 @@ from bot.problems import InvalidValue
 from bot.segmetrics.request import Api
 
 PATH_EXAMPLE = ("contact", "/v1/{account_id}/{integration_id}/contact")
-PROTECTED_HEADERS = frozenset(
-    {
-        "authorization",
-        "proxy-authorization",
-        "host",
-        "content-length",
-        "transfer-encoding",
-        "connection",
-        "cookie",
-    }
-)
+HEADER_EXAMPLE = "X-Request-Source: slack"
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 _HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
@@ -69,13 +59,13 @@ def resolve_raw_path(path: str, *, account_id: str, integration_id: str) -> tupl
 
 
 def check_header(name: str) -> str:
-    """Return the header name if a user may set it; refuse protected or malformed ones."""
+    """Return the header name if a user may add it: only `X-…` headers. Authorization, Host,
+    Content-Type and the like are the bot's own and cannot be replaced."""
     clean = name.strip()
     if not _HEADER_NAME.fullmatch(clean):
-        raise InvalidValue(f"`{clean}` is not a valid header name", example="X-Request-Source: slack")
-    if clean.lower() in PROTECTED_HEADERS:
+        raise InvalidValue(f"`{clean}` is not a valid header name", example=HEADER_EXAMPLE)
+    if not clean.lower().startswith("x-"):
         raise InvalidValue(
-            f"the `{clean}` header is set by the bot and cannot be replaced",
-            example="X-Request-Source: slack",
+            f"the `{clean}` header is set by the bot; only `X-…` headers can be added", example=HEADER_EXAMPLE
         )
     return clean

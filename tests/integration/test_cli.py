@@ -68,6 +68,12 @@ def test_exec_against_a_live_api(tmp_path: Path) -> None:
     assert API_KEY not in result.stdout + result.stderr
 
 
+def test_an_unknown_time_zone_is_refused(tmp_path: Path) -> None:
+    result = run_cli("exec", "contact add a@b.com", "--tz", "Mars/Olympus", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "'Mars/Olympus' is not an IANA time zone" in result.stderr
+
+
 def test_settings_problems_stop_the_cli_with_one_message(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("SEGMETRICS_TIMEZONE=Nowhere/Land\nSEGMETRICS_CURRENCY=XYZ1\n")
     result = run_cli("exec", "contact add a@b.com", cwd=tmp_path)

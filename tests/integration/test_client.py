@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import time
 
+import httpx
 import pytest
 from pydantic import SecretStr
 
@@ -19,6 +21,7 @@ from bot.segmetrics.errors import (
     RateLimited,
     ServerError,
     TimedOut,
+    UnexpectedResponse,
     UnsafeRequest,
 )
 from bot.segmetrics.retry import RetryPolicy
@@ -247,3 +250,56 @@ async def test_the_key_never_leaks_into_errors_or_logs(
     assert caplog.records, "the client logs its calls"
     assert API_KEY not in caplog.text
     assert API_KEY not in json.dumps([record.getMessage() for record in caplog.records])
+
+
+async def test_a_success_status_without_segmetrics_json_is_an_error(server: SandboxServer) -> None:
+    # A mistyped URL that lands on a web page must not confirm writes that never happened.
+    def web_page(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, text="<html>Welcome</html>", headers={"Content-Type": "text/html"})
+
+    client = SegMetricsClient(
+        Credentials(SecretStr(API_KEY), "acct-1", "int-9"), transport=httpx.MockTransport(web_page)
+    )
+    async with client:
+        with pytest.raises(UnexpectedResponse) as caught:
+            await client.upsert_contact({"email": "a@b.com"})
+    assert str(caught.value) == (
+        "SegMetrics answered HTTP 200 with text/html instead of its JSON, so nothing can be confirmed: "
+        "whoever runs the bot should check SEGMETRICS_IMPORT_URL."
+    )
+
+
+async def test_a_key_echoed_in_a_success_body_is_scrubbed() -> None:
+    def echo(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"status": "success", "seen": {"auth": request.headers["Authorization"]}})
+
+    async with SegMetricsClient(
+        Credentials(SecretStr(API_KEY), "acct-1", "int-9"), transport=httpx.MockTransport(echo)
+    ) as client:
+        response = await client.request("POST", "contact", json={})
+    assert response.body == {"status": "success", "seen": {"auth": "[redacted]"}}
+
+
+async def test_retries_stay_within_the_budget(
+    server: SandboxServer, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.segmetrics.client as client_module
+
+    monkeypatch.setattr(client_module, "MIN_USEFUL_TRY", 0.1)
+    sandbox.add_fault(Fault(status=None, delay=2.0, times=5))
+    retry = RetryPolicy(max_attempts=5, base_delay=0.01, max_delay=0.01, budget=0.8)
+    async with make_client(server, timeout=0.5, retry=retry) as client:
+        started = time.monotonic()
+        with pytest.raises(TimedOut) as caught:
+            await client.upsert_contact({"email": "a@b.com"})
+        elapsed = time.monotonic() - started
+    # Two tries: 0.5 s, then what was left of the 0.8 s budget — not a second full 0.5 s.
+    assert caught.value.attempts == 2
+    assert elapsed < 0.95
+
+
+@pytest.mark.parametrize("header", ["Content-Type", "Accept", "User-Agent", "Cookie"])
+async def test_only_x_headers_can_be_added(client: SegMetricsClient, sandbox: Sandbox, header: str) -> None:
+    with pytest.raises(UnsafeRequest, match="only `X-…` headers can be added"):
+        await client.request("POST", "contact", json={}, headers={header: "x"})
+    assert sandbox.requests == []

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.runner import Runner
-from bot.sandbox import Sandbox, SandboxServer
+from bot.sandbox import Fault, Sandbox, SandboxServer
 from bot.segmetrics.errors import BadRequest
 from bot.settings import load_settings
 from tests.conftest import NOW
@@ -85,3 +85,33 @@ async def test_without_credentials_the_in_process_sandbox_answers(monkeypatch: p
         assert outcome.sandbox
         assert runner.sandbox is not None
         assert runner.sandbox.contact("jane@example.com")["first_name"] == "Jane"
+
+
+async def test_a_delete_whose_answer_was_lost_is_reported_done(runner: Runner, sandbox: Sandbox) -> None:
+    await runner.run_text("order add INV-9 jane@example.com amount=5 product_id=P")
+    # SegMetrics deletes, but the answer never arrives; the retry then finds nothing.
+    sandbox.add_fault(Fault(status=None, disconnect=True, method="DELETE"))
+    outcome = await runner.run_text("order delete INV-9")
+    assert outcome.found
+    assert outcome.summary.headline == "deleted order INV-9"
+    assert "a retry found nothing left, so it was deleted" in outcome.summary.notes[-1]
+    assert sandbox.invoice("INV-9") is None
+
+
+async def test_the_confirmation_names_the_defaults_used(runner: Runner) -> None:
+    outcome = await runner.run_text(
+        "subscription add SUB-1 jane@example.com amount=29 product_id=P start=2026-11-01 cycle=month"
+    )
+    assert "not given, so defaulted: bills every n cycles 1, quantity 1" in outcome.summary.notes
+    outcome = await runner.run_text("order add INV-3 jane@example.com amount=5 product_id=P")
+    assert "not given, so defaulted: order date now" in outcome.summary.notes
+    outcome = await runner.run_text('order add INV-4 jane@example.com amount=5 product_id=P date="2026-11-01"')
+    assert not any(note.startswith("not given") for note in outcome.summary.notes)
+
+
+async def test_an_unknown_zone_falls_back_to_the_api_zone(runner: Runner) -> None:
+    outcome = await runner.run_text(
+        'order add INV-5 jane@example.com amount=5 product_id=P date="yesterday 3pm"', zone="Mars/Olympus", now=NOW
+    )
+    assert outcome.request.json["date_created"] == "2026-11-22 15:00:00"
+    assert "times in UTC, as sent to SegMetrics" in outcome.summary.notes

@@ -10,7 +10,7 @@ from commands import REGISTRY
 
 
 def parse(text: str) -> tuple[str, dict[str, str | list[str]]]:
-    parsed = parse_command(text, REGISTRY)
+    parsed = parse_command(text, REGISTRY, slack=True)
     return parsed.operation.name, parsed.raw
 
 
@@ -91,6 +91,12 @@ def test_parses(text: str, operation: str, raw: dict[str, object]) -> None:
         ('contact add a@b.com first="Jane', "never closed"),
         ("order delete INV-1 id=INV-2", "is given twice"),
         ("contact add a@b.com field.=x", "has no key `field.`"),
+        (
+            "order add jane@example.com INV-1 amount=5 product_id=P",
+            "`jane@example.com` looks like the contact's e-mail, but it is in the place of the invoice id. "
+            "The order is `order add <id> <email|contact_id>`.",
+        ),
+        ("tag add VIP jane@example.com", "in the place of the tags"),
         ("contact add a@b.com " + "x" * 9000, "limit is 8,000"),
     ],
 )
@@ -98,6 +104,17 @@ def test_refuses(text: str, says: str) -> None:
     with pytest.raises(CommandError) as caught:
         parse(text)
     assert says in caught.value.message
+
+
+def test_slack_escaping_is_undone_only_for_text_from_slack() -> None:
+    text = 'api POST contact {"note": "&lt;b&gt; &amp; <mailto:a@b.com|a@b.com>"}'
+    assert parse_command(text, REGISTRY).raw["body"] == '{"note": "&lt;b&gt; &amp; <mailto:a@b.com|a@b.com>"}'
+    assert parse_command(text, REGISTRY, slack=True).raw["body"] == '{"note": "<b> & a@b.com"}'
+
+
+def test_slack_autolinked_domains_stay_as_typed() -> None:
+    _, raw = parse("contact add a@b.com source=<http://facebook.com|facebook.com> optin=<http://x.io/w|x.io/w>")
+    assert raw == {"email": "a@b.com", "utm_source": "facebook.com", "optin_url": "x.io/w"}
 
 
 def test_unknown_key_lists_the_valid_ones() -> None:

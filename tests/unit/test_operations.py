@@ -17,7 +17,7 @@ from tests.conftest import make_context
 
 
 def request_for(text: str, ctx: Context) -> tuple[str, str, str, Any]:
-    parsed = parse_command(text, REGISTRY)
+    parsed = parse_command(text, REGISTRY, slack=True)
     data = parsed.operation.validate(parsed.raw, ctx)
     request = parsed.operation.build(data, ctx)
     return request.method, request.api, request.path, request.json
@@ -246,6 +246,9 @@ def test_raw_call_headers_are_passed_but_authorization_is_refused(ctx: Context) 
     with pytest.raises(InputError) as caught:
         parsed.operation.validate(parsed.raw, ctx)
     assert "`Authorization` header is set by the bot" in caught.value.errors[0].message
+    parsed = parse_command("api POST contact header.Content-Type=text/plain {}", REGISTRY)
+    with pytest.raises(InputError, match="only `X-…` headers can be added"):
+        parsed.operation.validate(parsed.raw, ctx)
 
 
 def errors_for(text: str, ctx: Context) -> InputError:
@@ -315,6 +318,13 @@ def test_all_problems_are_reported_at_once_in_form_order(ctx: Context) -> None:
     assert [problem.field for problem in error.errors] == ["amount", "paid", "date_created", "items"]
     assert error.errors[0].message == "Order total (`amount`): `abc` is not an amount. Example: `$49.99`"
     assert error.by_field()["amount"] == "`abc` is not an amount. Example: `$49.99`"
+
+
+def test_cross_field_rules_are_reported_with_the_rest(ctx: Context) -> None:
+    error = errors_for("order add INV-1 amount=10", ctx)
+    assert [problem.field for problem in error.errors] == ["email", "items"]
+    error = errors_for("ad record AD-1 spend=5 date=today adset_name=X adcampaign_name=Y", ctx)
+    assert [problem.field for problem in error.errors] == ["adset_name", "adcampaign_name"]
 
 
 def test_an_incomplete_command_is_only_missing_fields(ctx: Context) -> None:

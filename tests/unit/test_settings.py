@@ -106,6 +106,16 @@ def test_half_configured_credentials_are_refused(monkeypatch: pytest.MonkeyPatch
     assert "sk-live-123" not in message
 
 
+def test_a_key_that_cannot_travel_in_a_header_is_refused_without_echo(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SEGMETRICS_API_KEY", "sk live é")
+    monkeypatch.setenv("SEGMETRICS_ACCOUNT_ID", "acct")
+    monkeypatch.setenv("SEGMETRICS_INTEGRATION_ID", "int")
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    assert "SEGMETRICS_API_KEY: has characters an API key cannot have" in str(caught.value)
+    assert "sk live" not in str(caught.value)
+
+
 def test_the_key_is_never_in_a_repr(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SEGMETRICS_API_KEY", "sk-live-123")
     monkeypatch.setenv("SEGMETRICS_ACCOUNT_ID", "acct")

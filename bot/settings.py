@@ -7,14 +7,16 @@ reads the environment.
 from __future__ import annotations
 
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.numbers import list_currencies
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_IMPORT_URL = "https://import.segmetrics.io/api/v1"
 DEFAULT_REPORTING_URL = "https://api.segmetrics.io"
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 
 # The credentials that, all absent, switch the bot to the built-in sandbox.
 CREDENTIAL_NAMES = ("SEGMETRICS_API_KEY", "SEGMETRICS_ACCOUNT_ID", "SEGMETRICS_INTEGRATION_ID")
@@ -22,6 +24,15 @@ CREDENTIAL_NAMES = ("SEGMETRICS_API_KEY", "SEGMETRICS_ACCOUNT_ID", "SEGMETRICS_I
 
 class SettingsError(Exception):
     """Raised when settings are missing or malformed; the message lists every problem."""
+
+
+def _check_http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"{value!r} is not an http(s) URL")
+    if parts.query or parts.fragment:
+        raise ValueError(f"{value!r} must not carry a query string or fragment")
+    return value
 
 
 def _split_csv(value: object) -> object:
@@ -61,6 +72,19 @@ class Settings(BaseSettings):
     decimal_mark: Literal[".", ","] = Field(
         ".", description="How to read one separator followed by three digits: 1,234 or 1.234."
     )
+    slack_bot_token: SecretStr | None = Field(
+        None,
+        description="the bot token (xoxb-…): your app's page › OAuth & Permissions › Bot User OAuth Token",
+    )
+    slack_app_token: SecretStr | None = Field(
+        None,
+        description="an app-level token (xapp-…) with connections:write: your app's page › Basic Information "
+        "› App-Level Tokens › Generate",
+    )
+    slack_signing_secret: SecretStr | None = Field(
+        None, description="the signing secret: your app's page › Basic Information › App Credentials › Signing Secret"
+    )
+    slack_api_url: str = Field(DEFAULT_SLACK_API_URL, description="Slack Web API base URL (tests point it at a fake).")
 
     @field_validator("date_languages", mode="before")
     @classmethod
@@ -100,14 +124,7 @@ class Settings(BaseSettings):
     @field_validator("segmetrics_import_url", "segmetrics_reporting_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        from urllib.parse import urlsplit
-
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError(f"{value!r} is not an http(s) URL")
-        if parts.query or parts.fragment:
-            raise ValueError(f"{value!r} must not carry a query string or fragment")
-        return value.rstrip("/")
+        return _check_http_url(value).rstrip("/")
 
     @field_validator("segmetrics_account_id", "segmetrics_integration_id", mode="before")
     @classmethod
@@ -118,6 +135,22 @@ class Settings(BaseSettings):
                 raise ValueError("must not contain '/'")
             return value or None
         return value
+
+    @field_validator("slack_bot_token", "slack_app_token", "slack_signing_secret", mode="before")
+    @classmethod
+    def _slack_secret_shape(cls, value: object, info: ValidationInfo) -> object:
+        if not isinstance(value, str):
+            return value
+        value = value.strip()
+        prefix = {"slack_bot_token": "xoxb-", "slack_app_token": "xapp-"}.get(info.field_name or "")
+        if value and prefix and not value.startswith(prefix):
+            raise ValueError(f"must start with {prefix}; {_SLACK_FIELD_HELP[info.field_name or '']}")
+        return value or None
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _slack_url(cls, value: str) -> str:
+        return _check_http_url(value).rstrip("/") + "/"
 
     @field_validator("segmetrics_api_key", mode="before")
     @classmethod
@@ -155,21 +188,47 @@ class Settings(BaseSettings):
         return ZoneInfo(self.segmetrics_timezone)
 
 
-def describe_errors(error: ValidationError) -> str:
+class SocketModeSettings(Settings):
+    """`segmetrics-bot run`: Socket Mode needs the bot token and an app-level token."""
+
+    slack_bot_token: SecretStr = Field(description=Settings.model_fields["slack_bot_token"].description)
+    slack_app_token: SecretStr = Field(description=Settings.model_fields["slack_app_token"].description)
+
+
+class HttpSettings(Settings):
+    """`segmetrics-bot serve`: HTTP mode needs the bot token and the signing secret."""
+
+    slack_bot_token: SecretStr = Field(description=Settings.model_fields["slack_bot_token"].description)
+    slack_signing_secret: SecretStr = Field(description=Settings.model_fields["slack_signing_secret"].description)
+
+
+_SLACK_FIELD_HELP = {
+    name: Settings.model_fields[name].description or ""
+    for name in ("slack_bot_token", "slack_app_token", "slack_signing_secret")
+}
+
+
+def describe_errors(error: ValidationError, model: type[Settings] = Settings) -> str:
     """One line per problem, naming the environment variable and how to fix it."""
     lines = []
     for problem in error.errors():
-        name = str(problem["loc"][0]).upper() if problem["loc"] else "settings"
+        name = str(problem["loc"][0]) if problem["loc"] else ""
         message = problem["msg"].removeprefix("Value error, ")
         if problem["type"] == "literal_error":
             message = f"must be one of {problem['ctx']['expected']}"
-        lines.append(f"- {name}: {message}" if problem["loc"] else f"- {message}")
+        if problem["type"] == "missing":
+            field = model.model_fields.get(name)
+            message = f"is not set; it is {field.description}" if field and field.description else "is not set"
+        lines.append(f"- {name.upper()}: {message}" if name else f"- {message}")
     return "Cannot start: the settings have problems.\n" + "\n".join(lines)
 
 
-def load_settings(env_file: str | None = ".env", **overrides: object) -> Settings:
-    """Read the settings once; raise `SettingsError` listing every problem at once."""
+def load_settings(env_file: str | None = ".env", *, model: type[Settings] = Settings, **overrides: object) -> Settings:
+    """Read the settings once; raise `SettingsError` listing every problem at once.
+
+    `model` names what the bot is about to do: `SocketModeSettings` and `HttpSettings` also require the
+    Slack credentials their mode needs."""
     try:
-        return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+        return model(_env_file=env_file, **overrides)  # type: ignore[call-arg]
     except ValidationError as error:
-        raise SettingsError(describe_errors(error)) from None
+        raise SettingsError(describe_errors(error, model)) from None

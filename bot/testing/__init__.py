@@ -1,0 +1,7 @@
+"""Fakes of outside services for the bot's tests and benchmarks."""
+
+from __future__ import annotations
+
+from bot.testing.fake_slack import Call, FakeSlack
+
+__all__ = ["Call", "FakeSlack"]

@@ -1,0 +1,657 @@
+"""A local stand-in for Slack: the Web API, `response_url` and a Socket Mode websocket, on 127.0.0.1.
+
+It records every call so tests can assert on what the bot asked Slack to do. The server runs on its own
+event loop in a daemon thread, so it serves sync tests, async tests (whatever loop they run) and benchmark
+scripts alike, and the bot's own loop is never the one answering it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import logging
+import threading
+import time
+import uuid
+from collections import Counter, deque
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+from typing import Any, TypeVar
+from urllib.parse import parse_qsl
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from aiohttp import WSMsgType, web
+
+log = logging.getLogger("segmetrics_slack.fake_slack")
+
+T = TypeVar("T")
+
+# slack-sdk form-encodes some methods, and then these structured arguments arrive as JSON strings.
+_JSON_ARGUMENTS = ("blocks", "attachments", "view", "metadata")
+_VIEW_METHODS = frozenset({"views.open", "views.push", "views.update", "views.publish"})
+# A close handshake with a client that never answers must not hold up disconnects or stop().
+_SOCKET_CLOSE_TIMEOUT = 1.0
+_STOP_SOCKET_GRACE = 0.25
+_START_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request the fake received."""
+
+    method: str  # a Web API method ("chat.postMessage"), or "response_url", or "socket_ack"
+    args: dict[str, Any]
+    token: str | None
+    at: float  # time.monotonic() when received
+    path: str = ""
+
+
+class FakeSlack:
+    """Slack's Web API, `response_url` endpoint and Socket Mode server, faked on a free local port."""
+
+    def __init__(
+        self,
+        *,
+        bot_token: str = "xoxb-test-token",
+        app_token: str = "xapp-test-token",
+        team_id: str = "T0TEST",
+        bot_user_id: str = "UBOT",
+        default_zone: str = "America/New_York",
+        user_zones: Mapping[str, str] | None = None,
+        port: int = 0,
+    ) -> None:
+        self.bot_token = bot_token
+        self.app_token = app_token
+        self.team_id = team_id
+        self.bot_user_id = bot_user_id
+        self.default_zone = default_zone
+        self.user_zones: dict[str, str] = dict(user_zones or {})
+        self.not_in_channel: set[str] = set()
+        self._requested_port = port
+        self._port: int | None = None
+
+        # One lock guards calls, failures, delays and the socket list; waiters (sync and async) hang off it.
+        self._cond = threading.Condition()
+        self._calls: list[Call] = []
+        # Bumped by reset(), so a waiter that has already scanned part of the list starts over.
+        self._epoch = 0
+        self._failures: dict[str, deque[list[Any]]] = {}
+        self._delays: dict[str, float] = {}
+        self._async_waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
+        self._sockets: list[web.WebSocketResponse] = []
+
+        # Identifiers never restart, not even on reset(), so a ts or view id seen once stays unique.
+        self._ts_counter = itertools.count(100)
+        self._id_counter = itertools.count(1)
+        self._socket_counter = itertools.count(1)
+
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runner: web.AppRunner | None = None
+        self._startup_error: BaseException | None = None
+        self._background: set[asyncio.Task[Any]] = set()
+
+    def __repr__(self) -> str:
+        state = self.url if self._port is not None else "stopped"
+        return f"FakeSlack({state})"
+
+    # Lifecycle
+
+    def start(self) -> FakeSlack:
+        if self._thread is not None:
+            return self
+        ready = threading.Event()
+        self._startup_error = None
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._serve, args=(ready,), name="fake-slack", daemon=True)
+        self._thread.start()
+        if not ready.wait(_START_TIMEOUT):
+            self.stop()
+            raise RuntimeError(f"the fake Slack server did not start within {_START_TIMEOUT} s")
+        if self._startup_error is not None:
+            error = self._startup_error
+            self._thread.join(timeout=5)
+            self._thread = self._loop = None
+            raise error
+        return self
+
+    def stop(self) -> None:
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None:
+            return
+        if not loop.is_closed():
+            with contextlib.suppress(Exception):
+                asyncio.run_coroutine_threadsafe(self._shutdown(), loop).result(timeout=5)
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=5)
+        self._loop = self._thread = self._runner = None
+        self._port = None
+        with self._cond:
+            self._sockets.clear()
+            self._changed()
+
+    def __enter__(self) -> FakeSlack:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        if self._port is None:
+            raise RuntimeError("the fake Slack server is not running; call start() first")
+        return f"http://127.0.0.1:{self._port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.url}/api/"
+
+    def response_url(self, key: str = "1") -> str:
+        return f"{self.url}/response/{key}"
+
+    # Scripting
+
+    def fail(self, method: str, error: str, *, times: int = 1) -> None:
+        """Answer the next `times` calls of `method` with `{"ok": false, "error": error}`.
+
+        Successive fail() calls for one method queue up, so a test can script "ratelimited, then fatal".
+        """
+        if times < 1:
+            raise ValueError("times must be at least 1")
+        with self._cond:
+            self._failures.setdefault(method, deque()).append([error, times])
+
+    def delay(self, method: str, seconds: float) -> None:
+        """Hold every answer to `method` for `seconds` (0 clears it)."""
+        if seconds < 0:
+            raise ValueError("a delay cannot be negative")
+        with self._cond:
+            if seconds:
+                self._delays[method] = seconds
+            else:
+                self._delays.pop(method, None)
+
+    def reset(self) -> None:
+        """Forget calls, failures and delays; zones, channels and open sockets are left alone."""
+        with self._cond:
+            self._calls = []
+            self._epoch += 1
+            self._failures.clear()
+            self._delays.clear()
+            self._changed()
+
+    # Inspection
+
+    @property
+    def calls(self) -> list[Call]:
+        with self._cond:
+            return list(self._calls)
+
+    def calls_to(self, method: str) -> list[Call]:
+        with self._cond:
+            return [call for call in self._calls if call.method == method]
+
+    def wait_for(self, method: str, predicate: Callable[[Call], bool] | None = None, timeout: float = 5.0) -> Call:
+        """The first recorded `method` call matching `predicate`, waiting up to `timeout` for one to arrive."""
+        return self._wait(self._call_finder(method, predicate), timeout, lambda: self._missing(method, timeout))
+
+    async def async_wait_for(
+        self, method: str, predicate: Callable[[Call], bool] | None = None, timeout: float = 5.0
+    ) -> Call:
+        """Like wait_for(), without blocking the caller's event loop (which may be the bot's)."""
+        return await self._async_wait(
+            self._call_finder(method, predicate), timeout, lambda: self._missing(method, timeout)
+        )
+
+    # Socket Mode
+
+    def socket_connected(self) -> bool:
+        with self._cond:
+            return bool(self._sockets)
+
+    def wait_for_socket(self, timeout: float = 5.0) -> None:
+        self._wait(self._socket_finder, timeout, lambda: f"no Socket Mode client connected within {timeout} s")
+
+    async def async_wait_for_socket(self, timeout: float = 5.0) -> None:
+        await self._async_wait(
+            self._socket_finder, timeout, lambda: f"no Socket Mode client connected within {timeout} s"
+        )
+
+    def socket_send(self, envelope: Mapping[str, Any]) -> None:
+        """Send `envelope` as JSON to the most recently connected Socket Mode client."""
+        self._on_server(self._send_envelope(dict(envelope))).result(timeout=5)
+
+    async def async_socket_send(self, envelope: Mapping[str, Any]) -> None:
+        await asyncio.wrap_future(self._on_server(self._send_envelope(dict(envelope))))
+
+    def socket_disconnect(self) -> None:
+        """Close the server side of every open websocket, so a client's reconnect logic runs.
+
+        Returns once the sockets count as gone; the close handshake finishes in the background, since the
+        client that has to answer it may be waiting on this very call.
+        """
+        self._on_server(self._disconnect_sockets()).result(timeout=5)
+
+    @staticmethod
+    def slash_command_envelope(payload: Mapping[str, Any], envelope_id: str | None = None) -> dict[str, Any]:
+        return _envelope("slash_commands", payload, envelope_id)
+
+    @staticmethod
+    def interactive_envelope(payload: Mapping[str, Any], envelope_id: str | None = None) -> dict[str, Any]:
+        return _envelope("interactive", payload, envelope_id)
+
+    # Waiting
+
+    def _call_finder(self, method: str, predicate: Callable[[Call], bool] | None) -> Callable[[], Call | None]:
+        # Calls are only ever appended, so each look only scans what arrived since the last one; a benchmark
+        # waiting on its 1,000th message should not rescan the first 999 every time.
+        scanned = 0
+        epoch = self._epoch
+
+        def find() -> Call | None:
+            nonlocal scanned, epoch
+            if epoch != self._epoch:
+                scanned, epoch = 0, self._epoch
+            calls = self._calls
+            for index in range(scanned, len(calls)):
+                call = calls[index]
+                if call.method == method and (predicate is None or predicate(call)):
+                    return call
+            scanned = len(calls)
+            return None
+
+        return find
+
+    def _socket_finder(self) -> bool | None:
+        return True if self._sockets else None
+
+    def _missing(self, method: str, timeout: float) -> str:
+        counts = Counter(call.method for call in self._calls)
+        seen = ", ".join(f"{name} x{count}" for name, count in counts.items()) or "nothing"
+        matching = [call.args for call in self._calls if call.method == method][-3:]
+        detail = f"; the last {method} args: {matching}" if matching else ""
+        return f"no matching {method} call within {timeout} s; recorded: {seen}{detail}"
+
+    def _wait(self, find: Callable[[], T | None], timeout: float, describe: Callable[[], str]) -> T:
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                found = find()
+                if found is not None:
+                    return found
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(describe())
+                self._cond.wait(remaining)
+
+    async def _async_wait(self, find: Callable[[], T | None], timeout: float, describe: Callable[[], str]) -> T:
+        # Woken by the server thread through call_soon_threadsafe rather than by polling, so a wait ends as
+        # soon as the call lands and a benchmark's waits add no latency of their own.
+        loop = asyncio.get_running_loop()
+        wake = asyncio.Event()
+        waiter = (loop, wake)
+        deadline = loop.time() + timeout
+        with self._cond:
+            self._async_waiters.add(waiter)
+        try:
+            while True:
+                # Cleared before looking, so a call recorded after the look still sets it.
+                wake.clear()
+                with self._cond:
+                    found = find()
+                    if found is not None:
+                        return found
+                    remaining = deadline - loop.time()
+                    if remaining <= 0:
+                        raise TimeoutError(describe())
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(remaining):
+                        await wake.wait()
+        finally:
+            with self._cond:
+                self._async_waiters.discard(waiter)
+
+    def _changed(self) -> None:
+        """Wake every waiter; the caller holds self._cond."""
+        self._cond.notify_all()
+        for loop, wake in self._async_waiters:
+            # The waiter's loop may be shutting down; it will then never look again anyway.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(wake.set)
+
+    def _record(self, method: str, args: dict[str, Any], token: str | None, path: str) -> None:
+        call = Call(method=method, args=args, token=token, at=time.monotonic(), path=path)
+        with self._cond:
+            self._calls.append(call)
+            self._changed()
+
+    def _take_failure(self, method: str) -> str | None:
+        with self._cond:
+            queue = self._failures.get(method)
+            if not queue:
+                return None
+            entry = queue[0]
+            entry[1] -= 1
+            if entry[1] <= 0:
+                queue.popleft()
+            error: str = entry[0]
+            return error
+
+    async def _hold(self, method: str) -> None:
+        with self._cond:
+            seconds = self._delays.get(method, 0.0)
+        if seconds > 0:
+            await asyncio.sleep(seconds)
+
+    # The server thread
+
+    def _serve(self, ready: threading.Event) -> None:
+        loop = self._loop
+        assert loop is not None
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(self._open())
+        except BaseException as exc:
+            self._startup_error = exc
+            ready.set()
+            loop.close()
+            return
+        ready.set()
+        try:
+            loop.run_forever()
+        finally:
+            with contextlib.suppress(Exception):
+                loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+    async def _open(self) -> None:
+        app = web.Application()
+        app.router.add_route("*", "/api/{method}", self._api)
+        app.router.add_post("/response/{key}", self._response_url)
+        app.router.add_get("/socket/{number}", self._socket)
+        # A short shutdown timeout keeps stop() prompt when a delayed answer is still pending.
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, "127.0.0.1", self._requested_port)
+            await site.start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        self._runner = runner
+        self._port = int(runner.addresses[0][1])
+
+    async def _shutdown(self) -> None:
+        with self._cond:
+            sockets = list(self._sockets)
+        closing = [asyncio.create_task(self._close_socket(ws)) for ws in sockets]
+        if closing:
+            _, pending = await asyncio.wait(closing, timeout=_STOP_SOCKET_GRACE)
+        else:
+            pending = set()
+        pending |= set(self._background)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    def _on_server(self, coro: Any) -> Future[Any]:
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            coro.close()
+            raise RuntimeError("the fake Slack server is not running; call start() first")
+        if threading.current_thread() is self._thread:
+            coro.close()
+            raise RuntimeError("call the async_ variant from inside the fake's own loop")
+        return asyncio.run_coroutine_threadsafe(coro, loop)
+
+    # Web API
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        args: dict[str, Any] = dict(request.query)
+        invalid_json = False
+        if request.can_read_body:
+            if request.content_type == "application/json":
+                raw = await request.text()
+                try:
+                    body = json.loads(raw) if raw.strip() else {}
+                except json.JSONDecodeError:
+                    invalid_json = True
+                else:
+                    if isinstance(body, dict):
+                        args.update(body)
+                    else:
+                        invalid_json = True
+            elif request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+                form = await request.post()
+                for key, value in form.items():
+                    args[key] = value if isinstance(value, str) else value.file.read()
+            else:
+                # Slack reads an untyped body as a form too.
+                raw = await request.text()
+                args.update(parse_qsl(raw, keep_blank_values=True))
+        for key in _JSON_ARGUMENTS:
+            value = args.get(key)
+            if isinstance(value, str):
+                with contextlib.suppress(json.JSONDecodeError):
+                    args[key] = json.loads(value)
+
+        token = _bearer(request.headers.get("Authorization"))
+        if token is None and isinstance(args.get("token"), str):
+            token = args["token"]
+        self._record(method, args, token, request.path)
+        await self._hold(method)
+
+        expected = self.app_token if method == "apps.connections.open" else self.bot_token
+        if token != expected:
+            return _json({"ok": False, "error": "invalid_auth"})
+        if invalid_json:
+            return _json({"ok": False, "error": "invalid_json"})
+        error = self._take_failure(method)
+        if error is not None:
+            if error == "ratelimited":
+                # slack-sdk's rate-limit retry handler keys on the status and Retry-After, as Slack sends them.
+                return _json({"ok": False, "error": error}, status=429, headers={"Retry-After": "1"})
+            return _json({"ok": False, "error": error})
+        return _json(self._answer(method, args))
+
+    def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        if method == "auth.test":
+            return {
+                "ok": True,
+                "url": "https://test.slack.com/",
+                "team": "Test",
+                "user": "segmetrics",
+                "team_id": self.team_id,
+                "user_id": self.bot_user_id,
+                "bot_id": "B0TEST",
+                "is_enterprise_install": False,
+            }
+        if method == "users.info":
+            user = args.get("user")
+            if not user:
+                return {"ok": False, "error": "user_not_found"}
+            return {"ok": True, "user": self._user(str(user))}
+        if method == "chat.postMessage":
+            channel = args.get("channel")
+            if not channel:
+                return {"ok": False, "error": "channel_not_found"}
+            if channel in self.not_in_channel:
+                return {"ok": False, "error": "not_in_channel"}
+            ts = self._next_ts()
+            message = {"text": args.get("text", ""), "blocks": args.get("blocks", []), "user": self.bot_user_id}
+            return {"ok": True, "channel": channel, "ts": ts, "message": {**message, "ts": ts}}
+        if method == "chat.postEphemeral":
+            return {"ok": True, "message_ts": self._next_ts()}
+        if method == "chat.update":
+            return {"ok": True, "channel": args.get("channel"), "ts": args.get("ts"), "text": args.get("text", "")}
+        if method == "chat.delete":
+            return {"ok": True, "channel": args.get("channel"), "ts": args.get("ts")}
+        if method in _VIEW_METHODS:
+            return self._view_answer(method, args)
+        if method == "conversations.open":
+            users = str(args.get("users") or "")
+            if users:
+                return {"ok": True, "channel": {"id": "D" + users.split(",")[0].strip()}}
+            if args.get("channel"):
+                return {"ok": True, "channel": {"id": args["channel"]}}
+            return {"ok": False, "error": "invalid_arguments"}
+        if method == "usergroups.users.list":
+            return {"ok": True, "users": []}
+        if method == "apps.connections.open":
+            return {"ok": True, "url": f"ws://127.0.0.1:{self._port}/socket/{next(self._socket_counter)}"}
+        return {"ok": False, "error": "unknown_method"}
+
+    def _user(self, user: str) -> dict[str, Any]:
+        zone = self.user_zones.get(user, self.default_zone)
+        try:
+            now = datetime.now(ZoneInfo(zone))
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            # Passed through as given, so a test can feed the bot a zone name it must cope with.
+            label, offset = zone, 0
+        else:
+            utc_offset = now.utcoffset()
+            label = now.tzname() or zone
+            offset = int(utc_offset.total_seconds()) if utc_offset is not None else 0
+        return {
+            "id": user,
+            "team_id": self.team_id,
+            "name": user.lower(),
+            "real_name": f"User {user}",
+            "tz": zone,
+            "tz_label": label,
+            "tz_offset": offset,
+            "is_bot": False,
+            "deleted": False,
+        }
+
+    def _view_answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        view = args.get("view")
+        if not isinstance(view, dict):
+            return {"ok": False, "error": "invalid_arguments"}
+        if method == "views.open" and not args.get("trigger_id"):
+            return {"ok": False, "error": "invalid_arguments"}
+        number = next(self._id_counter)
+        view_id = args.get("view_id") if method == "views.update" else None
+        return {
+            "ok": True,
+            "view": {
+                **view,
+                "id": view_id or f"V{number:08X}",
+                "hash": f"h{number:08x}",
+                "state": {"values": {}},
+            },
+        }
+
+    def _next_ts(self) -> str:
+        n = next(self._ts_counter)
+        return f"{1_700_000_000 + n // 1_000_000}.{n % 1_000_000:06d}"
+
+    # response_url
+
+    async def _response_url(self, request: web.Request) -> web.Response:
+        key = request.match_info["key"]
+        raw = await request.text()
+        try:
+            body = json.loads(raw) if raw.strip() else {}
+        except json.JSONDecodeError:
+            body = {"body": raw}
+        args = {**body, "key": key} if isinstance(body, dict) else {"body": body, "key": key}
+        self._record("response_url", args, _bearer(request.headers.get("Authorization")), request.path)
+        await self._hold("response_url")
+        error = self._take_failure("response_url")
+        if error is not None:
+            return web.Response(status=404, text=error)
+        return web.Response(text="ok")
+
+    # Socket Mode
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        # autoping (the default) answers the client's pings, which is how slack-sdk judges the session alive.
+        ws = web.WebSocketResponse(timeout=_SOCKET_CLOSE_TIMEOUT)
+        await ws.prepare(request)
+        # Hello goes out before the socket counts as connected, so nothing a test sends can overtake it.
+        await ws.send_json(
+            {
+                "type": "hello",
+                "num_connections": 1,
+                "debug_info": {"host": "fake"},
+                "connection_info": {"app_id": "A0TEST"},
+            }
+        )
+        with self._cond:
+            self._sockets.append(ws)
+            self._changed()
+        try:
+            async for message in ws:
+                if message.type is not WSMsgType.TEXT:
+                    continue
+                try:
+                    args = json.loads(message.data)
+                except json.JSONDecodeError:
+                    args = {"raw": message.data}
+                if not isinstance(args, dict):
+                    args = {"raw": args}
+                self._record("socket_ack", args, None, request.path)
+        finally:
+            with self._cond:
+                if ws in self._sockets:
+                    self._sockets.remove(ws)
+                    self._changed()
+        return ws
+
+    async def _send_envelope(self, envelope: dict[str, Any]) -> None:
+        with self._cond:
+            ws = self._sockets[-1] if self._sockets else None
+        if ws is None:
+            raise RuntimeError("no Socket Mode client is connected to the fake Slack")
+        await ws.send_json(envelope)
+
+    async def _disconnect_sockets(self) -> None:
+        with self._cond:
+            sockets = list(self._sockets)
+            self._sockets.clear()
+            self._changed()
+        for ws in sockets:
+            task = asyncio.create_task(self._close_socket(ws))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+
+    @staticmethod
+    async def _close_socket(ws: web.WebSocketResponse) -> None:
+        with contextlib.suppress(Exception):
+            await ws.close()
+
+
+def _envelope(kind: str, payload: Mapping[str, Any], envelope_id: str | None) -> dict[str, Any]:
+    return {
+        "envelope_id": envelope_id or str(uuid.uuid4()),
+        "type": kind,
+        "accepts_response_payload": True,
+        "payload": dict(payload),
+    }
+
+
+def _bearer(header: str | None) -> str | None:
+    if not header:
+        return None
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return value.strip() or None
+
+
+def _json(body: dict[str, Any], *, status: int = 200, headers: Mapping[str, str] | None = None) -> web.Response:
+    return web.Response(
+        text=json.dumps(body), status=status, content_type="application/json", charset="utf-8", headers=headers
+    )

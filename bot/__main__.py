@@ -21,6 +21,14 @@ EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="segmetrics-bot", description="Act on SegMetrics from chat.")
     sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run the Slack bot over Socket Mode (needs SLACK_BOT_TOKEN, SLACK_APP_TOKEN)")
+    run.add_argument("--health-host", default="127.0.0.1", help="where GET /healthz listens (default 127.0.0.1)")
+    run.add_argument("--health-port", type=int, default=3000, help="its port (default 3000)")
+    serve = sub.add_parser("serve", help="serve the Slack bot over HTTP (needs SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=3000, help="port to listen on (default 3000)")
+    show = sub.add_parser("manifest", help="print the Slack app manifest (Socket Mode, or HTTP mode with --url)")
+    show.add_argument("--url", help="the bot's public base URL, e.g. https://bot.example.com (HTTP mode)")
     shell = sub.add_parser("shell", help="type chat commands in a terminal (live, or the sandbox without credentials)")
     shell.add_argument("--tz", help="your IANA time zone, for relative dates (default: SEGMETRICS_TIMEZONE)")
     run_one = sub.add_parser("exec", help="run one chat command and print the confirmation")
@@ -35,6 +43,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return sandbox_main(rest)
     if rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    if args.command == "manifest":
+        from bot.slack.manifest import manifest_yaml
+        from commands import REGISTRY
+
+        print(manifest_yaml(REGISTRY, request_url=args.url), end="")
+        return EXIT_OK
+    if args.command in ("run", "serve"):
+        return _serve(args)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         settings = load_settings()
@@ -50,6 +66,44 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "exec":
         return asyncio.run(_exec(settings, args.text, args.tz))
     return asyncio.run(_shell(settings, args.tz))
+
+
+def _serve(args: argparse.Namespace) -> int:
+    """`run` (Socket Mode) or `serve` (HTTP) until SIGINT/SIGTERM."""
+    from bot.settings import HttpSettings, SocketModeSettings
+    from bot.slack.app import StartupError, build_bot
+    from bot.slack.server import HttpService, SocketModeService, until_stopped
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("httpx", "slack_sdk", "slack_bolt", "aiohttp.access"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    model = SocketModeSettings if args.command == "run" else HttpSettings
+    try:
+        settings = load_settings(model=model)
+    except SettingsError as error:
+        print(error, file=sys.stderr)
+        return EXIT_FAILED
+
+    async def serve() -> int:
+        bot = build_bot(settings)
+        service: HttpService | SocketModeService
+        if isinstance(settings, SocketModeSettings):
+            token = settings.slack_app_token.get_secret_value()
+            service = SocketModeService(bot, token, health_host=args.health_host, health_port=args.health_port)
+        else:
+            service = HttpService(bot, host=args.host, port=args.port)
+        try:
+            await bot.prepare()
+            await service.start()
+        except (StartupError, OSError) as error:
+            print(f"Cannot start: {error}", file=sys.stderr)
+            await bot.close(grace=0)
+            return EXIT_FAILED
+        await until_stopped()
+        await service.stop()
+        return EXIT_OK
+
+    return asyncio.run(serve())
 
 
 def _banner(settings: Settings) -> str:

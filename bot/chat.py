@@ -9,7 +9,7 @@ an e-mail when it contains `@`, else a contact id. Values stay text here: readin
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from bot.operation import CONTACT, Operation, Registry
@@ -207,3 +207,52 @@ def _did_you_mean(word: str, candidates: list[str]) -> str:
 
 def _quote(example: str) -> str:
     return f'"{example}"' if " " in example else example
+
+
+def format_command(op: Operation, raw: Mapping[str, str | Sequence[str]]) -> str:
+    """Raw values back to a chat command that parses to the same values (to hand back what a user
+    typed in a form, ready to fix and run again)."""
+    words = [op.resource, op.verb]
+    done: set[str] = set()
+    rest = ""
+    for slot in op.positional:
+        names = ("email", "contact_id") if slot == CONTACT else (slot,)
+        name = next((candidate for candidate in names if raw.get(candidate)), None)
+        if name is None:
+            break
+        spec = op.param(name)
+        value = raw[name]
+        done.add(name)
+        if spec.kind.takes_rest:
+            rest = value if isinstance(value, str) else "\n".join(value)
+        elif spec.kind.many:
+            entries = [value] if isinstance(value, str) else list(value)
+            words += [_quoted(entry) for entry in entries]
+        else:
+            words.append(_quoted(str(value)))
+    for spec in op.params:
+        value = raw.get(spec.name)
+        if spec.name in done or not value:
+            continue
+        entries = [value] if isinstance(value, str) else list(value)
+        if spec.prefix:
+            separator = getattr(spec.kind, "separator", "=")
+            for entry in entries:
+                for line in entry.splitlines():
+                    key, _, item = line.partition(separator)
+                    if key.strip():
+                        words.append(f"{spec.prefix}.{key.strip()}={_quoted(item.strip())}")
+            continue
+        key = spec.aliases[0] if spec.kind.many and spec.aliases else spec.name
+        lines = (
+            [line for entry in entries for line in entry.splitlines()] if spec.kind.widget == "multiline" else entries
+        )
+        words += [f"{key}={_quoted(line)}" for line in lines if line.strip()]
+    return " ".join(words) + (f" {rest}" if rest else "")
+
+
+def _quoted(value: str) -> str:
+    """A value as one token: bare when it can be, else in the quotes it does not contain."""
+    if value and not any(char.isspace() for char in value) and value[0] not in "\"'“‘„”":
+        return value
+    return f"'{value}'" if '"' in value else f'"{value}"'

@@ -1,0 +1,157 @@
+"""What users see in Slack, as Block Kit: confirmations, problems, help.
+
+Every piece of user text placed in mrkdwn is escaped (`&`, `<`, `>`), so a contact named `<!channel>`
+pings nobody and `<https://evil|bank>` links nowhere. Our own markup is added after escaping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    Block,
+    ContextBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+
+from bot.operation import Fact, Operation
+from bot.problems import CommandError, InputError
+from bot.runner import Outcome
+from bot.segmetrics.errors import BadRequest, SegMetricsError
+
+SECTION_LIMIT = 3000
+FIELD_LIMIT = 2000
+FIELDS_PER_SECTION = 10
+TEXT_LIMIT = 3900
+MESSAGE_BLOCK_LIMIT = 50
+SANDBOX_BADGE = "🧪 *Sandbox*: nothing was sent to SegMetrics"
+
+
+def escape(text: str) -> str:
+    """Neutralise Slack's control sequences in user text: `<!channel>`, `<@U…>`, `<url|label>`."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _code(text: str) -> str:
+    """User text as a code block (escaped: Slack still reads `<…>` inside backticks)."""
+    return "```" + escape(text).replace("```", "ˋˋˋ") + "```"
+
+
+@dataclass(frozen=True)
+class Message:
+    """A message: `text` is the notification and screen-reader fallback, `blocks` what is shown."""
+
+    text: str
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+
+    def ephemeral(self) -> dict[str, Any]:
+        """As keyword arguments for a slash command's `ack()` or a `response_url` post."""
+        return {"response_type": "ephemeral", "text": self.text, "blocks": self.blocks}
+
+    def in_channel(self) -> dict[str, Any]:
+        return {"response_type": "in_channel", "text": self.text, "blocks": self.blocks}
+
+
+def _message(text: str, blocks: Iterable[Block]) -> Message:
+    rendered = [block.to_dict() for block in blocks][:MESSAGE_BLOCK_LIMIT]
+    return Message(text=_clip(text, TEXT_LIMIT), blocks=rendered)
+
+
+def _section(mrkdwn: str) -> SectionBlock:
+    return SectionBlock(text=MarkdownTextObject(text=_clip(mrkdwn, SECTION_LIMIT)))
+
+
+def _fields(facts: Sequence[Fact]) -> list[SectionBlock]:
+    rendered = [
+        MarkdownTextObject(text=_clip(f"*{escape(fact.label)}*\n{escape(fact.value)}", FIELD_LIMIT)) for fact in facts
+    ]
+    return [
+        SectionBlock(fields=rendered[start : start + FIELDS_PER_SECTION])
+        for start in range(0, len(rendered), FIELDS_PER_SECTION)
+    ]
+
+
+def _context(lines: Iterable[str]) -> list[ContextBlock]:
+    elements = [MarkdownTextObject(text=_clip(line, FIELD_LIMIT)) for line in lines if line]
+    return [ContextBlock(elements=elements[:10])] if elements else []
+
+
+def confirmation(outcome: Outcome, *, user_id: str) -> Message:
+    """Posted in the channel: who did what, and the values as SegMetrics received them."""
+    summary = outcome.summary
+    mark = "✅" if outcome.found else "ℹ️"
+    headline = f"{mark} <@{user_id}> {escape(summary.headline)}"
+    notes = [escape(note[:1].upper() + note[1:]) for note in summary.notes]
+    if outcome.sandbox:
+        notes.insert(0, SANDBOX_BADGE)
+    blocks: list[Block] = [_section(headline), *_fields(summary.facts), *_context(notes)]
+    fallback = f"<@{user_id}> {escape(summary.headline)}" + (" (sandbox)" if outcome.sandbox else "")
+    return _message(fallback, blocks)
+
+
+def _retype(typed: str | None) -> list[Block]:
+    if not typed:
+        return []
+    return [_section("Your command, to fix and run again:\n" + _code(typed))]
+
+
+def input_problems(error: InputError, *, typed: str | None) -> Message:
+    """Only to the person who ran it: each field, what was wrong, an example that works."""
+    lines = "\n".join(f"• {escape(problem.message)}" for problem in error.errors)
+    blocks = [_section(f"❌ *Nothing was sent to SegMetrics.*\n{lines}"), *_retype(typed)]
+    return _message("Nothing was sent to SegMetrics: " + "; ".join(p.message for p in error.errors), blocks)
+
+
+def command_problem(error: CommandError, *, typed: str | None) -> Message:
+    text = f"❌ {escape(error.message)}"
+    if error.usage:
+        text += f"\nUsage: `{escape(error.usage)}`"
+    blocks = [_section(text), *_retype(typed)]
+    return _message(error.message, blocks)
+
+
+def segmetrics_problem(error: SegMetricsError, operation: Operation, *, typed: str | None) -> Message:
+    """SegMetrics said no (or could not be reached): its own words, and the command back."""
+    if isinstance(error, BadRequest) and error.errors:
+        reasons = "\n".join(f"• {escape(reason)}" for reason in error.errors)
+        text = f"❌ *{escape(operation.title)}* was rejected by SegMetrics:\n{reasons}"
+    else:
+        text = f"❌ *{escape(operation.title)} failed.* {escape(str(error))}"
+    return _message(str(error), [_section(text), *_retype(typed)])
+
+
+def unexpected_problem(reference: str, *, typed: str | None) -> Message:
+    text = (
+        f"❌ *The bot hit an unexpected problem* (reference `{reference}`). It may or may not have reached "
+        "SegMetrics; whoever runs the bot can look the reference up in its logs."
+    )
+    return _message(f"The bot hit an unexpected problem (reference {reference}).", [_section(text), *_retype(typed)])
+
+
+def notice(text: str, *, typed: str | None = None) -> Message:
+    """A plain sentence (ours, not user text) with the command handed back."""
+    return _message(text, [_section(text), *_retype(typed)])
+
+
+def help_message(text: str) -> Message:
+    """Help text as sections. It is ours, but its usage lines hold `<email|contact_id>`, which Slack
+    would take for a link: escaped like everything else."""
+    blocks = []
+    for paragraph in escape(text).split("\n\n"):
+        chunk = ""
+        for line in paragraph.splitlines():
+            if len(chunk) + len(line) + 1 > SECTION_LIMIT:
+                blocks.append(_section(chunk))
+                chunk = ""
+            chunk = f"{chunk}\n{line}" if chunk else line
+        if chunk:
+            blocks.append(_section(chunk))
+    first = text.splitlines()[0] if text else "Help"
+    return _message(first, blocks)

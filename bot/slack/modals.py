@@ -1,0 +1,186 @@
+"""One modal per operation, derived from its declaration; and the modal's state back to raw values.
+
+Contract: each input block's `block_id` is the API field name it fills (`email`, `amount`, `items`, …);
+every element's `action_id` is `value`. Multi-entry fields are one multiline input (one entry per line),
+except tags: one comma-separated line.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    Block,
+    ContextBlock,
+    InputBlock,
+    MarkdownTextObject,
+    Option,
+    PlainTextInputElement,
+    PlainTextObject,
+    StaticSelectElement,
+)
+from slack_sdk.models.views import View
+
+from bot.context import Context
+from bot.operation import PLACEHOLDER_LIMIT, Operation, Param, RawInput, Registry
+from bot.problems import InputError, InvalidValue
+from bot.slack.messages import SANDBOX_BADGE, escape
+
+CALLBACK_PREFIX = "op:"
+ACTION_ID = "value"
+UNSET = "__unset__"
+INPUT_LIMIT = 3000
+HINT_LIMIT = 2000
+SUBMIT_LABELS = {
+    "add": "Save",
+    "record": "Record",
+    "delete": "Delete",
+    "remove": "Remove",
+    "show": "Look up",
+    "call": "Send",
+}
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a form was opened, kept in the view's `private_metadata` so the answer goes back there."""
+
+    channel_id: str | None = None
+    response_url: str | None = None
+
+    def dumps(self) -> str:
+        return json.dumps({key: value for key, value in asdict(self).items() if value}, separators=(",", ":"))
+
+    @classmethod
+    def loads(cls, text: str | None) -> Origin:
+        try:
+            data = json.loads(text or "{}")
+        except ValueError:
+            return cls()
+        return cls(channel_id=data.get("channel_id"), response_url=data.get("response_url"))
+
+
+def callback_id(op: Operation) -> str:
+    return f"{CALLBACK_PREFIX}{op.resource}:{op.verb}"
+
+
+def operation_for(callback: str, registry: Registry) -> Operation | None:
+    if not callback.startswith(CALLBACK_PREFIX):
+        return None
+    resource, _, verb = callback.removeprefix(CALLBACK_PREFIX).partition(":")
+    return registry.find(resource, verb)
+
+
+def build_view(op: Operation, *, raw: RawInput, ctx: Context, origin: Origin, sandbox: bool = False) -> dict[str, Any]:
+    """The modal for `op`, prefilled with what was typed (or the declared defaults)."""
+    intro = escape(op.description)
+    if sandbox:
+        intro += f"\n{SANDBOX_BADGE}"
+    blocks: list[Block] = [ContextBlock(elements=[MarkdownTextObject(text=intro[:HINT_LIMIT])])]
+    blocks += [_input(spec, raw.get(spec.name), ctx) for spec in op.params]
+    view = View(
+        type="modal",
+        callback_id=callback_id(op),
+        title=PlainTextObject(text=op.title),
+        submit=PlainTextObject(text=SUBMIT_LABELS.get(op.verb, "Run")),
+        close=PlainTextObject(text="Cancel"),
+        private_metadata=origin.dumps(),
+        blocks=blocks,
+    )
+    return view.to_dict()
+
+
+def _input(spec: Param, typed: str | Sequence[str] | None, ctx: Context) -> InputBlock:
+    initial = _initial_text(spec, typed)
+    options = spec.kind.options()
+    element: PlainTextInputElement | StaticSelectElement
+    if options:
+        choices = [Option(value=value, text=label) for value, label in options]
+        if not spec.required:
+            choices.insert(0, Option(value=UNSET, text="Not set"))
+        selected = _selected(spec, initial, ctx)
+        element = StaticSelectElement(
+            action_id=ACTION_ID,
+            placeholder=PlainTextObject(text="Choose…"),
+            options=choices,
+            initial_option=next((choice for choice in choices if choice.value == selected), None),
+        )
+    else:
+        example = spec.example_for(ctx)
+        element = PlainTextInputElement(
+            action_id=ACTION_ID,
+            multiline=spec.kind.widget == "multiline",
+            initial_value=initial[:INPUT_LIMIT] if initial else None,
+            placeholder=PlainTextObject(text=f"e.g. {example}"[:PLACEHOLDER_LIMIT]) if example else None,
+        )
+    hint = _hint(spec, ctx)
+    return InputBlock(
+        block_id=spec.name,
+        label=PlainTextObject(text=spec.title),
+        element=element,
+        hint=PlainTextObject(text=hint) if hint else None,
+        optional=not spec.required,
+    )
+
+
+def _initial_text(spec: Param, typed: str | Sequence[str] | None) -> str | None:
+    if typed is None or typed == [] or typed == "":
+        return spec.default
+    if isinstance(typed, str):
+        return typed
+    joiner = "\n" if spec.kind.widget == "multiline" else ", "
+    return joiner.join(typed)
+
+
+def _selected(spec: Param, initial: str | None, ctx: Context) -> str | None:
+    """The option a typed value means (`Monthly` → `month`), or none when it means none."""
+    if not initial:
+        return None
+    try:
+        value = spec.kind.read(initial, ctx)
+    except InvalidValue:
+        return None
+    for option_value, _ in spec.kind.options():
+        if option_value == value or (isinstance(value, bool) and option_value == ("yes" if value else "no")):
+            return option_value
+    return None
+
+
+def _hint(spec: Param, ctx: Context) -> str:
+    hint = spec.hint
+    others = [spec.kind.localize(example, ctx) for example in spec.examples[1:]]
+    if others:
+        hint = f"{hint} Also: {', '.join(others)}".strip()
+    return hint[:HINT_LIMIT]
+
+
+def read_state(op: Operation, values: Mapping[str, Mapping[str, Any]]) -> dict[str, str | list[str]]:
+    """A submitted view's state → raw values keyed by field name, as a chat command would give them."""
+    raw: dict[str, str | list[str]] = {}
+    for spec in op.params:
+        element = (values.get(spec.name) or {}).get(ACTION_ID) or {}
+        if element.get("type") == "static_select":
+            chosen = (element.get("selected_option") or {}).get("value")
+            text = None if chosen in (None, UNSET) else str(chosen)
+        else:
+            text = element.get("value")
+        if text is None or not str(text).strip():
+            continue
+        if spec.kind.many:
+            raw[spec.name] = str(text).splitlines() if spec.kind.widget == "multiline" else [str(text)]
+        else:
+            raw[spec.name] = str(text)
+    return raw
+
+
+def inline_errors(op: Operation, error: InputError) -> dict[str, str]:
+    """`response_action: errors`, keyed by block_id; a problem without a block goes on the first one."""
+    blocks = {spec.name for spec in op.params}
+    errors: dict[str, str] = {}
+    for field_name, message in error.by_field().items():
+        target = field_name if field_name in blocks else op.params[0].name
+        errors[target] = f"{errors[target]} {message}" if target in errors else message
+    return {name: message[:HINT_LIMIT] for name, message in errors.items()}

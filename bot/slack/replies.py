@@ -1,0 +1,76 @@
+"""Where answers go: confirmations into the conversation, problems only to the person concerned."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from bot.slack.messages import Message
+
+log = logging.getLogger("segmetrics_slack.replies")
+
+# chat.postMessage errors after which the response_url (or a DM) can still reach the conversation.
+CANNOT_POST_HERE = frozenset(
+    {"not_in_channel", "channel_not_found", "is_archived", "restricted_action", "cannot_dm_bot", "no_permission"}
+)
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """One user in one conversation, with every way Slack gives to answer them."""
+
+    client: AsyncWebClient
+    user_id: str
+    channel_id: str | None = None
+    response_url: str | None = None
+
+    async def post(self, message: Message) -> None:
+        """For everyone in the conversation: as the bot, else through the response_url (a DM, a channel
+        the bot is not in), else as a DM to the user."""
+        if self.channel_id:
+            try:
+                await self.client.chat_postMessage(channel=self.channel_id, text=message.text, blocks=message.blocks)
+                return
+            except SlackApiError as error:
+                reason = error.response.get("error")
+                if reason not in CANNOT_POST_HERE:
+                    raise
+                log.info("cannot post in %s (%s); answering through the response_url", self.channel_id, reason)
+        if self.response_url and await self._respond(message.in_channel()):
+            return
+        await self._direct(message)
+
+    async def tell(self, message: Message) -> None:
+        """Only for this user: an ephemeral reply, else an ephemeral post, else a DM."""
+        if self.response_url and await self._respond(message.ephemeral()):
+            return
+        if self.channel_id:
+            try:
+                await self.client.chat_postEphemeral(
+                    channel=self.channel_id, user=self.user_id, text=message.text, blocks=message.blocks
+                )
+                return
+            except SlackApiError as error:
+                log.info("cannot post ephemeral in %s (%s)", self.channel_id, error.response.get("error"))
+        await self._direct(message)
+
+    async def _respond(self, payload: dict[str, object]) -> bool:
+        assert self.response_url
+        try:
+            response = await AsyncWebhookClient(self.response_url).send_dict(payload)
+        except Exception as error:  # any failure here has a fallback
+            log.info("response_url failed (%s)", type(error).__name__)
+            return False
+        if response.status_code != 200:
+            log.info("response_url answered %s (%s)", response.status_code, response.body[:80])
+            return False
+        return True
+
+    async def _direct(self, message: Message) -> None:
+        opened = await self.client.conversations_open(users=self.user_id)
+        channel = (opened.get("channel") or {}).get("id")
+        await self.client.chat_postMessage(channel=channel, text=message.text, blocks=message.blocks)

@@ -1,0 +1,190 @@
+"""The Slack dispatcher: every slash command and every form submission comes through here.
+
+Only local work (parsing, validation) happens before the acknowledgement; anything that waits on the
+network (SegMetrics, `users.info`, `views.open`, posting) runs as a job after it, so Slack always has its
+answer within milliseconds whatever SegMetrics does.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.chat import format_command
+from bot.help import overview, resource_help
+from bot.operation import Operation, RawInput
+from bot.problems import CommandError, InputError
+from bot.runner import Runner
+from bot.segmetrics.errors import SegMetricsError
+from bot.slack import messages, modals
+from bot.slack.jobs import Jobs
+from bot.slack.replies import Conversation
+from bot.slack.users import UserZones
+
+log = logging.getLogger("segmetrics_slack.slack")
+
+Ack = Callable[..., Awaitable[None]]
+MAIN_COMMAND = "/segmetrics"
+
+
+def slash_commands(runner: Runner) -> dict[str, str | None]:
+    """Every slash command the bot answers, and the resource it implies (`/sm-tag` → `tag`)."""
+    commands: dict[str, str | None] = {MAIN_COMMAND: None}
+    commands.update({resource.command: resource.name for resource in runner.registry.resources if resource.command})
+    return commands
+
+
+class SlackSurface:
+    def __init__(self, runner: Runner, client: AsyncWebClient, *, zones: UserZones, jobs: Jobs) -> None:
+        self.runner = runner
+        self.client = client
+        self.zones = zones
+        self.jobs = jobs
+        self.commands = slash_commands(runner)
+
+    # -- slash commands ---------------------------------------------------------------------------
+
+    async def on_command(self, ack: Ack, body: Mapping[str, Any]) -> None:
+        try:
+            await self._command(ack, body)
+        except Exception:
+            reference = uuid.uuid4().hex[:8]
+            log.exception("slash command failed unexpectedly (reference %s)", reference)
+            typed = f"{body.get('command', '')} {body.get('text') or ''}".strip()
+            await ack(**messages.unexpected_problem(reference, typed=typed).ephemeral())
+
+    async def _command(self, ack: Ack, body: Mapping[str, Any]) -> None:
+        command, words = str(body.get("command", "")), str(body.get("text") or "").strip()
+        typed = f"{command} {words}".strip()
+        resource = self.commands.get(command)
+        try:
+            help_text = self._help(resource, words)
+            if help_text is not None:
+                await ack(**messages.help_message(help_text).ephemeral())
+                return
+            parsed = self.runner.parse(f"{resource} {words}" if resource else words, slack=True)
+        except CommandError as error:
+            await ack(**messages.command_problem(error, typed=typed).ephemeral())
+            return
+        user = str(body.get("user_id"))
+        conversation = self._conversation(user, body.get("channel_id"), body.get("response_url"))
+        ctx = self.runner.context(self.zones.cached(user))
+        try:
+            parsed.operation.validate(parsed.raw, ctx)
+        except InputError as error:
+            if not error.only_missing:
+                await ack(**messages.input_problems(error, typed=typed).ephemeral())
+                return
+            await ack()
+            origin = modals.Origin(channel_id=body.get("channel_id"), response_url=body.get("response_url"))
+            trigger = str(body.get("trigger_id"))
+            self.jobs.spawn(
+                self._open_form(trigger, parsed.operation, parsed.raw, origin, conversation, typed), name="open form"
+            )
+            return
+        await ack()
+        self.jobs.spawn(self._run(parsed.operation, parsed.raw, conversation, typed), name=parsed.operation.name)
+
+    def _help(self, resource: str | None, words: str) -> str | None:
+        """Help text when the command asks for it (`/segmetrics`, `help`, `help order`, `/sm-tag`)."""
+        first, _, topic = words.partition(" ")
+        if resource is not None and (not words or words.lower() == "help"):
+            return resource_help(self.runner.registry, resource)
+        if not words:
+            return overview(self.runner.registry)
+        if first.lower() == "help":
+            topic = topic.strip() or (resource or "")
+            return resource_help(self.runner.registry, topic) if topic else overview(self.runner.registry)
+        return None
+
+    async def _open_form(
+        self,
+        trigger_id: str,
+        op: Operation,
+        raw: RawInput,
+        origin: modals.Origin,
+        conversation: Conversation,
+        typed: str,
+    ) -> None:
+        ctx = self.runner.context(self.zones.cached(conversation.user_id))
+        view = modals.build_view(op, raw=raw, ctx=ctx, origin=origin, sandbox=self.runner.sandbox is not None)
+        try:
+            await self.client.views_open(trigger_id=trigger_id, view=view)
+        except SlackApiError as error:
+            log.warning("views.open for %s failed: %s", op.name, error.response.get("error"))
+            text = "❌ Slack did not let the bot open the form in time. Nothing was sent to SegMetrics."
+            await conversation.tell(messages.notice(text, typed=typed))
+
+    # -- form submissions -------------------------------------------------------------------------
+
+    async def on_submission(self, ack: Ack, body: Mapping[str, Any]) -> None:
+        view = body.get("view") or {}
+        op = modals.operation_for(str(view.get("callback_id", "")), self.runner.registry)
+        if op is None:
+            await ack()
+            return
+        try:
+            await self._submission(ack, body, op, view)
+        except Exception:
+            reference = uuid.uuid4().hex[:8]
+            log.exception("form submission failed unexpectedly (reference %s)", reference)
+            # Keep the form open with what was typed: an error on its first field.
+            problem = f"The bot hit an unexpected problem (reference {reference}); nothing was sent. Try again."
+            await ack(response_action="errors", errors={op.params[0].name: problem})
+
+    async def _submission(self, ack: Ack, body: Mapping[str, Any], op: Operation, view: Mapping[str, Any]) -> None:
+        raw = modals.read_state(op, (view.get("state") or {}).get("values") or {})
+        user = str((body.get("user") or {}).get("id"))
+        try:
+            op.validate(raw, self.runner.context(self.zones.cached(user)))
+        except InputError as error:
+            await ack(response_action="errors", errors=modals.inline_errors(op, error))
+            return
+        await ack()
+        origin = modals.Origin.loads(view.get("private_metadata"))
+        conversation = self._conversation(user, origin.channel_id, origin.response_url)
+        typed = f"{MAIN_COMMAND} {format_command(op, raw)}"
+        self.jobs.spawn(self._run(op, raw, conversation, typed), name=op.name)
+
+    # -- after the acknowledgement ----------------------------------------------------------------
+
+    async def _run(self, op: Operation, raw: RawInput, conversation: Conversation, typed: str) -> None:
+        """Run the operation in the user's own zone; confirm a change in the conversation (a look-up only
+        to the user), or tell the user why not."""
+        try:
+            ctx = self.runner.context(await self.zones.get(conversation.user_id))
+            try:
+                outcome = await self.runner.run(op, raw, ctx)
+            except InputError as error:  # valid in the fallback zone, not in the user's (rare)
+                await conversation.tell(messages.input_problems(error, typed=typed))
+                return
+            except SegMetricsError as error:
+                log.info("%s failed: %s", op.name, type(error).__name__)
+                await conversation.tell(messages.segmetrics_problem(error, op, typed=typed))
+                return
+            confirmation = messages.confirmation(outcome, user_id=conversation.user_id)
+            if outcome.request.method == "GET":
+                await conversation.tell(confirmation)  # a look-up is for the one who asked
+            else:
+                await conversation.post(confirmation)
+        except Exception:
+            reference = uuid.uuid4().hex[:8]
+            log.exception("%s failed unexpectedly (reference %s)", op.name, reference)
+            await conversation.tell(messages.unexpected_problem(reference, typed=typed))
+
+    def _conversation(self, user: str, channel: object, response_url: object) -> Conversation:
+        return Conversation(
+            self.client,
+            user,
+            channel_id=str(channel) if channel else None,
+            response_url=str(response_url) if response_url else None,
+        )
+
+    async def on_error(self, error: Exception, body: Mapping[str, Any] | None = None) -> None:
+        """Bolt's last resort for an exception in a listener: log it; users never see a stack trace."""
+        log.error("listener failed: %s", type(error).__name__, exc_info=error)

@@ -17,7 +17,7 @@ from commands import REGISTRY
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
-START_COMMAND = "pip install -e . && segmetrics-bot shell"
+START_COMMAND = "pip install -e . && segmetrics-bot run"
 TEST_COMMAND = "pip install -e '.[test]' && pytest"
 
 

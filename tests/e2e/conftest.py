@@ -1,0 +1,157 @@
+"""The bot as Slack meets it: its real HTTP server on 127.0.0.1, signed requests, a fake Slack Web API,
+and the SegMetrics sandbox behind real HTTP."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from collections.abc import AsyncIterator, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+from slack_sdk.signature import SignatureVerifier
+
+from bot.sandbox import Sandbox, SandboxServer
+from bot.settings import HttpSettings, load_settings
+from bot.slack.app import SlackBot, build_bot
+from bot.slack.server import HttpService
+from bot.testing import Call, FakeSlack
+
+SIGNING_SECRET = "e2e-signing-secret-5f1c"
+API_KEY = "sk-e2e-SECRET-77aa"
+ACCOUNT, INTEGRATION = "acct-1", "int-9"
+USER, CHANNEL, TEAM = "U1", "C1", "T0TEST"
+BASE = f"/api/v1/{ACCOUNT}/{INTEGRATION}"
+_triggers = itertools.count(1)
+
+
+@pytest.fixture
+def fake_slack() -> Iterator[FakeSlack]:
+    with FakeSlack(user_zones={USER: "America/New_York"}) as fake:
+        yield fake
+
+
+@pytest.fixture
+def sandbox() -> Sandbox:
+    return Sandbox(api_key=API_KEY, account_id=ACCOUNT, integration_id=INTEGRATION)
+
+
+@pytest.fixture
+def segmetrics(sandbox: Sandbox) -> Iterator[SandboxServer]:
+    with SandboxServer(sandbox) as server:
+        yield server
+
+
+def bot_settings(fake: FakeSlack, server: SandboxServer, **overrides: Any) -> HttpSettings:
+    values: dict[str, Any] = {
+        "slack_bot_token": fake.bot_token,
+        "slack_signing_secret": SIGNING_SECRET,
+        "slack_api_url": fake.api_url,
+        "segmetrics_api_key": API_KEY,
+        "segmetrics_account_id": ACCOUNT,
+        "segmetrics_integration_id": INTEGRATION,
+        "segmetrics_import_url": server.import_url,
+        "segmetrics_reporting_url": server.reporting_url,
+    }
+    settings = load_settings(env_file=None, model=HttpSettings, **{**values, **overrides})
+    assert isinstance(settings, HttpSettings)
+    return settings
+
+
+@dataclass
+class Slack:
+    """Plays Slack's side: signs and sends what Slack would send to the bot's request URL."""
+
+    url: str
+    http: httpx.AsyncClient
+    fake: FakeSlack
+    bot: SlackBot
+
+    async def post(self, body: str, *, secret: str = SIGNING_SECRET, timestamp: int | None = None) -> httpx.Response:
+        stamp = str(timestamp if timestamp is not None else int(time.time()))
+        signature = SignatureVerifier(secret).generate_signature(timestamp=stamp, body=body)
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Slack-Request-Timestamp": stamp,
+            "X-Slack-Signature": signature,
+        }
+        return await self.http.post(f"{self.url}/slack/events", content=body, headers=headers)
+
+    def command_body(self, text: str, *, command: str = "/segmetrics", user: str = USER, channel: str = CHANNEL) -> str:
+        trigger = next(_triggers)
+        return urlencode(
+            {
+                "token": "legacy-verification-token",
+                "team_id": TEAM,
+                "team_domain": "test",
+                "channel_id": channel,
+                "channel_name": "marketing",
+                "user_id": user,
+                "user_name": "jane",
+                "command": command,
+                "text": text,
+                "api_app_id": "A0TEST",
+                "is_enterprise_install": "false",
+                "response_url": self.fake.response_url(f"r{trigger}"),
+                "trigger_id": f"trigger-{trigger}",
+            }
+        )
+
+    async def command(self, text: str, **options: Any) -> httpx.Response:
+        return await self.post(self.command_body(text, **options))
+
+    async def submit(
+        self, view: Mapping[str, Any], typed: Mapping[str, str | None] | None = None, *, user: str = USER
+    ) -> httpx.Response:
+        """Submit a view the bot opened, with its initial values, as changed by `typed` (block_id → text or option)."""
+        payload = {
+            "type": "view_submission",
+            "team": {"id": TEAM, "domain": "test"},
+            "user": {"id": user, "username": "jane", "name": "jane", "team_id": TEAM},
+            "api_app_id": "A0TEST",
+            "token": "legacy-verification-token",
+            "trigger_id": f"trigger-{next(_triggers)}",
+            "view": {**view, "state": {"values": state_of(view, typed or {})}, "team_id": TEAM, "app_id": "A0TEST"},
+            "response_urls": [],
+            "is_enterprise_install": False,
+        }
+        return await self.post(urlencode({"payload": json.dumps(payload)}))
+
+    async def opened_view(self, after: float = 0.0) -> dict[str, Any]:
+        call = await self.fake.async_wait_for("views.open", lambda call: call.at >= after)
+        return dict(call.args["view"], id="V-opened")
+
+    async def posted(self, predicate: Any = None, *, method: str = "chat.postMessage", timeout: float = 5.0) -> Call:
+        return await self.fake.async_wait_for(method, predicate, timeout=timeout)
+
+
+def state_of(view: Mapping[str, Any], typed: Mapping[str, str | None]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for block in view.get("blocks", []):
+        if block.get("type") != "input":
+            continue
+        block_id, element = block["block_id"], block["element"]
+        if element["type"] == "static_select":
+            chosen = typed.get(block_id, (element.get("initial_option") or {}).get("value"))
+            option = {"value": chosen, "text": {"type": "plain_text", "text": chosen}} if chosen else None
+            values[block_id] = {"value": {"type": "static_select", "selected_option": option}}
+        else:
+            values[block_id] = {
+                "value": {"type": "plain_text_input", "value": typed.get(block_id, element.get("initial_value"))}
+            }
+    return values
+
+
+@pytest.fixture
+async def slack(fake_slack: FakeSlack, segmetrics: SandboxServer) -> AsyncIterator[Slack]:
+    bot = build_bot(bot_settings(fake_slack, segmetrics))
+    await bot.prepare()
+    service = HttpService(bot, host="127.0.0.1", port=0)
+    await service.start()
+    async with httpx.AsyncClient(timeout=10) as http:
+        yield Slack(url=f"http://127.0.0.1:{service.port}", http=http, fake=fake_slack, bot=bot)
+    await service.stop(grace=5)

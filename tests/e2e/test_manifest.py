@@ -1,0 +1,49 @@
+"""manifest.yml creates the app the code expects: same commands, scopes and settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from bot.slack.manifest import manifest, manifest_yaml
+from commands import REGISTRY
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+MANIFEST = yaml.safe_load((ROOT / "manifest.yml").read_text())
+
+
+def test_the_file_is_what_the_code_generates() -> None:
+    assert (ROOT / "manifest.yml").read_text() == manifest_yaml(REGISTRY), "run: segmetrics-bot manifest > manifest.yml"
+
+
+def test_manifest_and_code_register_the_same_commands_and_callback_ids() -> None:
+    from bot.slack.surface import MAIN_COMMAND
+
+    in_manifest = {entry["command"] for entry in MANIFEST["features"]["slash_commands"]}
+    in_code = {MAIN_COMMAND} | {resource.command for resource in REGISTRY.resources if resource.command}
+    assert (
+        in_manifest
+        == in_code
+        == {"/segmetrics", "/sm-contact", "/sm-tag", "/sm-order", "/sm-subscription", "/sm-ad", "/sm-api"}
+    )
+    shortcuts = {entry["callback_id"] for entry in MANIFEST["features"].get("shortcuts", [])}
+    assert shortcuts == set()  # none registered in code yet
+
+
+def test_socket_mode_manifest_fits_slack_limits() -> None:
+    assert len(MANIFEST["display_information"]["name"]) <= 35
+    assert MANIFEST["settings"]["socket_mode_enabled"] is True
+    assert MANIFEST["settings"]["interactivity"] == {"is_enabled": True}
+    assert {"commands", "chat:write", "users:read"} <= set(MANIFEST["oauth_config"]["scopes"]["bot"])
+    for entry in MANIFEST["features"]["slash_commands"]:
+        assert 2 <= len(entry["command"]) <= 32 and entry["command"].startswith("/")
+        assert entry["should_escape"] is True
+        assert "url" not in entry
+
+
+def test_http_mode_variant_has_request_urls() -> None:
+    http = manifest(REGISTRY, request_url="https://bot.example.com/")
+    assert http["settings"]["socket_mode_enabled"] is False
+    assert http["settings"]["interactivity"]["request_url"] == "https://bot.example.com/slack/events"
+    assert {entry["url"] for entry in http["features"]["slash_commands"]} == {"https://bot.example.com/slack/events"}

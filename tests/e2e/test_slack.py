@@ -1,0 +1,200 @@
+"""How the bot behaves in Slack around the operations: help, refusals, signatures, speed, fallbacks."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from bot.sandbox import Fault, Sandbox, SandboxServer
+from bot.settings import HttpSettings, load_settings
+from bot.slack.app import build_bot
+from bot.slack.server import HttpService
+from bot.testing import FakeSlack
+from tests.e2e.conftest import API_KEY, SIGNING_SECRET, Slack, bot_settings
+
+
+async def test_help_is_an_ephemeral_overview(slack: Slack) -> None:
+    for command, text in (("/segmetrics", ""), ("/segmetrics", "help")):
+        response = await slack.command(text, command=command)
+        body = response.json()
+        assert body["response_type"] == "ephemeral"
+        shown = json.dumps(body["blocks"], ensure_ascii=False)
+        assert "tag add jane@example.com VIP" in shown
+        assert "order add INV-1001 jane@example.com" in shown
+
+
+async def test_help_for_a_resource_lists_every_key(slack: Slack) -> None:
+    for command, text in (("/segmetrics", "help order"), ("/sm-order", ""), ("/sm-order", "help")):
+        body = (await slack.command(text, command=command)).json()
+        shown = json.dumps(body["blocks"], ensure_ascii=False)
+        assert "`amount` / `total`" in shown and "`shipping`" in shown and "&lt;email|contact_id&gt;" in shown
+
+
+async def test_bad_input_is_refused_at_once_only_to_the_user(slack: Slack, sandbox: Sandbox) -> None:
+    response = await slack.command("order add INV-1 jane@example.com amount=45.999 product_id=P")
+    body = response.json()
+    assert body["response_type"] == "ephemeral"
+    shown = json.dumps(body["blocks"], ensure_ascii=False)
+    assert "Nothing was sent to SegMetrics" in shown
+    assert "Order total (`amount`): `45.999` has 3 decimals" in shown
+    assert "/segmetrics order add INV-1 jane@example.com amount=45.999 product_id=P" in shown
+    response = await slack.command("order add INV-1 jane@example.com amont=5", command="/segmetrics")
+    assert "did you mean `amount`" in json.dumps(response.json()["blocks"])
+    assert sandbox.requests == []
+    assert slack.fake.calls_to("chat.postMessage") == []
+
+
+async def test_a_form_with_bad_values_shows_errors_beside_the_fields(slack: Slack, sandbox: Sandbox) -> None:
+    since = time.monotonic()
+    await slack.command("order add INV-7")
+    view = await slack.opened_view(after=since)
+    response = await slack.submit(view, {"email": "not-an-email", "amount": "12.345", "items": "Course | C-1"})
+    body = response.json()
+    assert body["response_action"] == "errors"
+    assert set(body["errors"]) == {"email", "amount", "items"}
+    assert body["errors"]["amount"].startswith("`12.345` has 3 decimals")
+    assert sandbox.requests == []
+    # Fixed, the same form goes through.
+    response = await slack.submit(
+        view, {"email": "jane@example.com", "amount": "12.34", "items": "Course | C-1 | 12.34"}
+    )
+    assert response.status_code == 200 and response.text == ""
+    await slack.posted()
+    assert sandbox.requests[-1].json["amount"] == 1234
+
+
+@pytest.mark.parametrize("forgery", ["secret", "stale", "tampered"])
+async def test_unsigned_or_forged_requests_get_401(slack: Slack, sandbox: Sandbox, forgery: str) -> None:
+    body = slack.command_body("contact add jane@example.com")
+    if forgery == "secret":
+        response = await slack.post(body, secret="not-the-secret")
+    elif forgery == "stale":
+        response = await slack.post(body, timestamp=int(time.time()) - 600)
+    else:
+        stamp = str(int(time.time()))
+        response = await slack.http.post(
+            f"{slack.url}/slack/events",
+            content=body.replace("jane", "mallory"),
+            headers={
+                "X-Slack-Request-Timestamp": stamp,
+                "X-Slack-Signature": "v0=" + "0" * 64,
+                "Content-Type": "application/x-www-form-urlencoded",
+            },
+        )
+    assert response.status_code == 401
+    assert sandbox.requests == []
+
+
+async def test_a_slow_segmetrics_does_not_delay_acknowledgements(slack: Slack, sandbox: Sandbox) -> None:
+    await slack.bot.runner.run_text("contact add jane@example.com")
+    sandbox.latency = 3.0
+    started = time.monotonic()
+    responses = await asyncio.gather(
+        *(slack.command(f"tag add jane@example.com T{n}") for n in range(10)), slack.command("help")
+    )
+    acknowledged = time.monotonic() - started
+    assert all(response.status_code == 200 for response in responses)
+    assert acknowledged < 1.0, f"11 acknowledgements took {acknowledged:.2f} s behind a 3 s SegMetrics"
+    for n in range(10):
+        await slack.posted(lambda call, n=n: f"with T{n}" in call.args["text"], timeout=10)
+    assert time.monotonic() - started >= 3.0
+
+
+async def test_when_the_bot_cannot_post_it_answers_through_the_response_url(slack: Slack) -> None:
+    slack.fake.not_in_channel.add("CPRIVATE")
+    await slack.command("contact add jane@example.com", channel="CPRIVATE")
+    call = await slack.posted(method="response_url")
+    assert call.args["response_type"] == "in_channel"
+    assert call.args["text"] == "<@U1> saved contact jane@example.com"
+
+
+async def test_segmetrics_rejections_reach_only_the_user_in_its_own_words(slack: Slack) -> None:
+    await slack.command("tag add nobody@example.com VIP")
+    call = await slack.posted(method="response_url")
+    assert call.args["response_type"] == "ephemeral"
+    shown = json.dumps(call.args["blocks"])
+    assert "contact nobody@example.com not found" in shown
+    assert "/segmetrics tag add nobody@example.com VIP" in shown
+    assert API_KEY not in json.dumps([c.args for c in slack.fake.calls])
+    assert slack.fake.calls_to("chat.postMessage") == []
+
+
+async def test_the_users_zone_is_looked_up_once(slack: Slack, sandbox: Sandbox) -> None:
+    slack.fake.user_zones["U7"] = "Asia/Tokyo"
+    for n in (1, 2):
+        await slack.command(
+            f'order add INV-{n} jane@example.com amount=5 product_id=P date="2026-11-20 09:00"', user="U7"
+        )
+        await slack.posted(lambda call, n=n: f"INV-{n}" in call.args["text"])
+    assert sandbox.requests[-1].json["date_created"] == "2026-11-20 00:00:00"  # 09:00 in Tokyo
+    assert len(slack.fake.calls_to("users.info")) == 1
+
+
+async def test_mentions_in_user_text_ping_nobody(slack: Slack) -> None:
+    # Slack escapes what users type: `<!channel>` arrives as `&lt;!channel&gt;`.
+    await slack.command("contact add jane@example.com first=&lt;!channel&gt; last=&lt;@U999&gt;")
+    call = await slack.posted()
+    shown = call.args["text"] + json.dumps(call.args["blocks"])
+    assert "<!channel>" not in shown and "<@U999>" not in shown
+    assert "&lt;!channel&gt;" in shown
+
+
+async def test_a_form_that_cannot_open_in_time_tells_the_user(slack: Slack) -> None:
+    slack.fake.fail("views.open", "expired_trigger_id")
+    await slack.command("order add INV-1")
+    call = await slack.posted(method="response_url")
+    assert "did not let the bot open the form in time" in call.args["text"]
+    assert "/segmetrics order add INV-1" in json.dumps(call.args["blocks"])
+
+
+async def test_health(slack: Slack) -> None:
+    response = await slack.http.get(f"{slack.url}/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "mode": "http", "sandbox": False, "jobs": 0}
+
+
+@pytest.fixture
+async def sandboxed(fake_slack: FakeSlack) -> AsyncIterator[Slack]:
+    settings = load_settings(
+        env_file=None,
+        model=HttpSettings,
+        slack_bot_token=fake_slack.bot_token,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=fake_slack.api_url,
+    )
+    bot = build_bot(settings)
+    await bot.prepare()
+    service = HttpService(bot, port=0)
+    await service.start()
+    async with httpx.AsyncClient() as http:
+        yield Slack(url=f"http://127.0.0.1:{service.port}", http=http, fake=fake_slack, bot=bot)
+    await service.stop(grace=5)
+
+
+async def test_without_credentials_every_confirmation_says_sandbox(sandboxed: Slack) -> None:
+    await sandboxed.command("contact add jane@example.com")
+    call = await sandboxed.posted()
+    assert call.args["text"].endswith("(sandbox)")
+    assert "🧪 *Sandbox*" in json.dumps(call.args["blocks"], ensure_ascii=False)
+
+
+async def test_a_wrong_bot_token_stops_start_up(fake_slack: FakeSlack, segmetrics: SandboxServer) -> None:
+    from bot.slack.app import StartupError
+
+    settings = bot_settings(fake_slack, segmetrics, slack_bot_token="xoxb-wrong")
+    bot = build_bot(settings)
+    with pytest.raises(StartupError, match="Slack refused SLACK_BOT_TOKEN \\(invalid_auth\\)"):
+        await bot.prepare()
+    await bot.close(grace=0)
+
+
+async def test_transient_segmetrics_failures_are_retried_before_confirming(slack: Slack, sandbox: Sandbox) -> None:
+    sandbox.add_fault(Fault(status=503, times=1))
+    await slack.command("contact add jane@example.com")
+    await slack.posted(timeout=10)
+    assert [request.status for request in sandbox.requests] == [503, 200]

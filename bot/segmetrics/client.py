@@ -73,6 +73,9 @@ class SegMetricsClient:
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
         self._sleep = sleep
+        # Calls beyond the pool wait here, not in httpcore's pool queue, which it rescans on every
+        # event: with a burst of a thousand queued calls that costs more than the calls themselves.
+        self._slots = asyncio.Semaphore(max_connections)
         self._http = httpx.AsyncClient(
             transport=transport,
             timeout=httpx.Timeout(timeout, connect=min(5.0, timeout)),
@@ -120,7 +123,8 @@ class SegMetricsClient:
         attempt, timeout = 0, self.timeout
         while True:
             attempt += 1
-            outcome = await self._attempt(request, url, headers, attempt, started, timeout)
+            async with self._slots:
+                outcome = await self._attempt(request, url, headers, attempt, started, timeout)
             if isinstance(outcome, ApiResponse):
                 return outcome
             error = outcome

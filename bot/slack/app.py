@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
+import aiohttp
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.authorization.async_authorize import AsyncAuthorize
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.runner import Runner
 from bot.settings import Settings
@@ -34,12 +39,13 @@ class SlackBot:
     app: AsyncApp
     surface: SlackSurface
     jobs: Jobs
+    identity: KnownIdentity
 
     async def prepare(self) -> None:
         """Before serving: warm the date parser, check the bot token with Slack, say loudly if sandboxed."""
         self.runner.warm_up()
         try:
-            identity = await self.client.auth_test()
+            identity = await self.identity.identify()
         except SlackApiError as error:
             raise StartupError(
                 f"Slack refused SLACK_BOT_TOKEN ({error.response.get('error')}): copy the Bot User OAuth Token "
@@ -58,10 +64,17 @@ class SlackBot:
                 "SEGMETRICS_INTEGRATION_ID to go live."
             )
 
-    async def close(self, grace: float = 20.0) -> None:
-        """Finish acknowledged work (up to `grace` seconds), then release connections."""
-        await self.jobs.drain(grace)
+    @property
+    def grace(self) -> float:
+        """Long enough for a call already under way to finish, retries included."""
+        return self.settings.segmetrics_timeout + self.settings.segmetrics_retry_budget
+
+    async def close(self, grace: float | None = None) -> None:
+        """Finish acknowledged work (by default, as long as a SegMetrics call may take), then release connections."""
+        await self.jobs.drain(self.grace if grace is None else grace)
         await self.runner.aclose()
+        if self.client.session is not None:
+            await self.client.session.close()
 
 
 def build_bot(settings: Settings, runner: Runner | None = None) -> SlackBot:
@@ -69,14 +82,19 @@ def build_bot(settings: Settings, runner: Runner | None = None) -> SlackBot:
     if settings.slack_bot_token is None:
         raise StartupError("SLACK_BOT_TOKEN is not set.")
     runner = runner or Runner.from_settings(settings)
-    client = AsyncWebClient(
-        token=settings.slack_bot_token.get_secret_value(),
-        base_url=settings.slack_api_url,
-        retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=2)],
-    )
+    token = settings.slack_bot_token.get_secret_value()
+    # One session for every Web API call and response_url post: without it slack-sdk opens a new
+    # session, and a new connection, per call.
+    session = aiohttp.ClientSession()
+    retry = [AsyncRateLimitErrorRetryHandler(max_retry_count=2)]
+    client = AsyncWebClient(token=token, base_url=settings.slack_api_url, session=session, retry_handlers=retry)
+    identity = KnownIdentity(client)
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
     app = AsyncApp(
-        client=client,
+        # Token-less on purpose: with a token, Bolt calls auth.test on the first request, before its
+        # acknowledgement; `identity` hands Bolt the answer `prepare()` already has.
+        client=AsyncWebClient(base_url=settings.slack_api_url, session=session, retry_handlers=retry),
+        authorize=identity,
         signing_secret=secret,
         # Listeners only parse, validate and ack; the slow work runs as jobs. Returning the
         # response as soon as the listener returns avoids Bolt's 10 ms ack polling.
@@ -86,4 +104,27 @@ def build_bot(settings: Settings, runner: Runner | None = None) -> SlackBot:
     jobs = Jobs()
     surface = SlackSurface(runner, client, zones=UserZones(client), jobs=jobs)
     register(app, surface)
-    return SlackBot(settings=settings, runner=runner, client=client, app=app, surface=surface, jobs=jobs)
+    return SlackBot(
+        settings=settings, runner=runner, client=client, app=app, surface=surface, jobs=jobs, identity=identity
+    )
+
+
+class KnownIdentity(AsyncAuthorize):
+    """Who the bot is in its one workspace: asked once at start-up, then handed to Bolt on every request."""
+
+    def __init__(self, client: AsyncWebClient) -> None:
+        self._client = client
+        self._result: AuthorizeResult | None = None
+
+    async def identify(self) -> AsyncSlackResponse:
+        response = await self._client.auth_test()
+        self._result = AuthorizeResult.from_auth_test_response(
+            bot_token=self._client.token, auth_test_response=response
+        )
+        return response
+
+    async def __call__(self, **_: Any) -> AuthorizeResult:
+        if self._result is None:  # only if a request arrives before prepare()
+            await self.identify()
+        assert self._result is not None
+        return self._result

@@ -58,6 +58,12 @@ def manifest(registry: Registry, *, request_url: str | None = None) -> dict[str,
             "background_color": "#1f2d3d",
         },
         "features": {
+            # The Messages tab carries the bot's DMs (its last way to answer); users need not write there.
+            "app_home": {
+                "home_tab_enabled": False,
+                "messages_tab_enabled": True,
+                "messages_tab_read_only_enabled": True,
+            },
             "bot_user": {"display_name": APP_NAME, "always_online": True},
             "slash_commands": commands,
         },

@@ -97,16 +97,34 @@ def confirmation(outcome: Outcome, *, user_id: str) -> Message:
 
 
 def _retype(typed: str | None) -> list[Block]:
+    """The user's command back, whole: a long one over several sections rather than clipped."""
     if not typed:
         return []
-    return [_section("Your command, to fix and run again:\n" + _code(typed))]
+    parts = _pieces(typed, SECTION_LIMIT - 100)
+    heading = "Your command, to fix and run again" + (
+        f" ({len(parts)} parts, one after the other)" if len(parts) > 1 else ""
+    )
+    return [_section(f"{heading}:\n{_code(parts[0])}"), *(_section(_code(part)) for part in parts[1:])]
+
+
+def _pieces(text: str, limit: int) -> list[str]:
+    """`text` cut so that each piece, once escaped, fits `limit` characters."""
+    pieces, current, size = [], [], 0
+    for char in text:
+        width = len(escape(char))
+        if size + width > limit:
+            pieces.append("".join(current))
+            current, size = [], 0
+        current.append(char)
+        size += width
+    return [*pieces, "".join(current)] if current else pieces
 
 
 def input_problems(error: InputError, *, typed: str | None) -> Message:
     """Only to the person who ran it: each field, what was wrong, an example that works."""
     lines = "\n".join(f"• {escape(problem.message)}" for problem in error.errors)
     blocks = [_section(f"❌ *Nothing was sent to SegMetrics.*\n{lines}"), *_retype(typed)]
-    return _message("Nothing was sent to SegMetrics: " + "; ".join(p.message for p in error.errors), blocks)
+    return _message(escape("Nothing was sent to SegMetrics: " + "; ".join(p.message for p in error.errors)), blocks)
 
 
 def command_problem(error: CommandError, *, typed: str | None) -> Message:
@@ -114,7 +132,7 @@ def command_problem(error: CommandError, *, typed: str | None) -> Message:
     if error.usage:
         text += f"\nUsage: `{escape(error.usage)}`"
     blocks = [_section(text), *_retype(typed)]
-    return _message(error.message, blocks)
+    return _message(escape(error.message), blocks)
 
 
 def segmetrics_problem(error: SegMetricsError, operation: Operation, *, typed: str | None) -> Message:
@@ -124,7 +142,7 @@ def segmetrics_problem(error: SegMetricsError, operation: Operation, *, typed: s
         text = f"❌ *{escape(operation.title)}* was rejected by SegMetrics:\n{reasons}"
     else:
         text = f"❌ *{escape(operation.title)} failed.* {escape(str(error))}"
-    return _message(str(error), [_section(text), *_retype(typed)])
+    return _message(escape(str(error)), [_section(text), *_retype(typed)])
 
 
 def unexpected_problem(reference: str, *, typed: str | None) -> Message:
@@ -137,7 +155,7 @@ def unexpected_problem(reference: str, *, typed: str | None) -> Message:
 
 def notice(text: str, *, typed: str | None = None) -> Message:
     """A plain sentence (ours, not user text) with the command handed back."""
-    return _message(text, [_section(text), *_retype(typed)])
+    return _message(escape(text), [_section(escape(text)), *_retype(typed)])
 
 
 def help_message(text: str) -> Message:
@@ -154,4 +172,4 @@ def help_message(text: str) -> Message:
         if chunk:
             blocks.append(_section(chunk))
     first = text.splitlines()[0] if text else "Help"
-    return _message(first, blocks)
+    return _message(escape(first), blocks)

@@ -157,6 +157,15 @@ def _hint(spec: Param, ctx: Context) -> str:
     return hint[:HINT_LIMIT]
 
 
+def too_long_to_prefill(op: Operation, raw: RawInput) -> list[str]:
+    """Fields whose typed value would not fit a form's input: opening it would silently cut them."""
+    return [
+        spec.title
+        for spec in op.params
+        if (text := _initial_text(spec, raw.get(spec.name))) is not None and len(text) > INPUT_LIMIT
+    ]
+
+
 def read_state(op: Operation, values: Mapping[str, Mapping[str, Any]]) -> dict[str, str | list[str]]:
     """A submitted view's state → raw values keyed by field name, as a chat command would give them."""
     raw: dict[str, str | list[str]] = {}

@@ -13,10 +13,9 @@ from bot.slack.messages import Message
 
 log = logging.getLogger("segmetrics_slack.replies")
 
-# chat.postMessage errors after which the response_url (or a DM) can still reach the conversation.
-CANNOT_POST_HERE = frozenset(
-    {"not_in_channel", "channel_not_found", "is_archived", "restricted_action", "cannot_dm_bot", "no_permission"}
-)
+
+class Undelivered(Exception):
+    """Slack took none of the ways to deliver a message."""
 
 
 @dataclass(frozen=True)
@@ -30,16 +29,15 @@ class Conversation:
 
     async def post(self, message: Message) -> None:
         """For everyone in the conversation: as the bot, else through the response_url (a DM, a channel
-        the bot is not in), else as a DM to the user."""
+        the bot is not in, Slack refusing the post), else as a DM to the user. Raises `Undelivered`."""
         if self.channel_id:
             try:
                 await self.client.chat_postMessage(channel=self.channel_id, text=message.text, blocks=message.blocks)
                 return
             except SlackApiError as error:
-                reason = error.response.get("error")
-                if reason not in CANNOT_POST_HERE:
-                    raise
-                log.info("cannot post in %s (%s); answering through the response_url", self.channel_id, reason)
+                log.info(
+                    "cannot post in %s (%s); trying the response_url", self.channel_id, error.response.get("error")
+                )
         if self.response_url and await self._respond(message.in_channel()):
             return
         await self._direct(message)
@@ -61,7 +59,7 @@ class Conversation:
     async def _respond(self, payload: dict[str, object]) -> bool:
         assert self.response_url
         try:
-            response = await AsyncWebhookClient(self.response_url).send_dict(payload)
+            response = await AsyncWebhookClient(self.response_url, session=self.client.session).send_dict(payload)
         except Exception as error:  # any failure here has a fallback
             log.info("response_url failed (%s)", type(error).__name__)
             return False
@@ -71,6 +69,9 @@ class Conversation:
         return True
 
     async def _direct(self, message: Message) -> None:
-        opened = await self.client.conversations_open(users=self.user_id)
-        channel = (opened.get("channel") or {}).get("id")
-        await self.client.chat_postMessage(channel=channel, text=message.text, blocks=message.blocks)
+        try:
+            opened = await self.client.conversations_open(users=self.user_id)
+            channel = (opened.get("channel") or {}).get("id")
+            await self.client.chat_postMessage(channel=channel, text=message.text, blocks=message.blocks)
+        except SlackApiError as error:
+            raise Undelivered(str(error.response.get("error"))) from None

@@ -15,8 +15,9 @@ from typing import Any
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_sdk.errors import SlackApiError
 
-from bot.slack.app import SlackBot
+from bot.slack.app import SlackBot, StartupError
 
 log = logging.getLogger("segmetrics_slack.server")
 
@@ -81,7 +82,7 @@ class HttpService:
         await self._site.start()
         log.info("serving Slack events at http://%s:%d%s", self._site.host, self.port, EVENTS_PATH)
 
-    async def stop(self, grace: float = 20.0) -> None:
+    async def stop(self, grace: float | None = None) -> None:
         await self._site.stop()
         await self.bot.close(grace)
 
@@ -110,6 +111,14 @@ class SocketModeService:
         return connected, {"mode": "socket", "socket": connected, "sandbox": self.bot.settings.sandbox}
 
     async def start(self) -> None:
+        # slack-sdk retries a refused app token forever; ask once first, so a wrong token stops start-up.
+        try:
+            await self.bot.client.apps_connections_open(app_token=self.handler.app_token)
+        except SlackApiError as error:
+            raise StartupError(
+                f"Slack refused SLACK_APP_TOKEN ({error.response.get('error')}): generate an app-level token with "
+                "the connections:write scope (your app's page › Basic Information › App-Level Tokens)."
+            ) from None
         await self._site.start()
         await self.handler.connect_async()
         log.info(
@@ -119,7 +128,7 @@ class SocketModeService:
             HEALTH_PATH,
         )
 
-    async def stop(self, grace: float = 20.0) -> None:
+    async def stop(self, grace: float | None = None) -> None:
         await self.handler.close_async()
         await self._site.stop()
         await self.bot.close(grace)

@@ -7,6 +7,8 @@ answer within milliseconds whatever SegMetrics does.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -23,8 +25,9 @@ from bot.runner import Runner
 from bot.segmetrics.errors import SegMetricsError
 from bot.slack import messages, modals
 from bot.slack.jobs import Jobs
-from bot.slack.replies import Conversation
+from bot.slack.replies import Conversation, Undelivered
 from bot.slack.users import UserZones
+from bot.tokens import unescape_slack
 
 log = logging.getLogger("segmetrics_slack.slack")
 
@@ -60,7 +63,8 @@ class SlackSurface:
 
     async def _command(self, ack: Ack, body: Mapping[str, Any]) -> None:
         command, words = str(body.get("command", "")), str(body.get("text") or "").strip()
-        typed = f"{command} {words}".strip()
+        # Handed back as the user typed it (Slack sends e-mails as <mailto:…> and & as &amp;).
+        typed = f"{command} {unescape_slack(words)}".strip()
         resource = self.commands.get(command)
         try:
             help_text = self._help(resource, words)
@@ -79,6 +83,15 @@ class SlackSurface:
         except InputError as error:
             if not error.only_missing:
                 await ack(**messages.input_problems(error, typed=typed).ephemeral())
+                return
+            too_long = modals.too_long_to_prefill(parsed.operation, parsed.raw)
+            if too_long:
+                text = (
+                    f"❌ Some values are too long for a form ({', '.join(too_long)}: Slack allows "
+                    f"{modals.INPUT_LIMIT:,} characters per field), so no form was opened. Add the missing values "
+                    "to the command instead. Nothing was sent to SegMetrics."
+                )
+                await ack(**messages.notice(text, typed=typed).ephemeral())
                 return
             await ack()
             origin = modals.Origin(channel_id=body.get("channel_id"), response_url=body.get("response_url"))
@@ -115,8 +128,9 @@ class SlackSurface:
         view = modals.build_view(op, raw=raw, ctx=ctx, origin=origin, sandbox=self.runner.sandbox is not None)
         try:
             await self.client.views_open(trigger_id=trigger_id, view=view)
-        except SlackApiError as error:
-            log.warning("views.open for %s failed: %s", op.name, error.response.get("error"))
+        except Exception as error:
+            reason = error.response.get("error") if isinstance(error, SlackApiError) else type(error).__name__
+            log.warning("views.open for %s failed: %s", op.name, reason)
             text = "❌ Slack did not let the bot open the form in time. Nothing was sent to SegMetrics."
             await conversation.tell(messages.notice(text, typed=typed))
 
@@ -168,10 +182,23 @@ class SlackSurface:
                 await conversation.tell(messages.segmetrics_problem(error, op, typed=typed))
                 return
             confirmation = messages.confirmation(outcome, user_id=conversation.user_id)
-            if outcome.request.method == "GET":
-                await conversation.tell(confirmation)  # a look-up is for the one who asked
-            else:
-                await conversation.post(confirmation)
+            try:
+                if outcome.request.method == "GET":
+                    await conversation.tell(confirmation)  # a look-up is for the one who asked
+                else:
+                    await conversation.post(confirmation)
+            except Undelivered as error:
+                log.warning("%s done, but its confirmation was refused (%s)", op.name, error)
+                text = (
+                    f"✅ Done in SegMetrics ({outcome.summary.headline}), but Slack refused the confirmation ({error})."
+                )
+                await conversation.tell(messages.notice(text))
+        except asyncio.CancelledError:
+            # Stopping mid-call: say so, briefly, rather than leave the user guessing.
+            text = "⚠️ The bot was stopped while running this; it may or may not have reached SegMetrics."
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(conversation.tell(messages.notice(text, typed=typed))), 3)
+            raise
         except Exception:
             reference = uuid.uuid4().hex[:8]
             log.exception("%s failed unexpectedly (reference %s)", op.name, reference)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
@@ -27,6 +28,16 @@ ACCOUNT, INTEGRATION = "acct-1", "int-9"
 USER, CHANNEL, TEAM = "U1", "C1", "T0TEST"
 BASE = f"/api/v1/{ACCOUNT}/{INTEGRATION}"
 _triggers = itertools.count(1)
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
+_URL = re.compile(r"https?://[^\s<>]+")
+
+
+def slack_escaped(text: str) -> str:
+    """What Slack sends for what a user typed, with `should_escape`: `&<>` as entities, e-mails as
+    `<mailto:…|…>`, links as `<…>`."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _URL.sub(lambda match: f"<{match.group(0)}>", text)
+    return _EMAIL.sub(lambda match: f"<mailto:{match.group(0)}|{match.group(0)}>", text)
 
 
 @pytest.fixture
@@ -93,7 +104,7 @@ class Slack:
                 "user_id": user,
                 "user_name": "jane",
                 "command": command,
-                "text": text,
+                "text": slack_escaped(text),
                 "api_app_id": "A0TEST",
                 "is_enterprise_install": "false",
                 "response_url": self.fake.response_url(f"r{trigger}"),

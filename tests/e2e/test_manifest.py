@@ -17,11 +17,15 @@ def test_the_file_is_what_the_code_generates() -> None:
     assert (ROOT / "manifest.yml").read_text() == manifest_yaml(REGISTRY), "run: segmetrics-bot manifest > manifest.yml"
 
 
-def test_manifest_and_code_register_the_same_commands_and_callback_ids() -> None:
-    from bot.slack.surface import MAIN_COMMAND
+async def test_manifest_and_code_register_the_same_commands_and_callback_ids() -> None:
+    from bot.settings import HttpSettings, load_settings
+    from bot.slack.app import build_bot
 
+    settings = load_settings(env_file=None, model=HttpSettings, slack_bot_token="xoxb-1", slack_signing_secret="s")
+    bot = build_bot(settings)
     in_manifest = {entry["command"] for entry in MANIFEST["features"]["slash_commands"]}
-    in_code = {MAIN_COMMAND} | {resource.command for resource in REGISTRY.resources if resource.command}
+    in_code = set(bot.surface.commands)
+    await bot.close(grace=0)
     assert (
         in_manifest
         == in_code

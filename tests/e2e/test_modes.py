@@ -79,8 +79,9 @@ async def test_socket_mode_answers_and_reconnects(
 
         # Slack drops the socket (it does, routinely): the bot reconnects by itself.
         opened = len(fake_slack.calls_to("apps.connections.open"))
+        dropped = time.monotonic()
         fake_slack.socket_disconnect()
-        await fake_slack.async_wait_for("apps.connections.open", lambda call: True, timeout=10)
+        await fake_slack.async_wait_for("apps.connections.open", lambda call: call.at > dropped, timeout=10)
         await fake_slack.async_wait_for_socket(timeout=10)
         assert len(fake_slack.calls_to("apps.connections.open")) > opened
         envelope = FakeSlack.slash_command_envelope(slash_payload(fake_slack, "remove jane@example.com VIP"))
@@ -174,6 +175,24 @@ def test_run_as_a_user_starts_it(fake_slack: FakeSlack, segmetrics: SandboxServe
         stderr = stop(process)
     assert "SANDBOX MODE" in stderr
     assert fake_slack.app_token not in stderr and fake_slack.bot_token not in stderr
+
+
+async def test_a_refused_app_token_stops_start_up(fake_slack: FakeSlack, segmetrics: SandboxServer) -> None:
+    from bot.slack.app import StartupError
+
+    settings = load_settings(
+        env_file=None,
+        model=SocketModeSettings,
+        slack_bot_token=fake_slack.bot_token,
+        slack_app_token="xapp-wrong",
+        slack_api_url=fake_slack.api_url,
+    )
+    bot = build_bot(settings)
+    await bot.prepare()
+    service = SocketModeService(bot, "xapp-wrong", health_port=0)
+    with pytest.raises(StartupError, match=r"Slack refused SLACK_APP_TOKEN \(invalid_auth\).*connections:write"):
+        await service.start()
+    await bot.close(grace=0)
 
 
 @pytest.mark.parametrize(("mode", "missing"), [("run", "SLACK_APP_TOKEN"), ("serve", "SLACK_SIGNING_SECRET")])

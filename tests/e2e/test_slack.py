@@ -136,12 +136,15 @@ async def test_the_users_zone_is_looked_up_once(slack: Slack, sandbox: Sandbox) 
 
 
 async def test_mentions_in_user_text_ping_nobody(slack: Slack) -> None:
-    # Slack escapes what users type: `<!channel>` arrives as `&lt;!channel&gt;`.
-    await slack.command("contact add jane@example.com first=&lt;!channel&gt; last=&lt;@U999&gt;")
+    # Slack escapes what users type (`<!channel>` arrives as `&lt;!channel&gt;`); the bot must too.
+    await slack.command("contact add jane@example.com first=<!channel> last=<@U999>")
     call = await slack.posted()
     shown = call.args["text"] + json.dumps(call.args["blocks"])
     assert "<!channel>" not in shown and "<@U999>" not in shown
     assert "&lt;!channel&gt;" in shown
+    response = await slack.command("<!here> add x")
+    body = response.json()
+    assert "<!here>" not in body["text"] + json.dumps(body["blocks"])
 
 
 async def test_a_form_that_cannot_open_in_time_tells_the_user(slack: Slack) -> None:
@@ -198,3 +201,104 @@ async def test_transient_segmetrics_failures_are_retried_before_confirming(slack
     await slack.command("contact add jane@example.com")
     await slack.posted(timeout=10)
     assert [request.status for request in sandbox.requests] == [503, 200]
+
+
+async def test_the_command_handed_back_is_what_the_user_typed(slack: Slack) -> None:
+    # Slack sends the e-mail as <mailto:…> and & as &amp;: the user gets back what they typed, runnable.
+    response = await slack.command("order add INV-1 jane@example.com amount=45.999 product_id=R&D")
+    shown = json.dumps(response.json()["blocks"], ensure_ascii=False)
+    assert "```/segmetrics order add INV-1 jane@example.com amount=45.999 product_id=R&amp;D```" in shown
+    assert "mailto" not in shown
+
+
+async def test_a_prefill_too_long_for_a_form_is_refused_not_cut(slack: Slack) -> None:
+    items = " ".join(f'item="{"x" * 80} | C-{n:02d} | 1.00"' for n in range(50))
+    response = await slack.command(f"order add INV-9 amount=50 {items}")
+    body = response.json()
+    assert "too long for a form (Items" in body["text"]
+    assert slack.fake.calls_to("views.open") == []
+    shown = "".join(block["text"]["text"] for block in body["blocks"])
+    assert shown.count("C-") == 50  # the whole command is handed back, in parts
+
+
+async def test_when_nothing_else_works_the_confirmation_goes_by_dm(slack: Slack) -> None:
+    slack.fake.not_in_channel.add("CPRIVATE")
+    slack.fake.fail("response_url", "expired_url")
+    await slack.command("contact add jane@example.com", channel="CPRIVATE")
+    await slack.posted(method="conversations.open")
+    posted = await slack.posted(lambda call: call.args["channel"] == "DU1")
+    assert posted.args["text"] == "<@U1> saved contact jane@example.com"
+
+
+async def test_a_problem_falls_back_to_an_ephemeral_post(slack: Slack) -> None:
+    slack.fake.fail("response_url", "expired_url")
+    await slack.command("tag add nobody@example.com VIP")
+    call = await slack.posted(method="chat.postEphemeral")
+    assert call.args["user"] == "U1" and call.args["channel"] == "C1"
+    assert "contact nobody@example.com not found" in json.dumps(call.args["blocks"])
+
+
+async def test_a_refused_confirmation_does_not_read_as_a_failure(slack: Slack, sandbox: Sandbox) -> None:
+    slack.fake.fail("chat.postMessage", "invalid_blocks", times=2)  # in the channel, then by DM
+    slack.fake.fail("response_url", "expired_url", times=2)
+    await slack.command("contact add jane@example.com")
+    call = await slack.posted(method="chat.postEphemeral")
+    assert call.args["text"].startswith("✅ Done in SegMetrics (saved contact jane@example.com), but Slack refused")
+    assert sandbox.contact("jane@example.com") is not None
+
+
+async def test_a_form_from_a_channel_the_bot_is_not_in_confirms_through_the_response_url(slack: Slack) -> None:
+    slack.fake.not_in_channel.add("CPRIVATE")
+    since = time.monotonic()
+    await slack.command("tag add", channel="CPRIVATE")
+    await slack.bot.runner.run_text("contact add jane@example.com")
+    view = await slack.opened_view(after=since)
+    await slack.submit(view, {"email": "jane@example.com", "tags": "VIP"})
+    call = await slack.posted(method="response_url")
+    assert call.args["response_type"] == "in_channel"
+    assert call.args["text"] == "<@U1> tagged jane@example.com with VIP"
+
+
+async def test_an_unexpected_failure_is_a_reference_not_a_stack_trace(
+    slack: Slack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("secret internals")
+
+    since = time.monotonic()
+    await slack.command("order add INV-1")
+    view = await slack.opened_view(after=since)
+    monkeypatch.setattr(slack.bot.runner, "parse", broken)
+    body = (await slack.command("contact add jane@example.com")).json()
+    assert body["text"].startswith("The bot hit an unexpected problem (reference ")
+    assert "secret internals" not in json.dumps(body) and "Traceback" not in json.dumps(body)
+    monkeypatch.setattr(slack.bot.surface, "_submission", broken)
+    body = (await slack.submit(view, {"email": "jane@example.com"})).json()
+    assert body["response_action"] == "errors"
+    assert body["errors"]["id"].startswith("The bot hit an unexpected problem (reference ")
+
+
+async def test_bolt_never_waits_for_slack_before_acknowledging(slack: Slack) -> None:
+    slack.fake.delay("auth.test", 5)
+    started = time.monotonic()
+    await slack.command("help")
+    assert time.monotonic() - started < 1
+    assert len(slack.fake.calls_to("auth.test")) == 1  # the start-up check only
+
+
+async def test_stopping_mid_call_tells_the_user(
+    fake_slack: FakeSlack, segmetrics: SandboxServer, sandbox: Sandbox
+) -> None:
+    bot = build_bot(bot_settings(fake_slack, segmetrics))
+    await bot.prepare()
+    service = HttpService(bot, port=0)
+    await service.start()
+    sandbox.latency = 5
+    async with httpx.AsyncClient() as http:
+        slack = Slack(url=f"http://127.0.0.1:{service.port}", http=http, fake=fake_slack, bot=bot)
+        await slack.command("contact add jane@example.com")
+        await asyncio.sleep(0)  # let the job start
+        await service.stop(grace=0.2)
+    call = await fake_slack.async_wait_for("response_url")
+    assert "stopped while running this" in call.args["text"]
+    assert "/segmetrics contact add jane@example.com" in json.dumps(call.args["blocks"])

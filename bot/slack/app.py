@@ -10,6 +10,7 @@ import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.authorization.async_authorize import AsyncAuthorize
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
@@ -99,7 +100,7 @@ def build_bot(settings: Settings, runner: Runner | None = None) -> SlackBot:
         # Listeners only parse, validate and ack; the slow work runs as jobs. Returning the
         # response as soon as the listener returns avoids Bolt's 10 ms ack polling.
         process_before_response=True,
-        logger=logging.getLogger("segmetrics_slack.bolt"),
+        logger=_bolt_logger(),
     )
     jobs = Jobs()
     surface = SlackSurface(runner, client, zones=UserZones(client), jobs=jobs)
@@ -107,6 +108,25 @@ def build_bot(settings: Settings, runner: Runner | None = None) -> SlackBot:
     return SlackBot(
         settings=settings, runner=runner, client=client, app=app, surface=surface, jobs=jobs, identity=identity
     )
+
+
+def _bolt_logger() -> logging.Logger:
+    """Bolt's logger, without the warning it gives because it reads SLACK_BOT_TOKEN from the environment
+    even though its client is token-less on purpose (see `build_bot`)."""
+    logger = logging.getLogger("segmetrics_slack.bolt")
+    expected = warning_client_prioritized_and_token_skipped()
+    if not any(isinstance(existing, _Drop) for existing in logger.filters):
+        logger.addFilter(_Drop(expected))
+    return logger
+
+
+class _Drop(logging.Filter):
+    def __init__(self, message: str) -> None:
+        super().__init__()
+        self.message = message
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != self.message
 
 
 class KnownIdentity(AsyncAuthorize):

@@ -29,6 +29,10 @@ from bot.segmetrics.request import ApiRequest, ApiResponse
 CONTACT = "contact"
 CONTACT_FIELDS = ("email", "contact_id")
 
+# Blocks the Slack forms add beside the fields: no field may be named like them.
+RESERVED_BLOCK_IDS = frozenset({"post_to", "contacts", "more_contacts"})
+GLOBAL_SHORTCUT_LIMIT = 5
+
 # Slack's limits the derived forms must respect.
 MODAL_TITLE_LIMIT = 24
 LABEL_LIMIT = 2000
@@ -231,6 +235,9 @@ class Operation:
     summarize: Summarize | None = None
     not_found: str | None = None
     destructive: bool = False
+    shortcut: str | None = None
+    shortcut_name: str | None = None
+    undo: str | None = None
     _keys: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -260,6 +267,15 @@ class Operation:
             if item.prefix and item.prefix == head.lower():
                 return item, rest
         return None
+
+    def raw_of(self, data: Any, ctx: Context) -> dict[str, str]:
+        """A validated input back to raw text, as a user could type it: what Undo re-runs and what an
+        edit form is prefilled with."""
+        return {
+            spec.name: spec.kind.to_text(value, ctx)
+            for spec in self.params
+            if (value := getattr(data, spec.name)) not in (None, [], {})
+        }
 
     def validate(self, raw: RawInput, ctx: Context) -> Any:
         """Read raw text values into the input model; raise `InputError` listing every problem."""
@@ -373,8 +389,16 @@ def operation(
     summarize: Summarize | None = None,
     not_found: str | None = None,
     destructive: bool = False,
+    shortcut: str | None = None,
+    shortcut_name: str | None = None,
+    undo: str | None = None,
 ) -> Callable[[Callable[..., ApiRequest]], Operation]:
-    """Declare an operation. The decorated function's first parameter's annotation is its input model:
+    """Declare an operation. The decorated function's first parameter's annotation is its input model.
+
+    `shortcut` is the callback id of a global shortcut that opens the operation's form (named
+    `shortcut_name`, default the title); `undo` names the
+    verb of the same resource whose operation, given the same input, undoes this one.
+
 
     @operation("order", "add", also=["update"], title="Add or update order", …)
     def add_order(order: OrderInput, ctx: Context) -> ApiRequest: …
@@ -401,6 +425,9 @@ def operation(
             summarize=summarize,
             not_found=not_found,
             destructive=destructive,
+            shortcut=shortcut,
+            shortcut_name=shortcut_name,
+            undo=undo,
         )
         return declared
 
@@ -451,6 +478,13 @@ def _check(op: Operation) -> None:
     unknown = fields_in_done - names - {"contact"}
     if unknown:
         problems.append(f"`done` names unknown fields {sorted(unknown)}")
+    if op.shortcut is not None and not re.fullmatch(r"[a-z][a-z0-9_]{0,254}", op.shortcut):
+        problems.append(f"shortcut {op.shortcut!r} must be a lowercase callback id")
+    if op.shortcut_name is not None and not 1 <= len(op.shortcut_name) <= MODAL_TITLE_LIMIT:
+        problems.append(f"shortcut name {op.shortcut_name!r} must be 1–{MODAL_TITLE_LIMIT} characters")
+    reserved = names & RESERVED_BLOCK_IDS
+    if reserved:
+        problems.append(f"fields {sorted(reserved)} would clash with the forms' own blocks")
     if problems:
         raise DeclarationError(f"{where}: " + "; ".join(problems))
 
@@ -497,6 +531,19 @@ class Registry:
                 if (op.resource, verb) in self._operations:
                     raise DeclarationError(f"{op.resource} {verb}: declared twice")
                 self._operations[(op.resource, verb)] = op
+        shortcuts = [op.shortcut for op in self.operations if op.shortcut]
+        if len(shortcuts) > GLOBAL_SHORTCUT_LIMIT:
+            raise DeclarationError(
+                f"Slack allows {GLOBAL_SHORTCUT_LIMIT} global shortcuts; {len(shortcuts)} are declared"
+            )
+        if len(set(shortcuts)) != len(shortcuts):
+            raise DeclarationError("a global shortcut callback id is declared twice")
+        for op in self.operations:
+            inverse = self._operations.get((op.resource, op.undo)) if op.undo else None
+            if op.undo and (inverse is None or [p.name for p in inverse.params] != [p.name for p in op.params]):
+                raise DeclarationError(
+                    f"{op.name}: undo {op.undo!r} must be a verb of {op.resource} with the same fields"
+                )
         for resource in self.resources:
             if resource.default_verb and (resource.name, resource.default_verb) not in self._operations:
                 raise DeclarationError(f"{resource.name}: default verb {resource.default_verb!r} is not declared")
@@ -520,6 +567,13 @@ class Registry:
 
     def find(self, resource: str, verb: str) -> Operation | None:
         return self._operations.get((resource, verb.lower()))
+
+    def by_shortcut(self, callback_id: str) -> Operation | None:
+        return next((op for op in self.operations if op.shortcut == callback_id), None)
+
+    def inverse(self, op: Operation) -> Operation | None:
+        """The operation that undoes `op`, if it declares one."""
+        return self._operations.get((op.resource, op.undo)) if op.undo else None
 
     def for_resource(self, resource: str) -> list[Operation]:
         return [op for op in self.operations if op.resource == resource]

@@ -63,6 +63,8 @@ class AdInput(Input):
     "record",
     also=["add"],
     title="Record ad performance",
+    shortcut="record_ad_spend",
+    shortcut_name="Record ad spend",
     positional=["ad"],
     done="recorded {spend} of spend for ad {ad} on {date}",
     examples=[

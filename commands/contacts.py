@@ -83,6 +83,7 @@ class ContactInput(Input):
     "add",
     also=["update"],
     title="Add or update contact",
+    shortcut="add_contact",
     positional=[CONTACT],
     done="saved contact {contact}",
     examples=[

@@ -82,6 +82,8 @@ class OrderInput(Input):
     "add",
     also=["update"],
     title="Add or update order",
+    shortcut="add_order",
+    shortcut_name="Add order",
     positional=["id", CONTACT],
     done="saved order {id} for {contact}",
     examples=[

@@ -96,6 +96,8 @@ class SubscriptionInput(Input):
     "add",
     also=["update"],
     title="Add/update subscription",
+    shortcut="add_subscription",
+    shortcut_name="Add subscription",
     positional=["id", CONTACT],
     done="saved subscription {id} for {contact}",
     examples=[

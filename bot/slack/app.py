@@ -21,7 +21,7 @@ from bot.settings import Settings
 from bot.slack.jobs import Jobs
 from bot.slack.listeners import register
 from bot.slack.surface import SlackSurface
-from bot.slack.users import UserZones
+from bot.slack.users import Users
 
 log = logging.getLogger("segmetrics_slack.slack")
 
@@ -103,7 +103,7 @@ def build_bot(settings: Settings, runner: Runner | None = None) -> SlackBot:
         logger=_bolt_logger(),
     )
     jobs = Jobs()
-    surface = SlackSurface(runner, client, zones=UserZones(client), jobs=jobs)
+    surface = SlackSurface(runner, client, users=Users(client), jobs=jobs)
     register(app, surface)
     return SlackBot(
         settings=settings, runner=runner, client=client, app=app, surface=surface, jobs=jobs, identity=identity

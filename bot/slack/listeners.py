@@ -1,4 +1,5 @@
-"""The one module that registers Bolt listeners: every slash command and every form go to the dispatcher."""
+"""The one module that registers Bolt listeners: commands, forms, shortcuts, buttons and App Home all go
+to the dispatcher or to the surface it hands them to."""
 
 from __future__ import annotations
 
@@ -6,12 +7,28 @@ import re
 
 from slack_bolt.async_app import AsyncApp
 
+from bot.slack.cards import ACTION_PREFIX as CARD_ACTIONS
+from bot.slack.cards import Cards
+from bot.slack.home import OPEN_PREFIX, Home
 from bot.slack.modals import CALLBACK_PREFIX
+from bot.slack.shortcuts import CONTACT_FROM_MESSAGE, TAG_CONTACTS_VIEW, TAG_FROM_MESSAGE, Shortcuts
 from bot.slack.surface import SlackSurface
+from bot.slack.undo import UNDO_ACTION, Undo
 
 
 def register(app: AsyncApp, surface: SlackSurface) -> None:
+    shortcuts, cards, home, undo = Shortcuts(surface), Cards(surface), Home(surface), Undo(surface)
     for command in surface.commands:
         app.command(command)(surface.on_command)
     app.view_submission(re.compile(f"^{re.escape(CALLBACK_PREFIX)}"))(surface.on_submission)
+    app.view_submission(TAG_CONTACTS_VIEW)(shortcuts.on_tag_submission)
+    app.message_shortcut(TAG_FROM_MESSAGE)(shortcuts.on_tag_from_message)
+    app.message_shortcut(CONTACT_FROM_MESSAGE)(shortcuts.on_contact_from_message)
+    for op in surface.runner.registry:
+        if op.shortcut:
+            app.global_shortcut(op.shortcut)(shortcuts.on_global)
+    app.action(UNDO_ACTION)(undo.on_action)
+    app.action(re.compile(f"^{CARD_ACTIONS}"))(cards.on_action)
+    app.action(re.compile(f"^{re.escape(OPEN_PREFIX)}"))(home.on_action)
+    app.event("app_home_opened")(home.on_opened)
     app.error(surface.on_error)

@@ -12,9 +12,11 @@ import yaml
 
 from bot.operation import Registry
 from bot.slack.server import EVENTS_PATH
+from bot.slack.shortcuts import MESSAGE_SHORTCUTS
 from bot.slack.surface import MAIN_COMMAND
 
 APP_NAME = "SegMetrics"
+BOT_EVENTS = ("app_home_opened",)
 SCOPES = (
     "commands",  # slash commands (and, later, shortcuts)
     "chat:write",  # confirmations in the conversation
@@ -43,9 +45,25 @@ def manifest(registry: Registry, *, request_url: str | None = None) -> dict[str,
         example = operations[0].examples[0].removeprefix(f"{resource.name} ")
         described = operations[0].description if resource.default_verb else f"{resource.title} in SegMetrics: {verbs}"
         commands.append(_command(resource.command, described, example, events_url))
+    shortcuts = [
+        {"name": item.name, "type": "message", "callback_id": item.callback_id, "description": item.description}
+        for item in MESSAGE_SHORTCUTS
+    ]
+    shortcuts += [
+        {
+            "name": op.shortcut_name or op.title,
+            "type": "global",
+            "callback_id": op.shortcut,
+            "description": _clip(op.description, 150),
+        }
+        for op in registry
+        if op.shortcut
+    ]
     interactivity: dict[str, Any] = {"is_enabled": True}
+    events: dict[str, Any] = {"bot_events": list(BOT_EVENTS)}
     if events_url:
         interactivity["request_url"] = events_url
+        events["request_url"] = events_url
     return {
         "display_information": {
             "name": APP_NAME,
@@ -58,23 +76,30 @@ def manifest(registry: Registry, *, request_url: str | None = None) -> dict[str,
             "background_color": "#1f2d3d",
         },
         "features": {
-            # The Messages tab carries the bot's DMs (its last way to answer); users need not write there.
+            # The Home tab shows the connection and a button per operation; the Messages tab carries the
+            # bot's DMs (its last way to answer), where users need not write.
             "app_home": {
-                "home_tab_enabled": False,
+                "home_tab_enabled": True,
                 "messages_tab_enabled": True,
                 "messages_tab_read_only_enabled": True,
             },
             "bot_user": {"display_name": APP_NAME, "always_online": True},
+            "shortcuts": shortcuts,
             "slash_commands": commands,
         },
         "oauth_config": {"scopes": {"bot": list(SCOPES)}},
         "settings": {
+            "event_subscriptions": events,
             "interactivity": interactivity,
             "org_deploy_enabled": False,
             "socket_mode_enabled": events_url is None,
             "token_rotation_enabled": False,
         },
     }
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _command(name: str, description: str, usage_hint: str, url: str | None) -> dict[str, Any]:

@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from slack_sdk.models.blocks import (
+    ActionsBlock,
     Block,
+    ButtonElement,
     ContextBlock,
     MarkdownTextObject,
     SectionBlock,
@@ -68,6 +70,30 @@ def _section(mrkdwn: str) -> SectionBlock:
     return SectionBlock(text=MarkdownTextObject(text=_clip(mrkdwn, SECTION_LIMIT)))
 
 
+def section(mrkdwn: str) -> dict[str, Any]:
+    """A section block (as a dict) for mrkdwn that is already safe."""
+    return _section(mrkdwn).to_dict()
+
+
+def _undo_button(ticket: str | None) -> list[Block]:
+    if ticket is None:
+        return []
+    button = ButtonElement(text="Undo", action_id="undo", value=ticket)
+    return [
+        ActionsBlock(block_id="undo_actions", elements=[button]),
+    ]
+
+
+def fields(facts: Sequence[Fact]) -> list[SectionBlock]:
+    """Facts as section fields, ten per section (Slack's limit), labels and values escaped."""
+    return _fields(facts)
+
+
+def context(lines: Iterable[str]) -> list[ContextBlock]:
+    """Context lines; the caller escapes user text in them."""
+    return _context(lines)
+
+
 def _fields(facts: Sequence[Fact]) -> list[SectionBlock]:
     rendered = [
         MarkdownTextObject(text=_clip(f"*{escape(fact.label)}*\n{escape(fact.value)}", FIELD_LIMIT)) for fact in facts
@@ -83,16 +109,39 @@ def _context(lines: Iterable[str]) -> list[ContextBlock]:
     return [ContextBlock(elements=elements[:10])] if elements else []
 
 
-def confirmation(outcome: Outcome, *, user_id: str) -> Message:
-    """Posted in the channel: who did what, and the values as SegMetrics received them."""
+def confirmation(outcome: Outcome, *, user_id: str, undo: str | None = None) -> Message:
+    """Posted in the channel: who did what, and the values as SegMetrics received them. With an `undo`
+    ticket, an Undo button (10 minutes)."""
     summary = outcome.summary
     mark = "✅" if outcome.found else "ℹ️"
     headline = f"{mark} <@{user_id}> {escape(summary.headline)}"
     notes = [escape(note[:1].upper() + note[1:]) for note in summary.notes]
     if outcome.sandbox:
         notes.insert(0, SANDBOX_BADGE)
-    blocks: list[Block] = [_section(headline), *_fields(summary.facts), *_context(notes)]
+    blocks: list[Block] = [_section(headline), *_fields(summary.facts), *_context(notes), *_undo_button(undo)]
     fallback = f"<@{user_id}> {escape(summary.headline)}" + (" (sandbox)" if outcome.sandbox else "")
+    return _message(fallback, blocks)
+
+
+def batch_confirmation(
+    *,
+    user_id: str,
+    done_phrase: str,
+    done: Sequence[str],
+    failed: Sequence[tuple[str, str]],
+    sandbox: bool,
+    undo: str | None = None,
+) -> Message:
+    """One operation on several contacts: each contact named, failures with their reason."""
+    count = f"{len(done)} contact{'s' if len(done) != 1 else ''}"
+    lines = [f"✅ <@{user_id}> {escape(done_phrase.format(count=count))}"] if done else []
+    lines += [f"• {escape(who)}" for who in done]
+    if failed:
+        lines.append(f"❌ *Not done for {len(failed)}:*")
+        lines += [f"• {escape(who)}: {escape(why)}" for who, why in failed]
+    notes = [SANDBOX_BADGE] if sandbox else []
+    blocks = [_section("\n".join(lines)), *_context(notes), *_undo_button(undo if done else None)]
+    fallback = f"<@{user_id}> {escape(done_phrase.format(count=count))}" + (f"; {len(failed)} failed" if failed else "")
     return _message(fallback, blocks)
 
 

@@ -15,11 +15,14 @@ from typing import Any
 from slack_sdk.models.blocks import (
     Block,
     ContextBlock,
+    ConversationFilter,
+    ConversationSelectElement,
     InputBlock,
     MarkdownTextObject,
     Option,
     PlainTextInputElement,
     PlainTextObject,
+    SectionBlock,
     StaticSelectElement,
 )
 from slack_sdk.models.views import View
@@ -31,6 +34,7 @@ from bot.slack.messages import SANDBOX_BADGE, escape
 
 CALLBACK_PREFIX = "op:"
 ACTION_ID = "value"
+WHERE_BLOCK = "post_to"
 UNSET = "__unset__"
 INPUT_LIMIT = 3000
 HINT_LIMIT = 2000
@@ -46,10 +50,15 @@ SUBMIT_LABELS = {
 
 @dataclass(frozen=True)
 class Origin:
-    """Where a form was opened, kept in the view's `private_metadata` so the answer goes back there."""
+    """Where a form was opened, kept in the view's `private_metadata` so the answer goes back there.
+
+    `ask_where` is for forms opened without a conversation (global shortcuts, App Home): the form then
+    asks where to post the confirmation (block `post_to`; empty means a DM from the bot)."""
 
     channel_id: str | None = None
     response_url: str | None = None
+    thread_ts: str | None = None
+    ask_where: bool = False
 
     def dumps(self) -> str:
         return json.dumps({key: value for key, value in asdict(self).items() if value}, separators=(",", ":"))
@@ -60,7 +69,24 @@ class Origin:
             data = json.loads(text or "{}")
         except ValueError:
             return cls()
-        return cls(channel_id=data.get("channel_id"), response_url=data.get("response_url"))
+        return cls(
+            channel_id=data.get("channel_id"),
+            response_url=data.get("response_url"),
+            thread_ts=data.get("thread_ts"),
+            ask_where=bool(data.get("ask_where")),
+        )
+
+    def answered_in(self, body: Mapping[str, Any]) -> Origin:
+        """Where to answer a submission: where it was opened, or the conversation the form asked for
+        (with the response_url Slack gives for it, which works where the bot is not a member)."""
+        if not self.ask_where:
+            return self
+        for entry in body.get("response_urls") or []:
+            if entry.get("block_id") == WHERE_BLOCK:
+                return Origin(channel_id=entry.get("channel_id"), response_url=entry.get("response_url"))
+        values = ((body.get("view") or {}).get("state") or {}).get("values") or {}
+        chosen = ((values.get(WHERE_BLOCK) or {}).get(ACTION_ID) or {}).get("selected_conversation")
+        return Origin(channel_id=chosen)
 
 
 def callback_id(op: Operation) -> str:
@@ -74,13 +100,26 @@ def operation_for(callback: str, registry: Registry) -> Operation | None:
     return registry.find(resource, verb)
 
 
-def build_view(op: Operation, *, raw: RawInput, ctx: Context, origin: Origin, sandbox: bool = False) -> dict[str, Any]:
-    """The modal for `op`, prefilled with what was typed (or the declared defaults)."""
+def build_view(
+    op: Operation,
+    *,
+    raw: RawInput,
+    ctx: Context,
+    origin: Origin,
+    sandbox: bool = False,
+    notice: str | None = None,
+) -> dict[str, Any]:
+    """The modal for `op`, prefilled with what was typed (or the declared defaults). `notice` is ours
+    (escaped here), shown above the fields."""
     intro = escape(op.description)
     if sandbox:
         intro += f"\n{SANDBOX_BADGE}"
+    if notice:
+        intro = f"{escape(notice)}\n{intro}"
     blocks: list[Block] = [ContextBlock(elements=[MarkdownTextObject(text=intro[:HINT_LIMIT])])]
-    blocks += [_input(spec, raw.get(spec.name), ctx) for spec in op.params]
+    blocks += [input_block(spec, raw.get(spec.name), ctx) for spec in op.params]
+    if origin.ask_where:
+        blocks.append(where_block())
     view = View(
         type="modal",
         callback_id=callback_id(op),
@@ -93,7 +132,34 @@ def build_view(op: Operation, *, raw: RawInput, ctx: Context, origin: Origin, sa
     return view.to_dict()
 
 
-def _input(spec: Param, typed: str | Sequence[str] | None, ctx: Context) -> InputBlock:
+def where_block() -> InputBlock:
+    """Where to post the confirmation, for forms opened outside a conversation."""
+    return InputBlock(
+        block_id=WHERE_BLOCK,
+        label=PlainTextObject(text="Post the confirmation in"),
+        element=ConversationSelectElement(
+            action_id=ACTION_ID,
+            placeholder=PlainTextObject(text="A channel or conversation"),
+            response_url_enabled=True,
+            filter=ConversationFilter(include=["public", "private", "im", "mpim"], exclude_bot_users=True),
+        ),
+        hint=PlainTextObject(text="Leave it empty for a direct message from the bot."),
+        optional=True,
+    )
+
+
+def loading_view(title: str) -> dict[str, Any]:
+    """Shown at once while the real form's data is fetched (a trigger_id lasts 3 s)."""
+    return View(
+        type="modal",
+        title=PlainTextObject(text=title[:24]),
+        close=PlainTextObject(text="Cancel"),
+        blocks=[SectionBlock(text=MarkdownTextObject(text="⏳ Loading…"))],
+    ).to_dict()
+
+
+def input_block(spec: Param, typed: str | Sequence[str] | None, ctx: Context) -> InputBlock:
+    """A field's input block: block_id = its API name, widget by kind, label, hint, placeholder, prefill."""
     initial = _initial_text(spec, typed)
     options = spec.kind.options()
     element: PlainTextInputElement | StaticSelectElement

@@ -26,13 +26,17 @@ class Conversation:
     user_id: str
     channel_id: str | None = None
     response_url: str | None = None
+    # A message's thread, when the answer belongs under that message (shortcuts on a message).
+    thread_ts: str | None = None
 
     async def post(self, message: Message) -> None:
         """For everyone in the conversation: as the bot, else through the response_url (a DM, a channel
         the bot is not in, Slack refusing the post), else as a DM to the user. Raises `Undelivered`."""
         if self.channel_id:
             try:
-                await self.client.chat_postMessage(channel=self.channel_id, text=message.text, blocks=message.blocks)
+                await self.client.chat_postMessage(
+                    channel=self.channel_id, thread_ts=self.thread_ts, text=message.text, blocks=message.blocks
+                )
                 return
             except SlackApiError as error:
                 log.info(
@@ -49,12 +53,22 @@ class Conversation:
         if self.channel_id:
             try:
                 await self.client.chat_postEphemeral(
-                    channel=self.channel_id, user=self.user_id, text=message.text, blocks=message.blocks
+                    channel=self.channel_id,
+                    user=self.user_id,
+                    thread_ts=self.thread_ts,
+                    text=message.text,
+                    blocks=message.blocks,
                 )
                 return
             except SlackApiError as error:
                 log.info("cannot post ephemeral in %s (%s)", self.channel_id, error.response.get("error"))
         await self._direct(message)
+
+    async def replace(self, message: Message) -> bool:
+        """Replace the message an interaction came from (through its response_url)."""
+        if not self.response_url:
+            return False
+        return await self._respond({"replace_original": True, "text": message.text, "blocks": message.blocks})
 
     async def _respond(self, payload: dict[str, object]) -> bool:
         assert self.response_url

@@ -1,4 +1,5 @@
-"""The Slack dispatcher: every slash command and every form submission comes through here.
+"""The Slack dispatcher: every slash command and every operation form comes through here, and every
+other surface (shortcuts, cards, App Home) opens forms and runs operations through it.
 
 Only local work (parsing, validation) happens before the acknowledgement; anything that waits on the
 network (SegMetrics, `users.info`, `views.open`, posting) runs as a job after it, so Slack always has its
@@ -21,17 +22,20 @@ from bot.chat import format_command
 from bot.help import overview, resource_help
 from bot.operation import Operation, RawInput
 from bot.problems import CommandError, InputError
-from bot.runner import Runner
+from bot.runner import Outcome, Runner
 from bot.segmetrics.errors import SegMetricsError
 from bot.slack import messages, modals
 from bot.slack.jobs import Jobs
 from bot.slack.replies import Conversation, Undelivered
-from bot.slack.users import UserZones
+from bot.slack.undo import ticket_for
+from bot.slack.users import Users
 from bot.tokens import unescape_slack
 
 log = logging.getLogger("segmetrics_slack.slack")
 
 Ack = Callable[..., Awaitable[None]]
+# How a look-up's outcome is shown (the contact card); by operation name.
+Renderer = Callable[[Outcome, str], messages.Message]
 MAIN_COMMAND = "/segmetrics"
 
 
@@ -43,12 +47,26 @@ def slash_commands(runner: Runner) -> dict[str, str | None]:
 
 
 class SlackSurface:
-    def __init__(self, runner: Runner, client: AsyncWebClient, *, zones: UserZones, jobs: Jobs) -> None:
+    def __init__(self, runner: Runner, client: AsyncWebClient, *, users: Users, jobs: Jobs) -> None:
         self.runner = runner
         self.client = client
-        self.zones = zones
+        self.users = users
         self.jobs = jobs
         self.commands = slash_commands(runner)
+        self.renderers: dict[str, Renderer] = {}
+
+    @property
+    def sandbox(self) -> bool:
+        return self.runner.sandbox is not None
+
+    def conversation(self, user: str, origin: modals.Origin) -> Conversation:
+        return Conversation(
+            self.client,
+            user,
+            channel_id=origin.channel_id,
+            response_url=origin.response_url,
+            thread_ts=origin.thread_ts,
+        )
 
     # -- slash commands ---------------------------------------------------------------------------
 
@@ -76,8 +94,8 @@ class SlackSurface:
             await ack(**messages.command_problem(error, typed=typed).ephemeral())
             return
         user = str(body.get("user_id"))
-        conversation = self._conversation(user, body.get("channel_id"), body.get("response_url"))
-        ctx = self.runner.context(self.zones.cached(user))
+        origin = modals.Origin(channel_id=body.get("channel_id"), response_url=body.get("response_url"))
+        ctx = self.runner.context(self.users.cached_zone(user))
         try:
             parsed.operation.validate(parsed.raw, ctx)
         except InputError as error:
@@ -94,14 +112,10 @@ class SlackSurface:
                 await ack(**messages.notice(text, typed=typed).ephemeral())
                 return
             await ack()
-            origin = modals.Origin(channel_id=body.get("channel_id"), response_url=body.get("response_url"))
-            trigger = str(body.get("trigger_id"))
-            self.jobs.spawn(
-                self._open_form(trigger, parsed.operation, parsed.raw, origin, conversation, typed), name="open form"
-            )
+            self.open_form(str(body.get("trigger_id")), parsed.operation, parsed.raw, user, origin, typed=typed)
             return
         await ack()
-        self.jobs.spawn(self._run(parsed.operation, parsed.raw, conversation, typed), name=parsed.operation.name)
+        self.jobs.spawn(self.run(parsed.operation, parsed.raw, user, origin, typed), name=parsed.operation.name)
 
     def _help(self, resource: str | None, words: str) -> str | None:
         """Help text when the command asks for it (`/segmetrics`, `help`, `help order`, `/sm-tag`)."""
@@ -115,26 +129,41 @@ class SlackSurface:
             return resource_help(self.runner.registry, topic) if topic else overview(self.runner.registry)
         return None
 
+    # -- forms --------------------------------------------------------------------------------------
+
+    def open_form(
+        self,
+        trigger_id: str,
+        op: Operation,
+        raw: RawInput,
+        user: str,
+        origin: modals.Origin,
+        *,
+        typed: str | None = None,
+        notice: str | None = None,
+    ) -> None:
+        """Open `op`'s form prefilled with `raw` (a job: views.open must be called within 3 s)."""
+        self.jobs.spawn(self._open_form(trigger_id, op, raw, user, origin, typed, notice), name="open form")
+
     async def _open_form(
         self,
         trigger_id: str,
         op: Operation,
         raw: RawInput,
+        user: str,
         origin: modals.Origin,
-        conversation: Conversation,
-        typed: str,
+        typed: str | None,
+        notice: str | None,
     ) -> None:
-        ctx = self.runner.context(self.zones.cached(conversation.user_id))
-        view = modals.build_view(op, raw=raw, ctx=ctx, origin=origin, sandbox=self.runner.sandbox is not None)
+        ctx = self.runner.context(self.users.cached_zone(user))
+        view = modals.build_view(op, raw=raw, ctx=ctx, origin=origin, sandbox=self.sandbox, notice=notice)
         try:
             await self.client.views_open(trigger_id=trigger_id, view=view)
         except Exception as error:
             reason = error.response.get("error") if isinstance(error, SlackApiError) else type(error).__name__
             log.warning("views.open for %s failed: %s", op.name, reason)
             text = "❌ Slack did not let the bot open the form in time. Nothing was sent to SegMetrics."
-            await conversation.tell(messages.notice(text, typed=typed))
-
-    # -- form submissions -------------------------------------------------------------------------
+            await self.conversation(user, origin).tell(messages.notice(text, typed=typed))
 
     async def on_submission(self, ack: Ack, body: Mapping[str, Any]) -> None:
         view = body.get("view") or {}
@@ -155,44 +184,34 @@ class SlackSurface:
         raw = modals.read_state(op, (view.get("state") or {}).get("values") or {})
         user = str((body.get("user") or {}).get("id"))
         try:
-            op.validate(raw, self.runner.context(self.zones.cached(user)))
+            op.validate(raw, self.runner.context(self.users.cached_zone(user)))
         except InputError as error:
             await ack(response_action="errors", errors=modals.inline_errors(op, error))
             return
         await ack()
-        origin = modals.Origin.loads(view.get("private_metadata"))
-        conversation = self._conversation(user, origin.channel_id, origin.response_url)
+        origin = modals.Origin.loads(view.get("private_metadata")).answered_in(body)
         typed = f"{MAIN_COMMAND} {format_command(op, raw)}"
-        self.jobs.spawn(self._run(op, raw, conversation, typed), name=op.name)
+        self.jobs.spawn(self.run(op, raw, user, origin, typed), name=op.name)
 
-    # -- after the acknowledgement ----------------------------------------------------------------
+    # -- after the acknowledgement ------------------------------------------------------------------
 
-    async def _run(self, op: Operation, raw: RawInput, conversation: Conversation, typed: str) -> None:
+    async def run(self, op: Operation, raw: RawInput, user: str, origin: modals.Origin, typed: str) -> Outcome | None:
         """Run the operation in the user's own zone; confirm a change in the conversation (a look-up only
-        to the user), or tell the user why not."""
+        to the user), or tell the user why not (and return None)."""
+        conversation = self.conversation(user, origin)
         try:
-            ctx = self.runner.context(await self.zones.get(conversation.user_id))
+            ctx = self.runner.context(await self.users.zone(user))
             try:
                 outcome = await self.runner.run(op, raw, ctx)
             except InputError as error:  # valid in the fallback zone, not in the user's (rare)
                 await conversation.tell(messages.input_problems(error, typed=typed))
-                return
+                return None
             except SegMetricsError as error:
                 log.info("%s failed: %s", op.name, type(error).__name__)
                 await conversation.tell(messages.segmetrics_problem(error, op, typed=typed))
-                return
-            confirmation = messages.confirmation(outcome, user_id=conversation.user_id)
-            try:
-                if outcome.request.method == "GET":
-                    await conversation.tell(confirmation)  # a look-up is for the one who asked
-                else:
-                    await conversation.post(confirmation)
-            except Undelivered as error:
-                log.warning("%s done, but its confirmation was refused (%s)", op.name, error)
-                text = (
-                    f"✅ Done in SegMetrics ({outcome.summary.headline}), but Slack refused the confirmation ({error})."
-                )
-                await conversation.tell(messages.notice(text))
+                return None
+            await self._confirm(outcome, op, user, conversation, ctx)
+            return outcome
         except asyncio.CancelledError:
             # Stopping mid-call: say so, briefly, rather than leave the user guessing.
             text = "⚠️ The bot was stopped while running this; it may or may not have reached SegMetrics."
@@ -203,14 +222,25 @@ class SlackSurface:
             reference = uuid.uuid4().hex[:8]
             log.exception("%s failed unexpectedly (reference %s)", op.name, reference)
             await conversation.tell(messages.unexpected_problem(reference, typed=typed))
+            return None
 
-    def _conversation(self, user: str, channel: object, response_url: object) -> Conversation:
-        return Conversation(
-            self.client,
-            user,
-            channel_id=str(channel) if channel else None,
-            response_url=str(response_url) if response_url else None,
-        )
+    async def _confirm(self, outcome: Outcome, op: Operation, user: str, conversation: Conversation, ctx: Any) -> None:
+        renderer = self.renderers.get(op.name)
+        if renderer is not None:
+            message = renderer(outcome, user)
+        else:
+            inverse = self.runner.registry.inverse(op)
+            undo = ticket_for(inverse, [op.raw_of(outcome.input, ctx)], user) if inverse and outcome.found else None
+            message = messages.confirmation(outcome, user_id=user, undo=undo)
+        try:
+            if outcome.request.method == "GET":
+                await conversation.tell(message)  # a look-up is for the one who asked
+            else:
+                await conversation.post(message)
+        except Undelivered as error:
+            log.warning("%s done, but its confirmation was refused (%s)", op.name, error)
+            text = f"✅ Done in SegMetrics ({outcome.summary.headline}), but Slack refused the confirmation ({error})."
+            await conversation.tell(messages.notice(text))
 
     async def on_error(self, error: Exception, body: Mapping[str, Any] | None = None) -> None:
         """Bolt's last resort for an exception in a listener: log it; users never see a stack trace."""

@@ -71,6 +71,8 @@ class FakeSlack:
         self.bot_user_id = bot_user_id
         self.default_zone = default_zone
         self.user_zones: dict[str, str] = dict(user_zones or {})
+        # Users users.info reports as workspace admins.
+        self.admins: set[str] = set()
         self.not_in_channel: set[str] = set()
         self._requested_port = port
         self._port: int | None = None
@@ -532,6 +534,8 @@ class FakeSlack:
             "tz_label": label,
             "tz_offset": offset,
             "is_bot": False,
+            "is_admin": user in self.admins,
+            "is_owner": False,
             "deleted": False,
         }
 

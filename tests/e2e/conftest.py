@@ -82,11 +82,18 @@ class Slack:
     fake: FakeSlack
     bot: SlackBot
 
-    async def post(self, body: str, *, secret: str = SIGNING_SECRET, timestamp: int | None = None) -> httpx.Response:
+    async def post(
+        self,
+        body: str,
+        *,
+        secret: str = SIGNING_SECRET,
+        timestamp: int | None = None,
+        content_type: str = "application/x-www-form-urlencoded",
+    ) -> httpx.Response:
         stamp = str(timestamp if timestamp is not None else int(time.time()))
         signature = SignatureVerifier(secret).generate_signature(timestamp=stamp, body=body)
         headers = {
-            "Content-Type": "application/x-www-form-urlencoded",
+            "Content-Type": content_type,
             "X-Slack-Request-Timestamp": stamp,
             "X-Slack-Signature": signature,
         }
@@ -115,8 +122,92 @@ class Slack:
     async def command(self, text: str, **options: Any) -> httpx.Response:
         return await self.post(self.command_body(text, **options))
 
+    async def interaction(self, payload: Mapping[str, Any]) -> httpx.Response:
+        return await self.post(urlencode({"payload": json.dumps(payload)}))
+
+    async def message_shortcut(
+        self, callback_id: str, message: Mapping[str, Any], *, user: str = USER, channel: str = CHANNEL
+    ) -> httpx.Response:
+        trigger = next(_triggers)
+        return await self.interaction(
+            {
+                "type": "message_action",
+                "callback_id": callback_id,
+                "trigger_id": f"trigger-{trigger}",
+                "response_url": self.fake.response_url(f"m{trigger}"),
+                "team": {"id": TEAM, "domain": "test"},
+                "channel": {"id": channel, "name": "marketing"},
+                "user": {"id": user, "username": "jane", "team_id": TEAM},
+                "message_ts": message["ts"],
+                "message": {"type": "message", **message},
+                "token": "legacy-verification-token",
+                "action_ts": str(time.time()),
+            }
+        )
+
+    async def global_shortcut(self, callback_id: str, *, user: str = USER) -> httpx.Response:
+        return await self.interaction(
+            {
+                "type": "shortcut",
+                "callback_id": callback_id,
+                "trigger_id": f"trigger-{next(_triggers)}",
+                "team": {"id": TEAM, "domain": "test"},
+                "user": {"id": user, "username": "jane", "team_id": TEAM},
+                "token": "legacy-verification-token",
+                "action_ts": str(time.time()),
+            }
+        )
+
+    async def click(
+        self,
+        action_id: str,
+        value: str | None,
+        *,
+        user: str = USER,
+        channel: str = CHANNEL,
+        message: Mapping[str, Any] | None = None,
+        response_key: str = "click",
+    ) -> httpx.Response:
+        """A button clicked on a message (ephemeral when `message` is None, as Slack sends it then)."""
+        container: dict[str, Any] = {"type": "message", "channel_id": channel, "is_ephemeral": message is None}
+        if message is not None:
+            container["message_ts"] = message.get("ts")
+        payload: dict[str, Any] = {
+            "type": "block_actions",
+            "team": {"id": TEAM, "domain": "test"},
+            "user": {"id": user, "username": "jane", "team_id": TEAM},
+            "api_app_id": "A0TEST",
+            "token": "legacy-verification-token",
+            "trigger_id": f"trigger-{next(_triggers)}",
+            "container": container,
+            "channel": {"id": channel, "name": "marketing"},
+            "response_url": self.fake.response_url(response_key),
+            "actions": [{"action_id": action_id, "block_id": "b", "type": "button", "value": value, "action_ts": "1"}],
+        }
+        if message is not None:
+            payload["message"] = dict(message)
+        return await self.interaction(payload)
+
+    async def event(self, event: Mapping[str, Any]) -> httpx.Response:
+        body = {
+            "token": "legacy-verification-token",
+            "team_id": TEAM,
+            "api_app_id": "A0TEST",
+            "event": dict(event),
+            "type": "event_callback",
+            "event_id": f"Ev{next(_triggers)}",
+            "event_time": int(time.time()),
+            "authorizations": [{"team_id": TEAM, "user_id": "UBOT", "is_bot": True}],
+        }
+        return await self.post(json.dumps(body), content_type="application/json")
+
     async def submit(
-        self, view: Mapping[str, Any], typed: Mapping[str, str | None] | None = None, *, user: str = USER
+        self,
+        view: Mapping[str, Any],
+        typed: Mapping[str, Any] | None = None,
+        *,
+        user: str = USER,
+        response_urls: list[dict[str, str]] | None = None,
     ) -> httpx.Response:
         """Submit a view the bot opened, with its initial values, as changed by `typed` (block_id → text or option)."""
         payload = {
@@ -127,13 +218,13 @@ class Slack:
             "token": "legacy-verification-token",
             "trigger_id": f"trigger-{next(_triggers)}",
             "view": {**view, "state": {"values": state_of(view, typed or {})}, "team_id": TEAM, "app_id": "A0TEST"},
-            "response_urls": [],
+            "response_urls": response_urls or [],
             "is_enterprise_install": False,
         }
-        return await self.post(urlencode({"payload": json.dumps(payload)}))
+        return await self.interaction(payload)
 
-    async def opened_view(self, after: float = 0.0) -> dict[str, Any]:
-        call = await self.fake.async_wait_for("views.open", lambda call: call.at >= after)
+    async def opened_view(self, after: float = 0.0, *, method: str = "views.open") -> dict[str, Any]:
+        call = await self.fake.async_wait_for(method, lambda call: call.at >= after)
         return dict(call.args["view"], id="V-opened")
 
     async def posted(self, predicate: Any = None, *, method: str = "chat.postMessage", timeout: float = 5.0) -> Call:
@@ -146,7 +237,14 @@ def state_of(view: Mapping[str, Any], typed: Mapping[str, str | None]) -> dict[s
         if block.get("type") != "input":
             continue
         block_id, element = block["block_id"], block["element"]
-        if element["type"] == "static_select":
+        if element["type"] == "multi_static_select":
+            chosen = typed.get(block_id, [option["value"] for option in element.get("initial_options") or []])
+            values[block_id] = {
+                "value": {"type": "multi_static_select", "selected_options": [{"value": v} for v in chosen]}
+            }
+        elif element["type"] == "conversations_select":
+            values[block_id] = {"value": {"type": "conversations_select", "selected_conversation": typed.get(block_id)}}
+        elif element["type"] == "static_select":
             chosen = typed.get(block_id, (element.get("initial_option") or {}).get("value"))
             option = {"value": chosen, "text": {"type": "plain_text", "text": chosen}} if chosen else None
             values[block_id] = {"value": {"type": "static_select", "selected_option": option}}

@@ -31,8 +31,18 @@ async def test_manifest_and_code_register_the_same_commands_and_callback_ids() -
         == in_code
         == {"/segmetrics", "/sm-contact", "/sm-tag", "/sm-order", "/sm-subscription", "/sm-ad", "/sm-api"}
     )
-    shortcuts = {entry["callback_id"] for entry in MANIFEST["features"].get("shortcuts", [])}
-    assert shortcuts == set()  # none registered in code yet
+    from bot.slack.shortcuts import MESSAGE_SHORTCUTS
+
+    shortcuts = {(entry["type"], entry["callback_id"]) for entry in MANIFEST["features"]["shortcuts"]}
+    registered = {("message", item.callback_id) for item in MESSAGE_SHORTCUTS}
+    registered |= {("global", op.shortcut) for op in REGISTRY if op.shortcut}
+    assert shortcuts == registered
+    assert {"tag_contacts_from_message", "contact_from_message"} <= {callback for _, callback in shortcuts}
+    names = {entry["name"] for entry in MANIFEST["features"]["shortcuts"] if entry["type"] == "global"}
+    assert names == {"Add or update contact", "Tag a contact", "Add order", "Add subscription", "Record ad spend"}
+    assert all(len(entry["name"]) <= 24 for entry in MANIFEST["features"]["shortcuts"])
+    assert MANIFEST["features"]["app_home"]["home_tab_enabled"] is True
+    assert MANIFEST["settings"]["event_subscriptions"] == {"bot_events": ["app_home_opened"]}
 
 
 def test_socket_mode_manifest_fits_slack_limits() -> None:
@@ -51,3 +61,4 @@ def test_http_mode_variant_has_request_urls() -> None:
     assert http["settings"]["socket_mode_enabled"] is False
     assert http["settings"]["interactivity"]["request_url"] == "https://bot.example.com/slack/events"
     assert {entry["url"] for entry in http["features"]["slash_commands"]} == {"https://bot.example.com/slack/events"}
+    assert http["settings"]["event_subscriptions"]["request_url"] == "https://bot.example.com/slack/events"

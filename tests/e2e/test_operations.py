@@ -27,6 +27,7 @@ class Case:
     json: Any
     setup: tuple[str, ...] = ()
     headline: str = ""
+    text: str | None = None  # the message's fallback text, when it is not "<@U1> {headline}"
     private: bool = False
     prefilled: dict[str, str] = field(default_factory=dict)
 
@@ -92,7 +93,7 @@ CASES = [
         "/reporting/acct-1/contact/jane%40example.com",
         None,
         setup=("contact add jane@example.com first=Jane",),
-        headline="contact jane@example.com",
+        text="Contact Jane",  # the contact card
         private=True,
     ),
     Case(
@@ -224,7 +225,7 @@ async def test_the_complete_command_runs_at_once(slack: Slack, sandbox: Sandbox,
     posted = await confirmation(slack, case, since)
     assert len(sandbox.requests) == before + 1
     assert sent(sandbox, case) == (case.method, case.path, case.json)
-    assert posted["text"] == f"<@U1> {case.headline}"
+    assert posted["text"] == (case.text or f"<@U1> {case.headline}")
     if case.private:
         assert posted["response_type"] == "ephemeral"
     else:
@@ -250,4 +251,4 @@ async def test_the_incomplete_command_opens_a_prefilled_form(slack: Slack, sandb
     assert submitted.text == ""  # the form closes
     posted = await confirmation(slack, case, since)
     assert sent(sandbox, case) == (case.method, case.path, case.json)
-    assert posted["text"] == f"<@U1> {case.headline}"
+    assert posted["text"] == (case.text or f"<@U1> {case.headline}")

@@ -1,0 +1,90 @@
+"""The App Home tab: where the bot is connected, how it reads dates and amounts, a button per operation,
+and one example per operation."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    ButtonElement,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+from slack_sdk.models.views import View
+
+from bot.slack import messages, modals
+
+OPEN_PREFIX = "home_open:"
+
+
+def mask(identifier: str) -> str:
+    """`4821` → `••21`: enough to tell accounts apart in a screenshot, not to reuse."""
+    return "•" * max(0, len(identifier) - 2) + identifier[-2:]
+
+
+class Home:
+    def __init__(self, surface: Any) -> None:
+        # The dispatcher (`SlackSurface`): its runner, client, users and jobs.
+        self.surface = surface
+
+    async def on_opened(self, event: Mapping[str, Any]) -> None:
+        if event.get("tab", "home") != "home":
+            return
+        user = str(event.get("user"))
+        self.surface.jobs.spawn(self._publish(user), name="publish home")
+
+    async def _publish(self, user: str) -> None:
+        zone = await self.surface.users.zone(user)
+        await self.surface.client.views_publish(user_id=user, view=self.view(zone))
+
+    def view(self, zone: str | None) -> dict[str, Any]:
+        runner = self.surface.runner
+        settings = runner.settings
+        if self.surface.sandbox:
+            connection = f"{messages.SANDBOX_BADGE}. Set the SegMetrics credentials where the bot runs to go live."
+        else:
+            account = messages.escape(mask(settings.segmetrics_account_id or ""))
+            integration = messages.escape(mask(settings.segmetrics_integration_id or ""))
+            connection = f"🟢 Connected to SegMetrics account `{account}`, integration `{integration}`."
+        reading = (
+            f"Dates you type are read in your time zone ({messages.escape(zone or settings.segmetrics_timezone)}) and "
+            f"sent in {messages.escape(settings.segmetrics_timezone)}. Amounts are in {settings.segmetrics_currency}."
+        )
+        blocks: list[Any] = [
+            HeaderBlock(text="SegMetrics"),
+            SectionBlock(text=MarkdownTextObject(text=connection)),
+            ContextBlock(elements=[MarkdownTextObject(text=reading)]),
+            DividerBlock(),
+        ]
+        for resource in runner.registry.resources:
+            operations = runner.registry.for_resource(resource.name)
+            blocks.append(SectionBlock(text=MarkdownTextObject(text=f"*{messages.escape(resource.title)}*")))
+            buttons = [
+                ButtonElement(text=op.title, action_id=f"{OPEN_PREFIX}{op.resource}:{op.verb}", value=op.name)
+                for op in operations
+            ]
+            blocks.append(ActionsBlock(elements=buttons))
+        examples = "\n".join(f"• `/segmetrics {messages.escape(op.examples[0])}`" for op in runner.registry)
+        blocks += [
+            DividerBlock(),
+            SectionBlock(text=MarkdownTextObject(text=f"*How to*: type in any conversation, for example\n{examples}")),
+            ContextBlock(elements=[MarkdownTextObject(text="`/segmetrics help` lists every command and key.")]),
+        ]
+        return View(type="home", blocks=blocks).to_dict()
+
+    async def on_action(self, ack: Any, body: Mapping[str, Any]) -> None:
+        await ack()
+        action = next(
+            (item for item in body.get("actions") or [] if item.get("action_id", "").startswith(OPEN_PREFIX)), {}
+        )
+        resource, _, verb = str(action.get("action_id", "")).removeprefix(OPEN_PREFIX).partition(":")
+        op = self.surface.runner.registry.find(resource, verb)
+        if op is None:
+            return
+        user = str((body.get("user") or {}).get("id"))
+        self.surface.open_form(str(body.get("trigger_id")), op, {}, user, modals.Origin(ask_where=True))

@@ -1,0 +1,255 @@
+"""Shortcuts: act on the contacts a message mentions, in two clicks; and global shortcuts to any form.
+
+- "Tag contacts in message" (`tag_contacts_from_message`): a form with every address in the message
+  preselected (drop some, add others) and the tags to add; each contact is tagged separately and the
+  confirmation, naming each contact and each failure, goes in the message's thread.
+- "Add contact from message" (`contact_from_message`): the contact form, prefilled with the first
+  address and any name next to it.
+- Global shortcuts open the form of the operation that declares them; it asks where to post.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.models.blocks import (
+    ContextBlock,
+    InputBlock,
+    MarkdownTextObject,
+    Option,
+    PlainTextInputElement,
+    PlainTextObject,
+    StaticMultiSelectElement,
+)
+from slack_sdk.models.views import View
+
+from bot.operation import Operation
+from bot.problems import InputError
+from bot.segmetrics.errors import SegMetricsError
+from bot.slack import messages, modals
+from bot.slack.addresses import find_contacts
+from bot.slack.undo import ticket_for
+
+TAG_FROM_MESSAGE = "tag_contacts_from_message"
+CONTACT_FROM_MESSAGE = "contact_from_message"
+TAG_CONTACTS_VIEW = "tag_contacts"
+CONTACTS_BLOCK, MORE_BLOCK = "contacts", "more_contacts"
+OPTION_VALUE_LIMIT = 150
+NO_ADDRESS = "No e-mail address was found in this message: type the contact below."
+
+
+@dataclass(frozen=True)
+class MessageShortcut:
+    callback_id: str
+    name: str
+    description: str
+
+
+MESSAGE_SHORTCUTS = (
+    MessageShortcut(TAG_FROM_MESSAGE, "Tag contacts in message", "Tag in SegMetrics every contact this message names"),
+    MessageShortcut(
+        CONTACT_FROM_MESSAGE, "Add contact from message", "Add the contact this message names to SegMetrics"
+    ),
+)
+
+
+def _thread_origin(body: Mapping[str, Any]) -> modals.Origin:
+    """Answers to a shortcut on a message go in that message's thread."""
+    message = body.get("message") or {}
+    return modals.Origin(
+        channel_id=(body.get("channel") or {}).get("id"),
+        response_url=body.get("response_url"),
+        thread_ts=message.get("thread_ts") or message.get("ts") or body.get("message_ts"),
+    )
+
+
+class Shortcuts:
+    def __init__(self, surface: Any) -> None:
+        # The dispatcher (`SlackSurface`): its runner, client, users and jobs.
+        self.surface = surface
+
+    def _op(self, resource: str, verb: str) -> Operation:
+        op = self.surface.runner.registry.find(resource, verb)
+        assert op is not None, f"{resource} {verb} is declared"
+        return op
+
+    # -- opening --------------------------------------------------------------------------------
+
+    async def on_global(self, ack: Any, body: Mapping[str, Any]) -> None:
+        await ack()
+        op = self.surface.runner.registry.by_shortcut(str(body.get("callback_id")))
+        if op is None:
+            return
+        user = str((body.get("user") or {}).get("id"))
+        self.surface.open_form(str(body.get("trigger_id")), op, {}, user, modals.Origin(ask_where=True))
+
+    async def on_contact_from_message(self, ack: Any, body: Mapping[str, Any]) -> None:
+        await ack()
+        found = find_contacts(body.get("message") or {})
+        raw: dict[str, str] = {}
+        if found:
+            first = found[0]
+            raw = {"email": first.email}
+            raw.update(
+                {
+                    name: value
+                    for name, value in (("first_name", first.first_name), ("last_name", first.last_name))
+                    if value
+                }
+            )
+        user = str((body.get("user") or {}).get("id"))
+        notice = None if found else NO_ADDRESS
+        self.surface.open_form(
+            str(body.get("trigger_id")), self._op("contact", "add"), raw, user, _thread_origin(body), notice=notice
+        )
+
+    async def on_tag_from_message(self, ack: Any, body: Mapping[str, Any]) -> None:
+        await ack()
+        user = str((body.get("user") or {}).get("id"))
+        view = self._tag_view(find_contacts(body.get("message") or {}), user, _thread_origin(body))
+        self.surface.jobs.spawn(
+            self._open(str(body.get("trigger_id")), view, user, _thread_origin(body)), name="open form"
+        )
+
+    async def _open(self, trigger: str, view: dict[str, Any], user: str, origin: modals.Origin) -> None:
+        try:
+            await self.surface.client.views_open(trigger_id=trigger, view=view)
+        except SlackApiError:
+            text = "❌ Slack did not let the bot open the form in time. Nothing was sent to SegMetrics."
+            await self.surface.conversation(user, origin).tell(messages.notice(text))
+
+    def _tag_view(self, found: list[Any], user: str, origin: modals.Origin) -> dict[str, Any]:
+        op = self._op("tag", "add")
+        ctx = self.surface.runner.context(self.surface.users.cached_zone(user))
+        selectable = [item for item in found if len(item.email) <= OPTION_VALUE_LIMIT]
+        leftover = [item.email for item in found if len(item.email) > OPTION_VALUE_LIMIT]
+        intro = "Each contact is tagged separately; the confirmation goes in the message's thread."
+        if not found:
+            intro = f"{NO_ADDRESS}\n{intro}"
+        if self.surface.sandbox:
+            intro += f"\n{messages.SANDBOX_BADGE}"
+        blocks: list[Any] = [ContextBlock(elements=[MarkdownTextObject(text=messages.escape(intro))])]
+        if selectable:
+            options = [Option(value=item.email, text=_label(item)[:75]) for item in selectable]
+            blocks.append(
+                InputBlock(
+                    block_id=CONTACTS_BLOCK,
+                    label="Contacts in the message",
+                    element=StaticMultiSelectElement(
+                        action_id=modals.ACTION_ID,
+                        placeholder="Choose contacts",
+                        options=options,
+                        initial_options=options,
+                    ),
+                    hint="Remove the ones not to tag.",
+                    optional=True,
+                )
+            )
+        blocks.append(
+            InputBlock(
+                block_id=MORE_BLOCK,
+                label="Other contacts" if selectable else "Contacts",
+                element=PlainTextInputElement(
+                    action_id=modals.ACTION_ID,
+                    placeholder=PlainTextObject(text="e.g. jane@example.com, 12345"),
+                    initial_value=", ".join(leftover) or None,
+                ),
+                hint="E-mails or contact IDs, comma-separated.",
+                optional=bool(selectable),
+            )
+        )
+        tags = op.param("tags")
+        blocks.append(modals.input_block(tags, None, ctx))  # the tag operation's own field
+        return View(
+            type="modal",
+            callback_id=TAG_CONTACTS_VIEW,
+            title="Tag contacts",
+            submit="Tag",
+            close="Cancel",
+            private_metadata=origin.dumps(),
+            blocks=blocks,
+        ).to_dict()
+
+    # -- submitting -----------------------------------------------------------------------------
+
+    async def on_tag_submission(self, ack: Any, body: Mapping[str, Any]) -> None:
+        view = body.get("view") or {}
+        values = (view.get("state") or {}).get("values") or {}
+        user = str((body.get("user") or {}).get("id"))
+        chosen = [option.get("value") for option in _element(values, CONTACTS_BLOCK).get("selected_options") or []]
+        typed = [part for part in re.split(r"[\s,;]+", _element(values, MORE_BLOCK).get("value") or "") if part]
+        contacts = list(dict.fromkeys(str(contact) for contact in [*chosen, *typed] if contact))
+        tags = _element(values, "tags").get("value") or ""
+        where = CONTACTS_BLOCK if CONTACTS_BLOCK in values else MORE_BLOCK
+        op = self._op("tag", "add")
+        ctx = self.surface.runner.context(self.surface.users.cached_zone(user))
+        errors: dict[str, str] = {}
+        if not contacts:
+            errors[where] = "Choose or type at least one contact."
+        raws = [{("email" if "@" in contact else "contact_id"): contact, "tags": [tags]} for contact in contacts]
+        bad_contacts = []
+        # With no contact chosen, the tags are still checked, so every problem shows at once.
+        for raw in raws or [{"contact_id": "any", "tags": [tags]}]:
+            try:
+                op.validate(raw, ctx)
+            except InputError as error:
+                for problem in error.errors:
+                    if problem.field == "tags":
+                        errors["tags"] = problem.inline
+                    else:
+                        bad_contacts.append(f"{raw.get('email') or raw.get('contact_id')}: {problem.problem}")
+        if bad_contacts:
+            errors[MORE_BLOCK if MORE_BLOCK in values else where] = "; ".join(bad_contacts)[:1900]
+        if errors:
+            await ack(response_action="errors", errors=errors)
+            return
+        await ack()
+        origin = modals.Origin.loads(view.get("private_metadata"))
+        self.surface.jobs.spawn(self._tag_all(op, raws, user, origin), name="tag contacts")
+
+    async def _tag_all(self, op: Operation, raws: list[dict[str, Any]], user: str, origin: modals.Origin) -> None:
+        ctx = self.surface.runner.context(await self.surface.users.zone(user))
+        runner = self.surface.runner
+
+        async def tag(raw: dict[str, Any]) -> tuple[str, Any]:
+            who = str(raw.get("email") or raw.get("contact_id"))
+            try:
+                return who, await runner.run(op, raw, ctx)
+            except (InputError, SegMetricsError) as error:
+                return who, error
+
+        results = await asyncio.gather(*(tag(raw) for raw in raws))
+        done = [(who, outcome) for who, outcome in results if not isinstance(outcome, Exception)]
+        failed = [(who, _reason(outcome)) for who, outcome in results if isinstance(outcome, Exception)]
+        inverse = runner.registry.inverse(op)
+        undo = ticket_for(inverse, [op.raw_of(outcome.input, ctx) for _, outcome in done], user) if inverse else None
+        tag_names = op.param("tags").kind.describe(done[0][1].input.tags, ctx) if done else ""
+        message = messages.batch_confirmation(
+            user_id=user,
+            done_phrase=f"tagged {{count}} with {tag_names}",
+            done=[who for who, _ in done],
+            failed=failed,
+            sandbox=self.surface.sandbox,
+            undo=undo,
+        )
+        await self.surface.conversation(user, origin).post(message)
+
+
+def _element(values: Mapping[str, Any], block: str) -> Mapping[str, Any]:
+    return (values.get(block) or {}).get(modals.ACTION_ID) or {}
+
+
+def _label(found: Any) -> str:
+    name = " ".join(part for part in (found.first_name, found.last_name) if part)
+    return f"{name} <{found.email}>" if name else found.email
+
+
+def _reason(error: Exception) -> str:
+    if isinstance(error, SegMetricsError) and getattr(error, "errors", None):
+        return "; ".join(error.errors)
+    return str(error)

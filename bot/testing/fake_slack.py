@@ -27,6 +27,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aiohttp import WSMsgType, web
 
+from bot.testing import limits
+
 log = logging.getLogger("segmetrics_slack.fake_slack")
 
 T = TypeVar("T")
@@ -73,6 +75,8 @@ class FakeSlack:
         self.user_zones: dict[str, str] = dict(user_zones or {})
         # Users users.info reports as workspace admins.
         self.admins: set[str] = set()
+        # User groups for usergroups.list: handle → (id, member ids).
+        self.groups: dict[str, tuple[str, list[str]]] = {}
         self.not_in_channel: set[str] = set()
         self._requested_port = port
         self._port: int | None = None
@@ -468,6 +472,15 @@ class FakeSlack:
         return _json(self._answer(method, args))
 
     def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        # Slack refuses what breaks its Block Kit limits; so does the fake, so tests catch it.
+        if method in ("chat.postMessage", "chat.postEphemeral", "chat.update"):
+            problems = limits.message_problems(args.get("blocks"), args.get("text"))
+        elif method in _VIEW_METHODS and isinstance(args.get("view"), dict):
+            problems = limits.view_problems(args["view"])
+        else:
+            problems = []
+        if problems:
+            return {"ok": False, "error": "invalid_blocks", "errors": problems}
         if method == "auth.test":
             return {
                 "ok": True,
@@ -497,6 +510,13 @@ class FakeSlack:
             return {"ok": True, "message_ts": self._next_ts()}
         if method == "chat.update":
             return {"ok": True, "channel": args.get("channel"), "ts": args.get("ts"), "text": args.get("text", "")}
+        if method == "chat.getPermalink":
+            channel, ts = args.get("channel"), str(args.get("message_ts") or "")
+            return {
+                "ok": True,
+                "channel": channel,
+                "permalink": f"https://test.slack.com/archives/{channel}/p{ts.replace('.', '')}",
+            }
         if method == "chat.delete":
             return {"ok": True, "channel": args.get("channel"), "ts": args.get("ts")}
         if method in _VIEW_METHODS:
@@ -508,8 +528,18 @@ class FakeSlack:
             if args.get("channel"):
                 return {"ok": True, "channel": {"id": args["channel"]}}
             return {"ok": False, "error": "invalid_arguments"}
+        if method == "usergroups.users.list" and self.groups:
+            members = {group_id: users for group_id, users in self.groups.values()}
+            if args.get("usergroup") not in members:
+                return {"ok": False, "error": "no_such_subteam"}
+            return {"ok": True, "users": list(members[args["usergroup"]])}
         if method == "usergroups.users.list":
             return {"ok": True, "users": []}
+        if method == "usergroups.list":
+            return {
+                "ok": True,
+                "usergroups": [{"id": group_id, "handle": handle} for handle, (group_id, _) in self.groups.items()],
+            }
         if method == "apps.connections.open":
             return {"ok": True, "url": f"ws://127.0.0.1:{self._port}/socket/{next(self._socket_counter)}"}
         return {"ok": False, "error": "unknown_method"}
@@ -576,6 +606,9 @@ class FakeSlack:
         error = self._take_failure("response_url")
         if error is not None:
             return web.Response(status=404, text=error)
+        problems = limits.message_problems(args.get("blocks"), args.get("text")) if isinstance(body, dict) else []
+        if problems:
+            return web.Response(status=400, text="invalid_blocks: " + "; ".join(problems))
         return web.Response(text="ok")
 
     # Socket Mode

@@ -1,0 +1,106 @@
+"""Logging: text for people, or one JSON object per line (`LOG_FORMAT=json`) for machines; every record
+carries the Slack request it serves and the operation; secrets are redacted whatever logged them.
+
+The request id and operation live in context variables: a job started for a request inherits them, so
+its log lines can be followed across the acknowledgement and the work after it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import sys
+import uuid
+from collections.abc import Iterable, Iterator
+from contextvars import ContextVar
+from datetime import UTC, datetime
+
+request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
+operation: ContextVar[str | None] = ContextVar("operation", default=None)
+
+QUIET = ("httpx", "httpcore", "slack_sdk", "slack_bolt", "aiohttp.access", "asyncio", "sqlalchemy")
+REDACTED = "[redacted]"
+
+
+def new_request(name: str | None = None) -> str:
+    """Start a request's context (in the current task and the jobs it starts)."""
+    identifier = uuid.uuid4().hex[:12]
+    request_id.set(identifier)
+    operation.set(name)
+    return identifier
+
+
+@contextlib.contextmanager
+def for_operation(name: str) -> Iterator[None]:
+    token = operation.set(name)
+    try:
+        yield
+    finally:
+        operation.reset(token)
+
+
+class ContextFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id.get()
+        record.operation = operation.get()
+        return True
+
+
+class RedactFilter(logging.Filter):
+    """Replaces any secret in a record's message, arguments and exception text."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        super().__init__()
+        self.secrets = sorted({secret for secret in secrets if secret and len(secret) >= 6}, key=len, reverse=True)
+
+    def _clean(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, REDACTED)
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.secrets:
+            return True
+        message = record.getMessage()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        record.msg, record.args = self._clean(message), ()
+        if record.exc_text:
+            record.exc_text = self._clean(record.exc_text)
+            record.exc_info = None
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "at": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": getattr(record, "request_id", None),
+            "operation": getattr(record, "operation", None),
+        }
+        if record.exc_text or record.exc_info:
+            entry["exception"] = record.exc_text or self.formatException(record.exc_info)  # type: ignore[arg-type]
+        return json.dumps(entry, ensure_ascii=False)
+
+
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s %(operation)s]: %(message)s"
+
+
+def configure(*, format: str = "text", secrets: Iterable[str] = (), level: int = logging.INFO) -> logging.Handler:
+    """Log to stderr in `format`, with context and redaction on every record, whatever logger made it."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(ContextFilter())
+    handler.addFilter(RedactFilter(secrets))
+    handler.setFormatter(JsonFormatter() if format == "json" else logging.Formatter(TEXT_FORMAT))
+    root = logging.getLogger()
+    for existing in list(root.handlers):
+        root.removeHandler(existing)
+    root.addHandler(handler)
+    root.setLevel(level)
+    for noisy in QUIET:
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    return handler

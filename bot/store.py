@@ -1,0 +1,347 @@
+"""What the bot keeps: the audit trail, the outbox of work SegMetrics did not take yet, idempotency
+claims, and tickets (a deleted contact's snapshot for Restore, a rejected form's input for Edit and retry).
+
+SQLAlchemy Core on one dedicated thread: the event loop never waits on the database, writes are
+serialized (no SQLite lock contention), and the same code runs on SQLite (the default file) and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+log = logging.getLogger("segmetrics_slack.store")
+
+T = TypeVar("T")
+metadata = MetaData()
+
+audit = Table(
+    "audit",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False, index=True),
+    Column("team_id", String(32)),
+    Column("user_id", String(32), index=True),
+    Column("channel_id", String(32)),
+    Column("operation", String(64), nullable=False),
+    # refused | succeeded | failed | queued | gave_up | not_found | undone
+    Column("outcome", String(16), nullable=False),
+    Column("detail", Text),
+    Column("request", JSON),
+    Column("status_code", Integer),
+    Column("response", JSON),
+    Column("attempts", Integer),
+    Column("snapshot", JSON),
+    Column("key", String(255)),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("key", String(255), unique=True, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("next_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("deadline", DateTime(timezone=True), nullable=False),
+    Column("tries", Integer, nullable=False, default=0),
+    # pending | done | failed | gave_up
+    Column("state", String(16), nullable=False, index=True),
+    Column("operation", String(64), nullable=False),
+    Column("raw", JSON, nullable=False),
+    Column("job", JSON, nullable=False),
+    Column("last_error", Text),
+)
+
+claims = Table(
+    "claims",
+    metadata,
+    Column("key", String(255), primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+tickets = Table(
+    "tickets",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes: they were written in UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """One attempt, whatever became of it. Never holds the API key: requests are the API payloads."""
+
+    operation: str
+    outcome: str
+    user_id: str | None = None
+    team_id: str | None = None
+    channel_id: str | None = None
+    detail: str | None = None
+    request: Any = None
+    status_code: int | None = None
+    response: Any = None
+    attempts: int | None = None
+    snapshot: Any = None
+    key: str | None = None
+    at: datetime = field(default_factory=_now)
+
+
+@dataclass(frozen=True)
+class Queued:
+    """Work SegMetrics did not take yet: the operation, its raw input, and how to reach the user."""
+
+    id: str
+    key: str
+    operation: str
+    raw: Mapping[str, Any]
+    job: Mapping[str, Any]
+    created_at: datetime
+    next_at: datetime
+    deadline: datetime
+    tries: int
+    state: str
+    last_error: str | None = None
+
+
+class Store:
+    """Synchronous access; `AsyncStore` runs it on its own thread."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine: Engine = create_engine(url, future=True, **_engine_options(url))
+        if url.startswith("sqlite"):
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        metadata.create_all(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- audit ----------------------------------------------------------------------------------
+
+    def record(self, entry: AuditEvent) -> int:
+        values = {name: getattr(entry, name) for name in AuditEvent.__dataclass_fields__}
+        with self.engine.begin() as connection:
+            return int(connection.execute(insert(audit).values(**values)).inserted_primary_key[0])
+
+    def audit_rows(self, *, since: datetime | None = None, user: str | None = None) -> list[dict[str, Any]]:
+        query = select(audit).order_by(audit.c.id)
+        if since is not None:
+            query = query.where(audit.c.at >= since)
+        if user is not None:
+            query = query.where(audit.c.user_id == user)
+        with self.engine.connect() as connection:
+            return [dict(row._mapping, at=_aware(row.at)) for row in connection.execute(query)]
+
+    # -- idempotency ----------------------------------------------------------------------------
+
+    def claim(self, key: str) -> bool:
+        """True the first time a key is claimed, False ever after: one execution per Slack interaction."""
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(insert(claims).values(key=key, at=_now()))
+        except IntegrityError:
+            return False
+        return True
+
+    def forget_claims(self, older_than: timedelta) -> int:
+        with self.engine.begin() as connection:
+            return connection.execute(claims.delete().where(claims.c.at < _now() - older_than)).rowcount
+
+    # -- outbox ---------------------------------------------------------------------------------
+
+    def begin(
+        self,
+        key: str,
+        operation: str,
+        raw: Mapping[str, Any],
+        job: Mapping[str, Any],
+        *,
+        lease_until: datetime,
+        deadline: datetime,
+    ) -> Queued | None:
+        """Journal an operation before running it, leased to its runner until `lease_until` (if the bot
+        dies mid-call, the lease runs out and the outbox resumes it). None when `key` was seen before:
+        the same Slack interaction never runs twice."""
+        row = {
+            "id": str(uuid.uuid4()),
+            "key": key,
+            "created_at": _now(),
+            "next_at": lease_until,
+            "deadline": deadline,
+            "tries": 0,
+            "state": "pending",
+            "operation": operation,
+            "raw": dict(raw),
+            "job": dict(job),
+        }
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(insert(outbox).values(**row))
+        except IntegrityError:
+            return None
+        return _queued(row)
+
+    def lease(self, item_id: str, expected_next_at: datetime, until: datetime) -> bool:
+        """Take a due item for `until`, unless another runner (another instance) took it first."""
+        with self.engine.begin() as connection:
+            result = connection.execute(
+                update(outbox)
+                .where(outbox.c.id == item_id, outbox.c.state == "pending", outbox.c.next_at == expected_next_at)
+                .values(next_at=until)
+            )
+        return result.rowcount == 1
+
+    def due(self, now: datetime | None = None, limit: int = 50) -> list[Queued]:
+        query = (
+            select(outbox)
+            .where(outbox.c.state == "pending", outbox.c.next_at <= (now or _now()))
+            .order_by(outbox.c.next_at)
+            .limit(limit)
+        )
+        with self.engine.connect() as connection:
+            return [_queued(row._mapping) for row in connection.execute(query)]
+
+    def next_due_at(self) -> datetime | None:
+        query = select(outbox.c.next_at).where(outbox.c.state == "pending").order_by(outbox.c.next_at).limit(1)
+        with self.engine.connect() as connection:
+            value = connection.execute(query).scalar()
+        return _aware(value) if value is not None else None
+
+    def pending(self) -> list[Queued]:
+        with self.engine.connect() as connection:
+            return [
+                _queued(row._mapping) for row in connection.execute(select(outbox).where(outbox.c.state == "pending"))
+            ]
+
+    def reschedule(self, item_id: str, *, next_at: datetime, tries: int, error: str) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(outbox).where(outbox.c.id == item_id).values(next_at=next_at, tries=tries, last_error=error)
+            )
+
+    def settle(self, item_id: str, state: str, *, tries: int, error: str | None = None) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(outbox).where(outbox.c.id == item_id).values(state=state, tries=tries, last_error=error)
+            )
+
+    # -- tickets --------------------------------------------------------------------------------
+
+    def put_ticket(self, kind: str, payload: Mapping[str, Any], ttl: timedelta) -> str:
+        ticket_id = str(uuid.uuid4())
+        with self.engine.begin() as connection:
+            connection.execute(
+                insert(tickets).values(id=ticket_id, kind=kind, payload=dict(payload), expires_at=_now() + ttl)
+            )
+        return ticket_id
+
+    def ticket(self, ticket_id: str, kind: str) -> tuple[Mapping[str, Any], bool] | None:
+        """The payload and whether it is still valid, or None when there is no such ticket."""
+        with self.engine.connect() as connection:
+            row = connection.execute(select(tickets).where(tickets.c.id == ticket_id, tickets.c.kind == kind)).first()
+        if row is None:
+            return None
+        return row.payload, _aware(row.expires_at) >= _now()
+
+
+def _queued(row: Mapping[str, Any]) -> Queued:
+    return Queued(
+        id=row["id"],
+        key=row["key"],
+        operation=row["operation"],
+        raw=row["raw"],
+        job=row["job"],
+        created_at=_aware(row["created_at"]),
+        next_at=_aware(row["next_at"]),
+        deadline=_aware(row["deadline"]),
+        tries=row["tries"],
+        state=row["state"],
+        last_error=row.get("last_error"),
+    )
+
+
+def _engine_options(url: str) -> dict[str, Any]:
+    if url.startswith("sqlite"):
+        # Used from the store's one thread, created on another.
+        return {"connect_args": {"check_same_thread": False}}
+    return {"pool_pre_ping": True}
+
+
+def _sqlite_pragmas(connection: Any, _: Any) -> None:
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")  # readers do not block the writer
+    cursor.execute("PRAGMA synchronous=NORMAL")  # durable at each commit in WAL mode, minus fsync per write
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+class AsyncStore:
+    """The store, from the event loop: every call runs on the store's own thread."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
+
+    async def call(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._thread, lambda: function(*args, **kwargs))
+
+    def record(self, entry: AuditEvent) -> None:
+        """Fire and forget: an audit write never holds up the caller (a failure is logged)."""
+        future = self._thread.submit(self.store.record, entry)
+        future.add_done_callback(_log_failure)
+
+    async def flush(self) -> None:
+        """Wait for every write submitted so far."""
+        await self.call(lambda: None)
+
+    async def close(self) -> None:
+        await self.flush()
+        self._thread.shutdown(wait=True)
+        self.store.close()
+
+
+def _log_failure(future: Any) -> None:
+    error = future.exception()
+    if error is not None:
+        log.error("audit write failed: %s", error)
+
+
+def rows_as_json(rows: Iterable[Mapping[str, Any]]) -> str:
+    return json.dumps([dict(row, at=row["at"].isoformat()) for row in rows], ensure_ascii=False, indent=1)

@@ -1,0 +1,125 @@
+"""The audit trail, outbox, claims and tickets on SQLite — and on PostgreSQL when the machine has it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.store import AuditEvent, Store
+
+
+def _postgres_binaries() -> tuple[str, str] | None:
+    for directory in [
+        os.path.dirname(shutil.which("initdb") or ""),
+        *sorted(Path("/usr/lib/postgresql").glob("*/bin")),
+    ]:
+        initdb, pg_ctl = Path(directory, "initdb"), Path(directory, "pg_ctl")
+        if directory and initdb.exists() and pg_ctl.exists():
+            return str(initdb), str(pg_ctl)
+    return None
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A throwaway PostgreSQL cluster (or SEGMETRICS_TEST_POSTGRES_URL); skipped where there is none."""
+    if os.environ.get("SEGMETRICS_TEST_POSTGRES_URL"):
+        yield os.environ["SEGMETRICS_TEST_POSTGRES_URL"]
+        return
+    binaries = _postgres_binaries()
+    if binaries is None:
+        pytest.skip("no PostgreSQL on this machine")
+    initdb, pg_ctl = binaries
+    # PostgreSQL refuses to run as root: as root, run it as the postgres user.
+    as_owner = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    root = tempfile.mkdtemp(prefix="segmetrics-pg-")
+    os.chmod(root, 0o777)
+    data = os.path.join(root, "data")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    try:
+        subprocess.run(
+            [*as_owner, initdb, "-D", data, "-A", "trust", "-U", "postgres"], check=True, capture_output=True
+        )
+        options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
+        subprocess.run(
+            [*as_owner, pg_ctl, "-D", data, "-o", options, "-l", os.path.join(root, "log"), "-w", "start"],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+    except (subprocess.CalledProcessError, FileNotFoundError, subprocess.TimeoutExpired) as error:
+        pytest.skip(f"PostgreSQL did not start here ({error})")
+    yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+    subprocess.run([*as_owner, pg_ctl, "-D", data, "-m", "immediate", "stop"], capture_output=True)
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    sqlite = f"sqlite:///{tmp_path}/bot.db"
+    url = sqlite if request.param == "sqlite" else request.getfixturevalue("postgres_url")
+    opened = Store(url)
+    yield opened
+    if request.param == "postgresql":
+        with opened.engine.begin() as connection:
+            for table in ("audit", "outbox", "claims", "tickets"):
+                connection.exec_driver_sql(f"DELETE FROM {table}")
+    opened.close()
+
+
+def test_the_audit_trail_keeps_every_attempt_in_order(store: Store) -> None:
+    early = datetime(2026, 11, 1, tzinfo=UTC)
+    store.record(AuditEvent("tag add", "refused", user_id="U2", detail="[defaults] writes", at=early))
+    store.record(
+        AuditEvent(
+            "tag add", "succeeded", user_id="U1", request={"json": {"tags": ["VIP"]}}, status_code=200, attempts=1
+        )
+    )
+    rows = store.audit_rows()
+    assert [(row["outcome"], row["user_id"]) for row in rows] == [("refused", "U2"), ("succeeded", "U1")]
+    assert rows[1]["request"] == {"json": {"tags": ["VIP"]}} and rows[0]["at"] == early
+    assert [row["user_id"] for row in store.audit_rows(since=early + timedelta(days=1))] == ["U1"]
+    assert [row["outcome"] for row in store.audit_rows(user="U2")] == ["refused"]
+
+
+def test_an_interaction_is_claimed_once(store: Store) -> None:
+    assert store.claim("undo:1") and not store.claim("undo:1")
+    assert store.forget_claims(timedelta(seconds=-1)) == 1 and store.claim("undo:1")
+
+
+def test_the_outbox_journals_leases_and_settles(store: Store) -> None:
+    now = datetime.now(UTC)
+    item = store.begin(
+        "command:T1",
+        "tag add",
+        {"email": "a@b.com"},
+        {"user": "U1"},
+        lease_until=now + timedelta(minutes=1),
+        deadline=now + timedelta(hours=1),
+    )
+    assert item is not None and store.begin("command:T1", "tag add", {}, {}, lease_until=now, deadline=now) is None
+    assert store.due() == []  # leased to its runner
+    store.reschedule(item.id, next_at=now - timedelta(seconds=1), tries=1, error="503")
+    due = store.due()
+    assert [entry.id for entry in due] == [item.id] and due[0].tries == 1 and due[0].raw == {"email": "a@b.com"}
+    assert store.lease(item.id, due[0].next_at, now + timedelta(minutes=1))
+    assert not store.lease(item.id, due[0].next_at, now + timedelta(minutes=1))  # another runner was first
+    store.settle(item.id, "done", tries=2)
+    assert store.due() == [] and store.pending() == [] and store.next_due_at() is None
+
+
+def test_tickets_expire(store: Store) -> None:
+    fresh = store.put_ticket("restore", {"snapshot": {"email": "a@b.com"}}, timedelta(minutes=10))
+    stale = store.put_ticket("restore", {}, timedelta(seconds=-1))
+    assert store.ticket(fresh, "restore") == ({"snapshot": {"email": "a@b.com"}}, True)
+    assert store.ticket(stale, "restore") == ({}, False)
+    assert store.ticket(fresh, "undo") is None and store.ticket("nope", "restore") is None

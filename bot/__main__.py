@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot import logs
 from bot.help import overview, resource_help
 from bot.problems import CommandError, InputError
 from bot.runner import Outcome, Runner
@@ -27,6 +28,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve = sub.add_parser("serve", help="serve the Slack bot over HTTP (needs SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=3000, help="port to listen on (default 3000)")
+    audit = sub.add_parser("audit", help="export the audit trail (every attempt, allowed or refused)")
+    audit.add_argument("--since", help='only from then on: a date or "7 days ago" (in SEGMETRICS_TIMEZONE)')
+    audit.add_argument("--user", help="only this Slack user id, e.g. U0123ABCD")
+    audit.add_argument("--format", choices=("csv", "json"), default="csv", help="csv (default) or json")
     show = sub.add_parser("manifest", help="print the Slack app manifest (Socket Mode, or HTTP mode with --url)")
     show.add_argument("--url", help="the bot's public base URL, e.g. https://bot.example.com (HTTP mode)")
     shell = sub.add_parser("shell", help="type chat commands in a terminal (live, or the sandbox without credentials)")
@@ -51,6 +56,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     if args.command in ("run", "serve"):
         return _serve(args)
+    if args.command == "audit":
+        return _audit(args)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         settings = load_settings()
@@ -74,18 +81,30 @@ def _serve(args: argparse.Namespace) -> int:
     from bot.slack.app import StartupError, build_bot
     from bot.slack.server import HttpService, SocketModeService, until_stopped
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("httpx", "slack_sdk", "slack_bolt", "aiohttp.access"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
     model = SocketModeSettings if args.command == "run" else HttpSettings
     try:
         settings = load_settings(model=model)
     except SettingsError as error:
         print(error, file=sys.stderr)
         return EXIT_FAILED
+    secrets = [
+        secret.get_secret_value()
+        for secret in (
+            settings.segmetrics_api_key,
+            settings.slack_bot_token,
+            settings.slack_app_token,
+            settings.slack_signing_secret,
+        )
+        if secret is not None
+    ]
+    logs.configure(format=settings.log_format, secrets=secrets)
 
     async def serve() -> int:
-        bot = build_bot(settings)
+        try:
+            bot = build_bot(settings)
+        except StartupError as error:
+            print(f"Cannot start: {error}", file=sys.stderr)
+            return EXIT_FAILED
         service: HttpService | SocketModeService
         if isinstance(settings, SocketModeSettings):
             token = settings.slack_app_token.get_secret_value()
@@ -104,6 +123,50 @@ def _serve(args: argparse.Namespace) -> int:
         return EXIT_OK
 
     return asyncio.run(serve())
+
+
+def _audit(args: argparse.Namespace) -> int:
+    """Print the audit trail as CSV or JSON."""
+    import csv
+    import json
+    from datetime import UTC, datetime
+
+    from bot.dates import DateReader
+    from bot.problems import InvalidValue
+    from bot.store import Store, rows_as_json
+
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        print(error, file=sys.stderr)
+        return EXIT_FAILED
+    since = None
+    if args.since:
+        try:
+            since = DateReader(settings.date_languages, settings.date_order).read(
+                args.since, zone=settings.api_zone, now=datetime.now(UTC), prefer="past"
+            )
+        except InvalidValue as error:
+            print(f'✗ --since {error.message}; e.g. --since 2026-11-01 or --since "7 days ago"', file=sys.stderr)
+            return EXIT_BAD_INPUT
+    store = Store(settings.segmetrics_bot_database_url)
+    try:
+        rows = store.audit_rows(since=since, user=args.user)
+    finally:
+        store.close()
+    if args.format == "json":
+        print(rows_as_json(rows))
+        return EXIT_OK
+    columns = ["id", "at", "team_id", "user_id", "channel_id", "operation", "outcome", "detail", "request",
+               "status_code", "response", "attempts", "snapshot", "key"]  # fmt: skip
+    writer = csv.DictWriter(sys.stdout, fieldnames=columns)
+    writer.writeheader()
+    for row in rows:
+        flat = {name: json.dumps(row[name], ensure_ascii=False) if isinstance(row[name], dict | list) else row[name]
+                for name in columns}  # fmt: skip
+        flat["at"] = row["at"].isoformat()
+        writer.writerow(flat)
+    return EXIT_OK
 
 
 def _banner(settings: Settings) -> str:

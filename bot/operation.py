@@ -238,6 +238,7 @@ class Operation:
     shortcut: str | None = None
     shortcut_name: str | None = None
     undo: str | None = None
+    confirm_when: Callable[[Any], bool] | None = None
     _keys: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -267,6 +268,9 @@ class Operation:
             if item.prefix and item.prefix == head.lower():
                 return item, rest
         return None
+
+    def needs_confirmation(self, data: Any) -> bool:
+        return self.destructive or (self.confirm_when is not None and self.confirm_when(data))
 
     def raw_of(self, data: Any, ctx: Context) -> dict[str, str]:
         """A validated input back to raw text, as a user could type it: what Undo re-runs and what an
@@ -392,12 +396,14 @@ def operation(
     shortcut: str | None = None,
     shortcut_name: str | None = None,
     undo: str | None = None,
+    confirm_when: Callable[[Any], bool] | None = None,
 ) -> Callable[[Callable[..., ApiRequest]], Operation]:
     """Declare an operation. The decorated function's first parameter's annotation is its input model.
 
     `shortcut` is the callback id of a global shortcut that opens the operation's form (named
     `shortcut_name`, default the title); `undo` names the
-    verb of the same resource whose operation, given the same input, undoes this one.
+    verb of the same resource whose operation, given the same input, undoes this one. A `destructive`
+    operation always asks for confirmation first; `confirm_when(input)` asks in other cases.
 
 
     @operation("order", "add", also=["update"], title="Add or update order", …)
@@ -428,6 +434,7 @@ def operation(
             shortcut=shortcut,
             shortcut_name=shortcut_name,
             undo=undo,
+            confirm_when=confirm_when,
         )
         return declared
 

@@ -6,6 +6,7 @@ reads the environment.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -85,6 +86,62 @@ class Settings(BaseSettings):
         None, description="the signing secret: your app's page › Basic Information › App Credentials › Signing Secret"
     )
     slack_api_url: str = Field(DEFAULT_SLACK_API_URL, description="Slack Web API base URL (tests point it at a fake).")
+    segmetrics_bot_admins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Slack user ids and @user-groups who are the bot's admins, comma-separated."
+    )
+    segmetrics_bot_policy: str | None = Field(None, description="A TOML file saying who may run which operation.")
+    segmetrics_bot_database_url: str = Field(
+        "sqlite:///segmetrics-bot.db", description="SQLAlchemy URL of the audit trail and outbox."
+    )
+    segmetrics_audit_channel: str | None = Field(None, description="A channel that also gets one line per write.")
+    segmetrics_outbox_hours: float = Field(
+        24.0, ge=0, le=24 * 14, description="How long queued work is retried when SegMetrics is down (0: never queue)."
+    )
+    segmetrics_outbox_first_retry: float = Field(30.0, gt=0, le=3600, description="Seconds before the first retry.")
+    segmetrics_outbox_max_gap: float = Field(300.0, gt=0, le=86400, description="Longest wait between two retries.")
+    log_format: Literal["text", "json"] = Field("text", description="json: one JSON object per log line.")
+
+    @field_validator("segmetrics_bot_admins", mode="before")
+    @classmethod
+    def _admins_from_csv(cls, value: object) -> object:
+        return _split_csv(value)
+
+    @field_validator("segmetrics_bot_admins")
+    @classmethod
+    def _admins_are_ids_or_groups(cls, value: list[str]) -> list[str]:
+        wrong = [entry for entry in value if not re.fullmatch(r"[UW][A-Z0-9]+|S[A-Z0-9]+|@[\w.-]+", entry)]
+        if wrong:
+            raise ValueError(
+                f"{', '.join(wrong)}: give Slack user ids (U0123ABCD, from a profile's ⋮ › Copy member ID) "
+                "or user groups (@marketing-leads)"
+            )
+        return value
+
+    @field_validator("segmetrics_bot_policy")
+    @classmethod
+    def _policy_reads(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        from bot.policy import Policy, PolicyError
+        from commands import REGISTRY
+
+        try:
+            Policy.load((), value, REGISTRY)
+        except PolicyError as error:
+            raise ValueError(str(error)) from None
+        return value
+
+    @field_validator("segmetrics_bot_database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            make_url(value)
+        except ArgumentError:
+            raise ValueError(f"{value!r} is not a database URL; e.g. sqlite:///segmetrics-bot.db") from None
+        return value
 
     @field_validator("date_languages", mode="before")
     @classmethod

@@ -43,6 +43,7 @@ def add_tags(tagging: TagInput, ctx: Context) -> ApiRequest:
     also=["delete"],
     title="Remove tags",
     undo="add",
+    confirm_when=lambda tagging: len(tagging.tags) > 1,
     positional=[CONTACT, "tags"],
     done="removed {tags} from {contact}",
     examples=["tag remove jane@example.com VIP", 'tag remove jane@example.com "Webinar 2026" Trial'],

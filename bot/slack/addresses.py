@@ -20,6 +20,7 @@ from bot.tokens import unescape_slack
 MAX_ADDRESSES = 100
 _ADDRESS = re.compile(r"[A-Za-z0-9._%+'’-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 _WORD = r"[A-ZÀ-Þ][\w'’-]*"
+_MAILTO_NAMED = re.compile(r"<mailto:([^<>|]+)\|([^<>@]+)>")
 _BEFORE = re.compile(rf"(?:^|(?<=[\s,;:(]))((?:{_WORD}\s+){{0,2}}{_WORD})\s*[<(\[]?\s*$")
 _AFTER = re.compile(rf"^\s*[>)\]]?\s*\(\s*({_WORD}(?:\s+{_WORD}){{0,2}})\s*\)")
 # Capitalised words that open a sentence or label a field, not names.
@@ -76,7 +77,8 @@ def find_contacts(message: Mapping[str, Any]) -> list[Found]:
     """Every address in the message, first mention first, each once (case-insensitive)."""
     found: dict[str, Found] = {}
     for text in _texts(message):
-        plain = unescape_slack(text)
+        # `<mailto:jane@x.com|Jane Doe>`: the label is a name worth keeping, next to the address.
+        plain = unescape_slack(_MAILTO_NAMED.sub(r"\2 \1", text))
         for match in _ADDRESS.finditer(plain):
             email = _valid(match.group(0).strip(".'’"))
             if email is None:

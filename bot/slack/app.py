@@ -15,13 +15,17 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
+from sqlalchemy.exc import SQLAlchemyError
 
+from bot.policy import Policy
 from bot.runner import Runner
 from bot.settings import Settings
+from bot.slack.groups import Groups
 from bot.slack.jobs import Jobs
 from bot.slack.listeners import register
 from bot.slack.surface import SlackSurface
 from bot.slack.users import Users
+from bot.store import AsyncStore, Store
 
 log = logging.getLogger("segmetrics_slack.slack")
 
@@ -41,6 +45,8 @@ class SlackBot:
     surface: SlackSurface
     jobs: Jobs
     identity: KnownIdentity
+    store: AsyncStore
+    groups: Groups
 
     async def prepare(self) -> None:
         """Before serving: warm the date parser, check the bot token with Slack, say loudly if sandboxed."""
@@ -58,6 +64,10 @@ class SlackBot:
                 "and the network."
             ) from None
         log.info("connected to Slack as %s in %s", identity.get("user"), identity.get("team"))
+        await self.groups.refresh()
+        self.groups.keep_fresh()
+        # Work queued or interrupted before this start is picked up now.
+        self.surface.outbox.start()
         if self.settings.sandbox:
             log.warning(
                 "SANDBOX MODE: no SegMetrics credentials are set, so nothing reaches SegMetrics and every "
@@ -73,7 +83,10 @@ class SlackBot:
     async def close(self, grace: float | None = None) -> None:
         """Finish acknowledged work (by default, as long as a SegMetrics call may take), then release connections."""
         await self.jobs.drain(self.grace if grace is None else grace)
+        await self.surface.outbox.stop()
+        await self.groups.stop()
         await self.runner.aclose()
+        await self.store.close()
         if self.client.session is not None:
             await self.client.session.close()
 
@@ -103,10 +116,25 @@ def build_bot(settings: Settings, runner: Runner | None = None) -> SlackBot:
         logger=_bolt_logger(),
     )
     jobs = Jobs()
-    surface = SlackSurface(runner, client, users=Users(client), jobs=jobs)
+    try:
+        store = AsyncStore(Store(settings.segmetrics_bot_database_url))
+    except SQLAlchemyError as error:
+        raise StartupError(f"Cannot open SEGMETRICS_BOT_DATABASE_URL ({type(error).__name__}: {error})") from None
+    admins = settings.segmetrics_bot_admins
+    policy = Policy.load(admins, settings.segmetrics_bot_policy, runner.registry)
+    groups = Groups(client, [*admins, *policy.named()])
+    surface = SlackSurface(runner, client, users=Users(client), jobs=jobs, store=store, policy=policy, groups=groups)
     register(app, surface)
     return SlackBot(
-        settings=settings, runner=runner, client=client, app=app, surface=surface, jobs=jobs, identity=identity
+        settings=settings,
+        runner=runner,
+        client=client,
+        app=app,
+        surface=surface,
+        jobs=jobs,
+        identity=identity,
+        store=store,
+        groups=groups,
     )
 
 

@@ -75,7 +75,8 @@ def _actions(key: Mapping[str, str]) -> ActionsBlock:
     by_email = "contact_id" not in key
     warning = "Deleting is permanent; the contact's orders stay."
     if by_email:
-        warning += f" Every contact with the e-mail {key.get('email')} in this integration is removed."
+        # Slack allows 300 characters in a confirm dialog.
+        warning += f" Every contact with the e-mail {str(key.get('email'))[:120]} in this integration is removed."
     confirm = ConfirmObject(
         title="Delete this contact?",
         text=MarkdownTextObject(text=messages.escape(warning)),
@@ -134,17 +135,26 @@ class Cards:
             key = {}
         user = str((body.get("user") or {}).get("id"))
         channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
-        origin = modals.Origin(channel_id=channel, response_url=body.get("response_url"))
+        origin = modals.Origin(
+            channel_id=channel,
+            response_url=body.get("response_url"),
+            channel_name=(body.get("channel") or {}).get("name"),
+        )
+        # One delete per card, however often Delete is clicked or delivered.
+        delete_key = f"card-delete:{channel}:{(body.get('container') or {}).get('message_ts')}:{action.get('value')}"
         trigger = str(body.get("trigger_id"))
         forms = {"add_tag": ("tag", "add"), "add_order": ("order", "add"), "add_contact": ("contact", "add")}
         if name in forms:
             self.surface.open_form(trigger, self._op(*forms[name]), key, user, origin)
-        elif name == "edit":
-            self.surface.jobs.spawn(self._edit(trigger, key, user, origin), name="edit contact")
-        elif name == "delete":
-            self.surface.jobs.spawn(self._delete(key, user, origin), name="delete contact")
-        elif name == "share":
-            self.surface.jobs.spawn(self._share(key, user, origin), name="share card")
+        else:
+            jobs = {
+                "edit": lambda: self._edit(trigger, key, user, origin),
+                "delete": lambda: self._delete(key, user, origin, delete_key),
+                "share": lambda: self._share(key, user, origin),
+            }
+            if name in jobs:
+                guarded = self.surface.guarded(self.surface.conversation(user, origin), jobs[name]())
+                self.surface.jobs.spawn(guarded, name=f"card {name}")
 
     async def _look_up(self, key: Mapping[str, str], user: str) -> Outcome:
         ctx = self.surface.runner.context(await self.surface.users.zone(user))
@@ -165,18 +175,31 @@ class Cards:
             notice = None if data else "SegMetrics has no such contact any more: this adds it again."
         except SegMetricsError as error:
             raw, notice = dict(key), f"Could not load the contact ({error}); its current values are not shown."
+        # A value too long for a form is left out (and so left unchanged), never cut: cutting the
+        # tags would replace them with fewer.
+        too_long = modals.too_long_to_prefill(op, raw)
+        if too_long:
+            raw = {name: value for name, value in raw.items() if op.param(name).title not in too_long}
+            notice = f"{', '.join(too_long)}: too long to edit here, left as they are. {notice or ''}".strip()
         ctx = self.surface.runner.context(self.surface.users.cached_zone(user))
         view = modals.build_view(op, raw=raw, ctx=ctx, origin=origin, sandbox=self.surface.sandbox, notice=notice)
-        await self.surface.client.views_update(view_id=view_id, view=view)
+        try:
+            await self.surface.client.views_update(view_id=view_id, view=view)
+        except SlackApiError as error:  # the user closed the loading view meanwhile
+            log.info("views.update of the edit form failed: %s", error.response.get("error"))
 
-    async def _delete(self, key: Mapping[str, str], user: str, origin: modals.Origin) -> None:
+    async def _delete(self, key: Mapping[str, str], user: str, origin: modals.Origin, delete_key: str) -> None:
+        """Slack's confirm dialog (on the button) was the confirmation; the policy still decides."""
         op = self._op("contact", "delete")
         # Delete by id when the card had one: by e-mail would remove every contact with that e-mail.
         raw = {"contact_id": key["contact_id"]} if "contact_id" in key else dict(key)
-        outcome = await self.surface.run(
-            op, raw, user, origin, f"/segmetrics contact delete {next(iter(raw.values()))}"
-        )
-        if outcome is not None and outcome.found:
+        work = self.surface.work(op, user, origin, typed=f"/segmetrics contact delete {next(iter(raw.values()))}")
+        decision = self.surface.safety.decide(op, work)
+        if not decision.allowed:
+            await self.surface.conversation(user, origin).tell(self.surface.safety.refusal(decision))
+            return
+        outcome = await self.surface.executor.start(op, raw, work, key=delete_key)
+        if isinstance(outcome, Outcome) and outcome.found:
             done = f"🗑️ {messages.escape(outcome.summary.headline[:1].upper() + outcome.summary.headline[1:])}."
             await self.surface.conversation(user, origin).replace(messages.Message(done, [messages.section(done)]))
 
@@ -187,6 +210,9 @@ class Cards:
         except SegMetricsError as error:
             await conversation.tell(messages.notice(f"❌ Could not load the contact to share it: {error}"))
             return
+        if not outcome.found:
+            await conversation.tell(messages.notice(f"ℹ️ {outcome.summary.headline} Nothing was shared."))
+            return
         shared = card(outcome, user, actions=False, shared_by=user)
         # Posted as a new message for everyone; the asker's own card stays as it is.
-        await conversation.post(shared)
+        await self.surface.deliver(conversation, shared, what="shared the contact card")

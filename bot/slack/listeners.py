@@ -4,20 +4,30 @@ to the dispatcher or to the surface it hands them to."""
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 
 from slack_bolt.async_app import AsyncApp
 
+from bot.logs import new_request
 from bot.slack.cards import ACTION_PREFIX as CARD_ACTIONS
 from bot.slack.cards import Cards
 from bot.slack.home import OPEN_PREFIX, Home
 from bot.slack.modals import CALLBACK_PREFIX
+from bot.slack.safety import CANCEL, CONFIRM, RESTORE, RETRY
 from bot.slack.shortcuts import CONTACT_FROM_MESSAGE, TAG_CONTACTS_VIEW, TAG_FROM_MESSAGE, Shortcuts
 from bot.slack.surface import SlackSurface
 from bot.slack.undo import UNDO_ACTION, Undo
 
 
+async def with_request_id(next: Callable[[], Awaitable[None]]) -> None:  # Bolt passes it by this name
+    """Every request gets an id in the logs, and so do the jobs it starts."""
+    new_request()
+    await next()
+
+
 def register(app: AsyncApp, surface: SlackSurface) -> None:
     shortcuts, cards, home, undo = Shortcuts(surface), Cards(surface), Home(surface), Undo(surface)
+    app.use(with_request_id)
     for command in surface.commands:
         app.command(command)(surface.on_command)
     app.view_submission(re.compile(f"^{re.escape(CALLBACK_PREFIX)}"))(surface.on_submission)
@@ -28,6 +38,10 @@ def register(app: AsyncApp, surface: SlackSurface) -> None:
         if op.shortcut:
             app.global_shortcut(op.shortcut)(shortcuts.on_global)
     app.action(UNDO_ACTION)(undo.on_action)
+    app.action(CONFIRM)(surface.safety.on_confirm)
+    app.action(CANCEL)(surface.safety.on_cancel)
+    app.action(RESTORE)(surface.safety.on_restore)
+    app.action(RETRY)(surface.safety.on_retry)
     app.action(re.compile(f"^{CARD_ACTIONS}"))(cards.on_action)
     app.action(re.compile(f"^{re.escape(OPEN_PREFIX)}"))(home.on_action)
     app.event("app_home_opened")(home.on_opened)

@@ -23,6 +23,7 @@ SCOPES = (
     "chat:write.public",  # ... in public channels the bot was not invited to
     "im:write",  # a DM when neither the channel nor the response_url can take the answer
     "users:read",  # each user's own time zone
+    "usergroups:read",  # members of the user groups SEGMETRICS_BOT_ADMINS and the policy name
 )
 
 

@@ -75,13 +75,23 @@ def section(mrkdwn: str) -> dict[str, Any]:
     return _section(mrkdwn).to_dict()
 
 
-def _undo_button(ticket: str | None) -> list[Block]:
-    if ticket is None:
+ACTIONS_BLOCK = "undo_actions"
+HINT_BLOCK = "undo_hint"
+# Blocks that go when a confirmation's button has been used.
+BUTTON_BLOCKS = frozenset({ACTIONS_BLOCK, HINT_BLOCK})
+
+
+def _undo_button(ticket: str | None, restore: str | None = None) -> list[Block]:
+    """Undo (a ticket id) or Restore (for a deleted contact), both good for 10 minutes."""
+    buttons = []
+    if ticket is not None:
+        buttons.append(ButtonElement(text="Undo", action_id="undo", value=ticket))
+    if restore is not None:
+        buttons.append(ButtonElement(text="Restore", action_id="restore", value=restore))
+    if not buttons:
         return []
-    button = ButtonElement(text="Undo", action_id="undo", value=ticket)
-    return [
-        ActionsBlock(block_id="undo_actions", elements=[button]),
-    ]
+    hint = ContextBlock(block_id=HINT_BLOCK, elements=[MarkdownTextObject(text="Possible for 10 minutes.")])
+    return [ActionsBlock(block_id=ACTIONS_BLOCK, elements=buttons), hint]
 
 
 def fields(facts: Sequence[Fact]) -> list[SectionBlock]:
@@ -109,16 +119,23 @@ def _context(lines: Iterable[str]) -> list[ContextBlock]:
     return [ContextBlock(elements=elements[:10])] if elements else []
 
 
-def confirmation(outcome: Outcome, *, user_id: str, undo: str | None = None) -> Message:
-    """Posted in the channel: who did what, and the values as SegMetrics received them. With an `undo`
-    ticket, an Undo button (10 minutes)."""
+def confirmation(
+    outcome: Outcome,
+    *,
+    user_id: str,
+    undo: str | None = None,
+    restore: str | None = None,
+    notes: Sequence[str] = (),
+) -> Message:
+    """Posted in the channel: who did what, and the values as SegMetrics received them. With an `undo` or
+    `restore` ticket, its button (10 minutes)."""
     summary = outcome.summary
     mark = "✅" if outcome.found else "ℹ️"
     headline = f"{mark} <@{user_id}> {escape(summary.headline)}"
-    notes = [escape(note[:1].upper() + note[1:]) for note in summary.notes]
+    lines = [escape(note[:1].upper() + note[1:]) for note in (*summary.notes, *notes)]
     if outcome.sandbox:
-        notes.insert(0, SANDBOX_BADGE)
-    blocks: list[Block] = [_section(headline), *_fields(summary.facts), *_context(notes), *_undo_button(undo)]
+        lines.insert(0, SANDBOX_BADGE)
+    blocks: list[Block] = [_section(headline), *_fields(summary.facts), *_context(lines), *_undo_button(undo, restore)]
     fallback = f"<@{user_id}> {escape(summary.headline)}" + (" (sandbox)" if outcome.sandbox else "")
     return _message(fallback, blocks)
 
@@ -126,23 +143,39 @@ def confirmation(outcome: Outcome, *, user_id: str, undo: str | None = None) -> 
 def batch_confirmation(
     *,
     user_id: str,
-    done_phrase: str,
+    verb: str,
+    what: str,
     done: Sequence[str],
     failed: Sequence[tuple[str, str]],
     sandbox: bool,
     undo: str | None = None,
 ) -> Message:
-    """One operation on several contacts: each contact named, failures with their reason."""
+    """One operation on several contacts ("tagged 3 contacts with VIP"): every contact named, every failure
+    with its reason, over as many sections as it takes."""
     count = f"{len(done)} contact{'s' if len(done) != 1 else ''}"
-    lines = [f"✅ <@{user_id}> {escape(done_phrase.format(count=count))}"] if done else []
+    headline = f"{verb} {count} {what}".strip()
+    lines = [f"✅ <@{user_id}> {escape(headline)}"] if done else []
     lines += [f"• {escape(who)}" for who in done]
     if failed:
         lines.append(f"❌ *Not done for {len(failed)}:*")
         lines += [f"• {escape(who)}: {escape(why)}" for who, why in failed]
     notes = [SANDBOX_BADGE] if sandbox else []
-    blocks = [_section("\n".join(lines)), *_context(notes), *_undo_button(undo if done else None)]
-    fallback = f"<@{user_id}> {escape(done_phrase.format(count=count))}" + (f"; {len(failed)} failed" if failed else "")
+    blocks = [*_sections(lines), *_context(notes), *_undo_button(undo if done else None)]
+    fallback = f"<@{user_id}> {escape(headline)}" + (f"; {len(failed)} not done" if failed else "")
     return _message(fallback, blocks)
+
+
+def _sections(lines: Sequence[str]) -> list[Block]:
+    """Lines packed into sections that each fit Slack's 3,000 characters (none is ever cut)."""
+    sections: list[Block] = []
+    chunk = ""
+    for line in lines:
+        line = _clip(line, SECTION_LIMIT)
+        if chunk and len(chunk) + len(line) + 1 > SECTION_LIMIT:
+            sections.append(_section(chunk))
+            chunk = ""
+        chunk = f"{chunk}\n{line}" if chunk else line
+    return [*sections, _section(chunk)] if chunk else sections
 
 
 def _retype(typed: str | None) -> list[Block]:
@@ -184,14 +217,18 @@ def command_problem(error: CommandError, *, typed: str | None) -> Message:
     return _message(escape(error.message), blocks)
 
 
-def segmetrics_problem(error: SegMetricsError, operation: Operation, *, typed: str | None) -> Message:
-    """SegMetrics said no (or could not be reached): its own words, and the command back."""
+def segmetrics_problem(
+    error: SegMetricsError, operation: Operation, *, typed: str | None, retry: str | None = None
+) -> Message:
+    """SegMetrics said no (or could not be reached): its own words, the command back, and with a `retry`
+    ticket an Edit and retry button that reopens the form with everything typed."""
     if isinstance(error, BadRequest) and error.errors:
         reasons = "\n".join(f"• {escape(reason)}" for reason in error.errors)
         text = f"❌ *{escape(operation.title)}* was rejected by SegMetrics:\n{reasons}"
     else:
         text = f"❌ *{escape(operation.title)} failed.* {escape(str(error))}"
-    return _message(escape(str(error)), [_section(text), *_retype(typed)])
+    buttons = [ActionsBlock(elements=[ButtonElement(text="Edit and retry", action_id="retry_edit", value=retry)])]
+    return _message(escape(str(error)), [_section(text), *_retype(typed), *(buttons if retry else [])])
 
 
 def unexpected_problem(reference: str, *, typed: str | None) -> Message:

@@ -59,6 +59,7 @@ class Origin:
     response_url: str | None = None
     thread_ts: str | None = None
     ask_where: bool = False
+    channel_name: str | None = None
 
     def dumps(self) -> str:
         return json.dumps({key: value for key, value in asdict(self).items() if value}, separators=(",", ":"))
@@ -74,6 +75,7 @@ class Origin:
             response_url=data.get("response_url"),
             thread_ts=data.get("thread_ts"),
             ask_where=bool(data.get("ask_where")),
+            channel_name=data.get("channel_name"),
         )
 
     def answered_in(self, body: Mapping[str, Any]) -> Origin:

@@ -29,22 +29,23 @@ class Conversation:
     # A message's thread, when the answer belongs under that message (shortcuts on a message).
     thread_ts: str | None = None
 
-    async def post(self, message: Message) -> None:
+    async def post(self, message: Message) -> tuple[str, str] | None:
         """For everyone in the conversation: as the bot, else through the response_url (a DM, a channel
-        the bot is not in, Slack refusing the post), else as a DM to the user. Raises `Undelivered`."""
+        the bot is not in, Slack refusing the post), else as a DM to the user. Raises `Undelivered`.
+        Returns (channel, ts) of the message when the bot posted it itself."""
         if self.channel_id:
             try:
-                await self.client.chat_postMessage(
+                posted = await self.client.chat_postMessage(
                     channel=self.channel_id, thread_ts=self.thread_ts, text=message.text, blocks=message.blocks
                 )
-                return
+                return str(posted.get("channel")), str(posted.get("ts"))
             except SlackApiError as error:
                 log.info(
                     "cannot post in %s (%s); trying the response_url", self.channel_id, error.response.get("error")
                 )
         if self.response_url and await self._respond(message.in_channel()):
-            return
-        await self._direct(message)
+            return None
+        return await self._direct(message)
 
     async def tell(self, message: Message) -> None:
         """Only for this user: an ephemeral reply, else an ephemeral post, else a DM."""
@@ -82,10 +83,11 @@ class Conversation:
             return False
         return True
 
-    async def _direct(self, message: Message) -> None:
+    async def _direct(self, message: Message) -> tuple[str, str]:
         try:
             opened = await self.client.conversations_open(users=self.user_id)
             channel = (opened.get("channel") or {}).get("id")
-            await self.client.chat_postMessage(channel=channel, text=message.text, blocks=message.blocks)
+            posted = await self.client.chat_postMessage(channel=channel, text=message.text, blocks=message.blocks)
         except SlackApiError as error:
             raise Undelivered(str(error.response.get("error"))) from None
+        return str(posted.get("channel")), str(posted.get("ts"))

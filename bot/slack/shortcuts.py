@@ -30,16 +30,18 @@ from slack_sdk.models.views import View
 
 from bot.operation import Operation
 from bot.problems import InputError
-from bot.segmetrics.errors import SegMetricsError
+from bot.runner import Outcome
 from bot.slack import messages, modals
 from bot.slack.addresses import find_contacts
-from bot.slack.undo import ticket_for
+from bot.slack.work import Failure, Work
 
 TAG_FROM_MESSAGE = "tag_contacts_from_message"
 CONTACT_FROM_MESSAGE = "contact_from_message"
 TAG_CONTACTS_VIEW = "tag_contacts"
 CONTACTS_BLOCK, MORE_BLOCK = "contacts", "more_contacts"
 OPTION_VALUE_LIMIT = 150
+MAX_CONTACTS = 100
+BATCH_CONCURRENCY = 5
 NO_ADDRESS = "No e-mail address was found in this message: type the contact below."
 
 
@@ -61,10 +63,12 @@ MESSAGE_SHORTCUTS = (
 def _thread_origin(body: Mapping[str, Any]) -> modals.Origin:
     """Answers to a shortcut on a message go in that message's thread."""
     message = body.get("message") or {}
+    channel = body.get("channel") or {}
     return modals.Origin(
-        channel_id=(body.get("channel") or {}).get("id"),
+        channel_id=channel.get("id"),
         response_url=body.get("response_url"),
         thread_ts=message.get("thread_ts") or message.get("ts") or body.get("message_ts"),
+        channel_name=channel.get("name"),
     )
 
 
@@ -110,8 +114,14 @@ class Shortcuts:
 
     async def on_tag_from_message(self, ack: Any, body: Mapping[str, Any]) -> None:
         await ack()
-        user = str((body.get("user") or {}).get("id"))
-        view = self._tag_view(find_contacts(body.get("message") or {}), user, _thread_origin(body))
+        user, origin = str((body.get("user") or {}).get("id")), _thread_origin(body)
+        op = self._op("tag", "add")
+        decision = self.surface.safety.decide(op, self.surface.work(op, user, origin))
+        if not decision.allowed:
+            conversation = self.surface.conversation(user, origin)
+            self.surface.jobs.spawn(conversation.tell(self.surface.safety.refusal(decision)), name="refuse")
+            return
+        view = self._tag_view(find_contacts(body.get("message") or {}), user, origin)
         self.surface.jobs.spawn(
             self._open(str(body.get("trigger_id")), view, user, _thread_origin(body)), name="open form"
         )
@@ -191,6 +201,8 @@ class Shortcuts:
         errors: dict[str, str] = {}
         if not contacts:
             errors[where] = "Choose or type at least one contact."
+        elif len(contacts) > MAX_CONTACTS:
+            errors[where] = f"That is {len(contacts)} contacts; tag at most {MAX_CONTACTS} at once."
         raws = [{("email" if "@" in contact else "contact_id"): contact, "tags": [tags]} for contact in contacts]
         bad_contacts = []
         # With no contact chosen, the tags are still checked, so every problem shows at once.
@@ -205,39 +217,56 @@ class Shortcuts:
                         bad_contacts.append(f"{raw.get('email') or raw.get('contact_id')}: {problem.problem}")
         if bad_contacts:
             errors[MORE_BLOCK if MORE_BLOCK in values else where] = "; ".join(bad_contacts)[:1900]
+        origin = modals.Origin.loads(view.get("private_metadata"))
+        work = self.surface.work(op, user, origin, team=(body.get("team") or {}).get("id"))
+        decision = self.surface.safety.decide(op, work)
+        if not decision.allowed:
+            errors = {where: decision.message.replace("*", "")}
         if errors:
             await ack(response_action="errors", errors=errors)
             return
         await ack()
-        origin = modals.Origin.loads(view.get("private_metadata"))
-        self.surface.jobs.spawn(self._tag_all(op, raws, user, origin), name="tag contacts")
+        job = self._tag_all(op, raws, work, f"view:{view.get('id')}")
+        self.surface.jobs.spawn(self.surface.guarded(self.surface.conversation(user, origin), job), name="tag contacts")
 
-    async def _tag_all(self, op: Operation, raws: list[dict[str, Any]], user: str, origin: modals.Origin) -> None:
-        ctx = self.surface.runner.context(await self.surface.users.zone(user))
-        runner = self.surface.runner
+    async def _tag_all(self, op: Operation, raws: list[dict[str, Any]], work: Work, key: str) -> None:
+        """Tag each contact on its own (one refusal never blocks the others), journaled under the form's
+        key, then one confirmation naming everyone."""
+        executor = self.surface.executor
+        # A few at a time: a long list must not take every SegMetrics connection from everyone else.
+        slots = asyncio.Semaphore(BATCH_CONCURRENCY)
 
-        async def tag(raw: dict[str, Any]) -> tuple[str, Any]:
+        async def tag(raw: dict[str, Any]) -> tuple[str, Outcome | Failure | None]:
             who = str(raw.get("email") or raw.get("contact_id"))
-            try:
-                return who, await runner.run(op, raw, ctx)
-            except (InputError, SegMetricsError) as error:
-                return who, error
+            async with slots:
+                return who, await executor.start(op, raw, work, key=f"{key}:{who}", quiet=True)
 
         results = await asyncio.gather(*(tag(raw) for raw in raws))
-        done = [(who, outcome) for who, outcome in results if not isinstance(outcome, Exception)]
-        failed = [(who, _reason(outcome)) for who, outcome in results if isinstance(outcome, Exception)]
-        inverse = runner.registry.inverse(op)
-        undo = ticket_for(inverse, [op.raw_of(outcome.input, ctx) for _, outcome in done], user) if inverse else None
+        if all(outcome is None for _, outcome in results):
+            return  # this form was already handled (submitted twice)
+        done = [(who, outcome) for who, outcome in results if isinstance(outcome, Outcome)]
+        failed = [(who, outcome.reason) for who, outcome in results if isinstance(outcome, Failure)]
+        ctx = self.surface.runner.context(await self.surface.users.zone(work.user))
+        inverse = self.surface.runner.registry.inverse(op)
+        undo = None
+        if inverse is not None and done:
+            undo = await self.surface.safety.undo_ticket(
+                inverse, [op.raw_of(outcome.input, ctx) for _, outcome in done], work
+            )
         tag_names = op.param("tags").kind.describe(done[0][1].input.tags, ctx) if done else ""
         message = messages.batch_confirmation(
-            user_id=user,
-            done_phrase=f"tagged {{count}} with {tag_names}",
+            user_id=work.user,
+            verb="tagged",
+            what=f"with {tag_names}",
             done=[who for who, _ in done],
             failed=failed,
             sandbox=self.surface.sandbox,
             undo=undo,
         )
-        await self.surface.conversation(user, origin).post(message)
+        conversation = self.surface.conversation(work.user, work.origin)
+        posted = await self.surface.deliver(conversation, message, what=f"tagged {len(done)} contacts")
+        if done:
+            await self.surface.audit_line(work, f"tagged {len(done)} contacts with {tag_names}", posted)
 
 
 def _element(values: Mapping[str, Any], block: str) -> Mapping[str, Any]:
@@ -247,9 +276,3 @@ def _element(values: Mapping[str, Any], block: str) -> Mapping[str, Any]:
 def _label(found: Any) -> str:
     name = " ".join(part for part in (found.first_name, found.last_name) if part)
     return f"{name} <{found.email}>" if name else found.email
-
-
-def _reason(error: Exception) -> str:
-    if isinstance(error, SegMetricsError) and getattr(error, "errors", None):
-        return "; ".join(error.errors)
-    return str(error)

@@ -1,9 +1,9 @@
 """The Slack dispatcher: every slash command and every operation form comes through here, and every
-other surface (shortcuts, cards, App Home) opens forms and runs operations through it.
+other surface (shortcuts, cards, App Home, Undo) opens forms and runs operations through it.
 
-Only local work (parsing, validation) happens before the acknowledgement; anything that waits on the
-network (SegMetrics, `users.info`, `views.open`, posting) runs as a job after it, so Slack always has its
-answer within milliseconds whatever SegMetrics does.
+Before the acknowledgement only local work happens: parsing, validation, the policy decision (with
+cached group members). Everything that waits on the network runs as a job after it, so Slack always has
+its answer within milliseconds whatever SegMetrics does.
 """
 
 from __future__ import annotations
@@ -12,23 +12,28 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
+from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.chat import format_command
 from bot.help import overview, resource_help
 from bot.operation import Operation, RawInput
+from bot.policy import Policy
 from bot.problems import CommandError, InputError
 from bot.runner import Outcome, Runner
-from bot.segmetrics.errors import SegMetricsError
 from bot.slack import messages, modals
+from bot.slack.groups import Groups
 from bot.slack.jobs import Jobs
+from bot.slack.outbox import Outbox
 from bot.slack.replies import Conversation, Undelivered
-from bot.slack.undo import ticket_for
+from bot.slack.safety import Safety
 from bot.slack.users import Users
+from bot.slack.work import Executor, Work
+from bot.store import AsyncStore
 from bot.tokens import unescape_slack
 
 log = logging.getLogger("segmetrics_slack.slack")
@@ -47,13 +52,29 @@ def slash_commands(runner: Runner) -> dict[str, str | None]:
 
 
 class SlackSurface:
-    def __init__(self, runner: Runner, client: AsyncWebClient, *, users: Users, jobs: Jobs) -> None:
+    def __init__(
+        self,
+        runner: Runner,
+        client: AsyncWebClient,
+        *,
+        users: Users,
+        jobs: Jobs,
+        store: AsyncStore,
+        policy: Policy,
+        groups: Groups,
+    ) -> None:
         self.runner = runner
         self.client = client
         self.users = users
         self.jobs = jobs
+        self.store = store
+        self.policy = policy
+        self.groups = groups
         self.commands = slash_commands(runner)
         self.renderers: dict[str, Renderer] = {}
+        self.executor = Executor(self)
+        self.safety = Safety(self)
+        self.outbox = Outbox(self)
 
     @property
     def sandbox(self) -> bool:
@@ -93,16 +114,25 @@ class SlackSurface:
         except CommandError as error:
             await ack(**messages.command_problem(error, typed=typed).ephemeral())
             return
-        user = str(body.get("user_id"))
-        origin = modals.Origin(channel_id=body.get("channel_id"), response_url=body.get("response_url"))
+        op, user = parsed.operation, str(body.get("user_id"))
+        origin = modals.Origin(
+            channel_id=body.get("channel_id"),
+            response_url=body.get("response_url"),
+            channel_name=body.get("channel_name"),
+        )
+        work = self.work(op, user, origin, team=body.get("team_id"), typed=typed)
+        decision = self.safety.decide(op, work)
+        if not decision.allowed:
+            await ack(**self.safety.refusal(decision).ephemeral())
+            return
         ctx = self.runner.context(self.users.cached_zone(user))
         try:
-            parsed.operation.validate(parsed.raw, ctx)
+            data = op.validate(parsed.raw, ctx)
         except InputError as error:
             if not error.only_missing:
                 await ack(**messages.input_problems(error, typed=typed).ephemeral())
                 return
-            too_long = modals.too_long_to_prefill(parsed.operation, parsed.raw)
+            too_long = modals.too_long_to_prefill(op, parsed.raw)
             if too_long:
                 text = (
                     f"❌ Some values are too long for a form ({', '.join(too_long)}: Slack allows "
@@ -112,10 +142,10 @@ class SlackSurface:
                 await ack(**messages.notice(text, typed=typed).ephemeral())
                 return
             await ack()
-            self.open_form(str(body.get("trigger_id")), parsed.operation, parsed.raw, user, origin, typed=typed)
+            self.open_form(str(body.get("trigger_id")), op, parsed.raw, user, origin, typed=typed, checked=True)
             return
         await ack()
-        self.jobs.spawn(self.run(parsed.operation, parsed.raw, user, origin, typed), name=parsed.operation.name)
+        self.proceed(op, dict(parsed.raw), data, work, key=f"command:{body.get('trigger_id')}")
 
     def _help(self, resource: str | None, words: str) -> str | None:
         """Help text when the command asks for it (`/segmetrics`, `help`, `help order`, `/sm-tag`)."""
@@ -129,6 +159,30 @@ class SlackSurface:
             return resource_help(self.runner.registry, topic) if topic else overview(self.runner.registry)
         return None
 
+    def work(
+        self, op: Operation, user: str, origin: modals.Origin, *, team: Any = None, typed: str | None = None
+    ) -> Work:
+        return Work(
+            operation=op.name,
+            user=user,
+            team=str(team) if team else None,
+            channel_id=origin.channel_id,
+            channel_name=origin.channel_name,
+            response_url=origin.response_url,
+            thread_ts=origin.thread_ts,
+            typed=typed,
+        )
+
+    def proceed(self, op: Operation, raw: dict[str, Any], data: Any, work: Work, *, key: str | None) -> None:
+        """After the acknowledgement: ask first when the operation destroys, else run it (a look-up is not
+        journaled: it changes nothing)."""
+        conversation = self.conversation(work.user, work.origin)
+        if op.needs_confirmation(data):
+            job: Awaitable[Any] = self.safety.ask(op, raw, work)
+        else:
+            job = self.executor.start(op, raw, work, key=None if op.verb == "show" else key)
+        self.jobs.spawn(self.guarded(conversation, job, typed=work.typed), name=op.name)
+
     # -- forms --------------------------------------------------------------------------------------
 
     def open_form(
@@ -141,8 +195,18 @@ class SlackSurface:
         *,
         typed: str | None = None,
         notice: str | None = None,
+        checked: bool = False,
     ) -> None:
-        """Open `op`'s form prefilled with `raw` (a job: views.open must be called within 3 s)."""
+        """Open `op`'s form prefilled with `raw` (a job: views.open must be called within 3 s). Someone the
+        policy would refuse is told so instead (unless the caller `checked` already)."""
+        if not checked:
+            decision = self.safety.decide(op, self.work(op, user, origin))
+            if not decision.allowed:
+                conversation = self.conversation(user, origin)
+                self.jobs.spawn(
+                    self.guarded(conversation, conversation.tell(self.safety.refusal(decision))), name="refuse"
+                )
+                return
         self.jobs.spawn(self._open_form(trigger_id, op, raw, user, origin, typed, notice), name="open form")
 
     async def _open_form(
@@ -183,35 +247,28 @@ class SlackSurface:
     async def _submission(self, ack: Ack, body: Mapping[str, Any], op: Operation, view: Mapping[str, Any]) -> None:
         raw = modals.read_state(op, (view.get("state") or {}).get("values") or {})
         user = str((body.get("user") or {}).get("id"))
+        origin = modals.Origin.loads(view.get("private_metadata")).answered_in(body)
+        work = self.work(
+            op, user, origin, team=(body.get("team") or {}).get("id"), typed=f"{MAIN_COMMAND} {format_command(op, raw)}"
+        )
+        decision = self.safety.decide(op, work)
+        if not decision.allowed:
+            await ack(response_action="errors", errors={op.params[0].name: decision.message.replace("*", "")})
+            return
         try:
-            op.validate(raw, self.runner.context(self.users.cached_zone(user)))
+            data = op.validate(raw, self.runner.context(self.users.cached_zone(user)))
         except InputError as error:
             await ack(response_action="errors", errors=modals.inline_errors(op, error))
             return
         await ack()
-        origin = modals.Origin.loads(view.get("private_metadata")).answered_in(body)
-        typed = f"{MAIN_COMMAND} {format_command(op, raw)}"
-        self.jobs.spawn(self.run(op, raw, user, origin, typed), name=op.name)
+        self.proceed(op, dict(raw), data, work, key=f"view:{view.get('id')}")
 
     # -- after the acknowledgement ------------------------------------------------------------------
 
-    async def run(self, op: Operation, raw: RawInput, user: str, origin: modals.Origin, typed: str) -> Outcome | None:
-        """Run the operation in the user's own zone; confirm a change in the conversation (a look-up only
-        to the user), or tell the user why not (and return None)."""
-        conversation = self.conversation(user, origin)
+    async def guarded(self, conversation: Conversation, work: Awaitable[Any], *, typed: str | None = None) -> None:
+        """Run a job's work; tell the user if it breaks unexpectedly, or if the bot stops mid-way."""
         try:
-            ctx = self.runner.context(await self.users.zone(user))
-            try:
-                outcome = await self.runner.run(op, raw, ctx)
-            except InputError as error:  # valid in the fallback zone, not in the user's (rare)
-                await conversation.tell(messages.input_problems(error, typed=typed))
-                return None
-            except SegMetricsError as error:
-                log.info("%s failed: %s", op.name, type(error).__name__)
-                await conversation.tell(messages.segmetrics_problem(error, op, typed=typed))
-                return None
-            await self._confirm(outcome, op, user, conversation, ctx)
-            return outcome
+            await work
         except asyncio.CancelledError:
             # Stopping mid-call: say so, briefly, rather than leave the user guessing.
             text = "⚠️ The bot was stopped while running this; it may or may not have reached SegMetrics."
@@ -220,27 +277,88 @@ class SlackSurface:
             raise
         except Exception:
             reference = uuid.uuid4().hex[:8]
-            log.exception("%s failed unexpectedly (reference %s)", op.name, reference)
-            await conversation.tell(messages.unexpected_problem(reference, typed=typed))
+            log.exception("a job failed unexpectedly (reference %s)", reference)
+            with contextlib.suppress(Exception):
+                await conversation.tell(messages.unexpected_problem(reference, typed=typed))
+
+    async def deliver(
+        self, conversation: Conversation, message: messages.Message, *, what: str
+    ) -> tuple[str, str] | None:
+        """Post for everyone; if Slack refuses every way, tell the user it was done all the same. Returns
+        the message's (channel, ts) when the bot posted it itself."""
+        try:
+            return await conversation.post(message)
+        except Undelivered as error:
+            log.warning("%s done, but its confirmation was refused (%s)", what, error)
+            text = f"✅ Done in SegMetrics ({what}), but Slack refused the confirmation ({error})."
+            await conversation.tell(messages.notice(text))
             return None
 
-    async def _confirm(self, outcome: Outcome, op: Operation, user: str, conversation: Conversation, ctx: Any) -> None:
+    async def confirm(
+        self,
+        outcome: Outcome,
+        op: Operation,
+        work: Work,
+        conversation: Conversation,
+        ctx: Any,
+        *,
+        snapshot: Any = None,
+        notes: Sequence[str] = (),
+        quiet: bool = False,
+    ) -> None:
+        """Show what was done: a look-up only to the asker; a change for everyone, with Undo or Restore, and
+        a line in the audit channel."""
         renderer = self.renderers.get(op.name)
         if renderer is not None:
-            message = renderer(outcome, user)
-        else:
-            inverse = self.runner.registry.inverse(op)
-            undo = ticket_for(inverse, [op.raw_of(outcome.input, ctx)], user) if inverse and outcome.found else None
-            message = messages.confirmation(outcome, user_id=user, undo=undo)
+            await conversation.tell(renderer(outcome, work.user))
+            return
+        if quiet:
+            return
+        inverse = self.runner.registry.inverse(op)
+        undo = restore = None
+        if inverse is not None and outcome.found:
+            undo = await self.safety.undo_ticket(inverse, [op.raw_of(outcome.input, ctx)], work)
+        if snapshot and outcome.found:
+            restore = await self.safety.restore_ticket(snapshot, work)
+        message = messages.confirmation(outcome, user_id=work.user, undo=undo, restore=restore, notes=notes)
+        if outcome.request.method == "GET":
+            await conversation.tell(message)
+            return
+        posted = await self.deliver(conversation, message, what=outcome.summary.headline)
+        await self.audit_line(work, outcome.summary.headline, posted)
+
+    async def audit_line(self, work: Work, headline: str, posted: tuple[str, str] | None) -> None:
+        """One line per write in SEGMETRICS_AUDIT_CHANNEL, with a link to where it happened."""
+        channel = self.runner.settings.segmetrics_audit_channel
+        if not channel:
+            return
+        where = f" in <#{work.channel_id}>" if work.channel_id else ""
+        if posted is not None:
+            with contextlib.suppress(SlackApiError):
+                link = await self.client.chat_getPermalink(channel=posted[0], message_ts=posted[1])
+                where += f" · <{link['permalink']}|view>"
+        text = f"<@{work.user}> {messages.escape(headline)}{where}"
         try:
-            if outcome.request.method == "GET":
-                await conversation.tell(message)  # a look-up is for the one who asked
-            else:
-                await conversation.post(message)
-        except Undelivered as error:
-            log.warning("%s done, but its confirmation was refused (%s)", op.name, error)
-            text = f"✅ Done in SegMetrics ({outcome.summary.headline}), but Slack refused the confirmation ({error})."
-            await conversation.tell(messages.notice(text))
+            await self.client.chat_postMessage(channel=channel, text=text, unfurl_links=False)
+        except SlackApiError as error:
+            log.warning("could not post in the audit channel %s (%s)", channel, error.response.get("error"))
+
+    async def mark(self, body: Mapping[str, Any], note: str) -> None:
+        """Edit the message a button was clicked on: its buttons go, `note` (ours) is added."""
+        message = body.get("message") or {}
+        kept = [block for block in message.get("blocks") or [] if block.get("block_id") not in messages.BUTTON_BLOCKS]
+        context = ContextBlock(elements=[MarkdownTextObject(text=note[:2000])]).to_dict()
+        updated = messages.Message(f"{message.get('text') or ''} ({note})".strip(), [*kept, context])
+        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+        message_ts = (body.get("container") or {}).get("message_ts")
+        if channel and message_ts:
+            try:
+                await self.client.chat_update(channel=channel, ts=message_ts, text=updated.text, blocks=updated.blocks)
+                return
+            except SlackApiError as error:
+                log.info("chat.update failed (%s); using the response_url", error.response.get("error"))
+        user = str((body.get("user") or {}).get("id"))
+        await Conversation(self.client, user, response_url=body.get("response_url")).replace(updated)
 
     async def on_error(self, error: Exception, body: Mapping[str, Any] | None = None) -> None:
         """Bolt's last resort for an exception in a listener: log it; users never see a stack trace."""

@@ -38,6 +38,8 @@ class Users:
         return (await self._user(user_id)).get("tz") or None
 
     async def is_admin(self, user_id: str) -> bool:
+        """Asked fresh each time: a demoted admin must not keep the right for hours."""
+        self._users.pop(user_id, None)
         user = await self._user(user_id)
         return bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
 

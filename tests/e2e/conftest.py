@@ -3,9 +3,11 @@ and the SegMetrics sandbox behind real HTTP."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import re
+import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
@@ -57,8 +59,15 @@ def segmetrics(sandbox: Sandbox) -> Iterator[SandboxServer]:
         yield server
 
 
+def temporary_database() -> str:
+    """A fresh SQLite file per bot, outside the repository."""
+    return f"sqlite:///{tempfile.mkdtemp(prefix='segmetrics-bot-')}/bot.db"
+
+
 def bot_settings(fake: FakeSlack, server: SandboxServer, **overrides: Any) -> HttpSettings:
     values: dict[str, Any] = {
+        "segmetrics_bot_database_url": temporary_database(),
+        "segmetrics_bot_admins": USER,  # the raw API call is for admins
         "slack_bot_token": fake.bot_token,
         "slack_signing_secret": SIGNING_SECRET,
         "slack_api_url": fake.api_url,
@@ -99,7 +108,15 @@ class Slack:
         }
         return await self.http.post(f"{self.url}/slack/events", content=body, headers=headers)
 
-    def command_body(self, text: str, *, command: str = "/segmetrics", user: str = USER, channel: str = CHANNEL) -> str:
+    def command_body(
+        self,
+        text: str,
+        *,
+        command: str = "/segmetrics",
+        user: str = USER,
+        channel: str = CHANNEL,
+        channel_name: str = "marketing",
+    ) -> str:
         trigger = next(_triggers)
         return urlencode(
             {
@@ -107,7 +124,7 @@ class Slack:
                 "team_id": TEAM,
                 "team_domain": "test",
                 "channel_id": channel,
-                "channel_name": "marketing",
+                "channel_name": channel_name,
                 "user_id": user,
                 "user_name": "jane",
                 "command": command,
@@ -225,7 +242,7 @@ class Slack:
 
     async def opened_view(self, after: float = 0.0, *, method: str = "views.open") -> dict[str, Any]:
         call = await self.fake.async_wait_for(method, lambda call: call.at >= after)
-        return dict(call.args["view"], id="V-opened")
+        return dict(call.args["view"], id=f"V-opened-{next(_triggers)}")
 
     async def posted(self, predicate: Any = None, *, method: str = "chat.postMessage", timeout: float = 5.0) -> Call:
         return await self.fake.async_wait_for(method, predicate, timeout=timeout)
@@ -264,3 +281,69 @@ async def slack(fake_slack: FakeSlack, segmetrics: SandboxServer) -> AsyncIterat
     async with httpx.AsyncClient(timeout=10) as http:
         yield Slack(url=f"http://127.0.0.1:{service.port}", http=http, fake=fake_slack, bot=bot)
     await service.stop(grace=5)
+
+
+@pytest.fixture
+async def sandboxed(fake_slack: FakeSlack) -> AsyncIterator[Slack]:
+    settings = load_settings(
+        env_file=None,
+        segmetrics_bot_database_url=temporary_database(),
+        model=HttpSettings,
+        slack_bot_token=fake_slack.bot_token,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=fake_slack.api_url,
+    )
+    bot = build_bot(settings)
+    await bot.prepare()
+    service = HttpService(bot, port=0)
+    await service.start()
+    async with httpx.AsyncClient() as http:
+        yield Slack(url=f"http://127.0.0.1:{service.port}", http=http, fake=fake_slack, bot=bot)
+    await service.stop(grace=5)
+
+
+class BotFactory:
+    """Starts bots on demand (several in one test: a restart), each with the given settings changes."""
+
+    def __init__(self, fake: FakeSlack, server: SandboxServer) -> None:
+        self.fake, self.server = fake, server
+        self._running: list[tuple[HttpService, httpx.AsyncClient]] = []
+
+    async def start(self, **overrides: Any) -> Slack:
+        bot = build_bot(bot_settings(self.fake, self.server, **overrides))
+        await bot.prepare()
+        service = HttpService(bot, host="127.0.0.1", port=0)
+        await service.start()
+        http = httpx.AsyncClient(timeout=10)
+        self._running.append((service, http))
+        return Slack(url=f"http://127.0.0.1:{service.port}", http=http, fake=self.fake, bot=bot)
+
+    async def stop(self, slack: Slack, grace: float = 5) -> None:
+        for entry in list(self._running):
+            service, http = entry
+            if service.bot is slack.bot:
+                self._running.remove(entry)
+                await service.stop(grace=grace)
+                await http.aclose()
+
+    async def stop_all(self) -> None:
+        for service, http in self._running:
+            await service.stop(grace=2)
+            await http.aclose()
+        self._running.clear()
+
+
+@pytest.fixture
+async def bots(fake_slack: FakeSlack, segmetrics: SandboxServer) -> AsyncIterator[BotFactory]:
+    factory = BotFactory(fake_slack, segmetrics)
+    yield factory
+    await factory.stop_all()
+
+
+async def settled(slack: Slack, timeout: float = 5.0) -> None:
+    """Wait until the bot has no background job left (polling, bounded)."""
+    deadline = time.monotonic() + timeout
+    while slack.bot.jobs.pending and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+    assert not slack.bot.jobs.pending, "jobs still running"
+    await slack.bot.store.flush()

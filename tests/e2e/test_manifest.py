@@ -20,8 +20,15 @@ def test_the_file_is_what_the_code_generates() -> None:
 async def test_manifest_and_code_register_the_same_commands_and_callback_ids() -> None:
     from bot.settings import HttpSettings, load_settings
     from bot.slack.app import build_bot
+    from tests.e2e.conftest import temporary_database
 
-    settings = load_settings(env_file=None, model=HttpSettings, slack_bot_token="xoxb-1", slack_signing_secret="s")
+    settings = load_settings(
+        env_file=None,
+        model=HttpSettings,
+        slack_bot_token="xoxb-1",
+        slack_signing_secret="s",
+        segmetrics_bot_database_url=temporary_database(),
+    )
     bot = build_bot(settings)
     in_manifest = {entry["command"] for entry in MANIFEST["features"]["slash_commands"]}
     in_code = set(bot.surface.commands)

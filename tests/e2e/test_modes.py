@@ -19,10 +19,11 @@ from bot.settings import SocketModeSettings, load_settings
 from bot.slack.app import build_bot
 from bot.slack.server import SocketModeService
 from bot.testing import FakeSlack
-from tests.e2e.conftest import ACCOUNT, API_KEY, INTEGRATION, SIGNING_SECRET
+from tests.e2e.conftest import ACCOUNT, API_KEY, INTEGRATION, SIGNING_SECRET, temporary_database
 
 
 def slash_payload(fake: FakeSlack, text: str, command: str = "/sm-tag") -> dict[str, str]:
+    trigger = f"trigger-socket-{time.monotonic_ns()}"  # each command its own, as Slack does
     return {
         "team_id": "T0TEST",
         "channel_id": "C1",
@@ -31,7 +32,7 @@ def slash_payload(fake: FakeSlack, text: str, command: str = "/sm-tag") -> dict[
         "text": text,
         "api_app_id": "A0TEST",
         "response_url": fake.response_url("socket"),
-        "trigger_id": "trigger-socket",
+        "trigger_id": trigger,
     }
 
 
@@ -51,6 +52,7 @@ async def test_socket_mode_answers_and_reconnects(
     settings = load_settings(
         env_file=None,
         model=SocketModeSettings,
+        segmetrics_bot_database_url=temporary_database(),
         slack_bot_token=fake_slack.bot_token,
         slack_app_token=fake_slack.app_token,
         slack_api_url=fake_slack.api_url,
@@ -183,6 +185,7 @@ async def test_a_refused_app_token_stops_start_up(fake_slack: FakeSlack, segmetr
     settings = load_settings(
         env_file=None,
         model=SocketModeSettings,
+        segmetrics_bot_database_url=temporary_database(),
         slack_bot_token=fake_slack.bot_token,
         slack_app_token="xapp-wrong",
         slack_api_url=fake_slack.api_url,

@@ -5,17 +5,15 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
 from bot.sandbox import Fault, Sandbox, SandboxServer
-from bot.settings import HttpSettings, load_settings
 from bot.slack.app import build_bot
 from bot.slack.server import HttpService
 from bot.testing import FakeSlack
-from tests.e2e.conftest import API_KEY, SIGNING_SECRET, Slack, bot_settings
+from tests.e2e.conftest import API_KEY, Slack, bot_settings
 
 
 async def test_help_is_an_ephemeral_overview(slack: Slack) -> None:
@@ -161,24 +159,6 @@ async def test_health(slack: Slack) -> None:
     assert response.json() == {"status": "ok", "mode": "http", "sandbox": False, "jobs": 0}
 
 
-@pytest.fixture
-async def sandboxed(fake_slack: FakeSlack) -> AsyncIterator[Slack]:
-    settings = load_settings(
-        env_file=None,
-        model=HttpSettings,
-        slack_bot_token=fake_slack.bot_token,
-        slack_signing_secret=SIGNING_SECRET,
-        slack_api_url=fake_slack.api_url,
-    )
-    bot = build_bot(settings)
-    await bot.prepare()
-    service = HttpService(bot, port=0)
-    await service.start()
-    async with httpx.AsyncClient() as http:
-        yield Slack(url=f"http://127.0.0.1:{service.port}", http=http, fake=fake_slack, bot=bot)
-    await service.stop(grace=5)
-
-
 async def test_without_credentials_every_confirmation_says_sandbox(sandboxed: Slack) -> None:
     await sandboxed.command("contact add jane@example.com")
     call = await sandboxed.posted()
@@ -302,3 +282,9 @@ async def test_stopping_mid_call_tells_the_user(
     call = await fake_slack.async_wait_for("response_url")
     assert "stopped while running this" in call.args["text"]
     assert "/segmetrics contact add jane@example.com" in json.dumps(call.args["blocks"])
+
+
+async def test_an_oversized_request_is_refused(slack: Slack, sandbox: Sandbox) -> None:
+    response = await slack.post("text=" + "x" * (2 * 1024 * 1024))
+    assert response.status_code == 413
+    assert sandbox.requests == []

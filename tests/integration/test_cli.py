@@ -80,3 +80,27 @@ def test_settings_problems_stop_the_cli_with_one_message(tmp_path: Path) -> None
     assert result.returncode == 1
     assert result.stderr.startswith("Cannot start: the settings have problems.")
     assert "SEGMETRICS_TIMEZONE" in result.stderr and "SEGMETRICS_CURRENCY" in result.stderr
+
+
+def test_audit_exports_csv_and_json(tmp_path: Path) -> None:
+    import json as json_module
+    from datetime import UTC, datetime
+
+    from bot.store import AuditEvent, Store
+
+    store = Store(f"sqlite:///{tmp_path}/segmetrics-bot.db")
+    store.record(AuditEvent("tag add", "refused", user_id="U2", detail="rule", at=datetime(2026, 1, 1, tzinfo=UTC)))
+    store.record(AuditEvent("tag add", "succeeded", user_id="U1", request={"json": {"tags": ["VIP"]}}, status_code=200))
+    store.close()
+    result = run_cli("audit", "--format", "json", "--since", "2026-06-01", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    rows = json_module.loads(result.stdout)
+    assert [(row["user_id"], row["outcome"], row["request"]) for row in rows] == [
+        ("U1", "succeeded", {"json": {"tags": ["VIP"]}})
+    ]
+    result = run_cli("audit", "--user", "U2", cwd=tmp_path)
+    lines = result.stdout.strip().splitlines()
+    assert lines[0].startswith("id,at,team_id,user_id,channel_id,operation,outcome")
+    assert len(lines) == 2 and ",U2,,tag add,refused,rule," in lines[1]
+    result = run_cli("audit", "--since", "whenever", cwd=tmp_path)
+    assert result.returncode == 2 and "--since could not read `whenever`" in result.stderr

@@ -1,0 +1,289 @@
+"""The gatekeeping around operations: who may run them, confirmation before destroying, and the buttons
+that come back later (Undo, Restore, Edit and retry), each backed by a ticket in the database.
+
+A button's value is only a ticket id (random, unguessable); the ticket holds what to do, for whom, and
+until when. A click is claimed once: a double click, or Slack delivering it twice, acts once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from slack_sdk.models.blocks import ActionsBlock, ButtonElement
+
+from bot.operation import Operation
+from bot.policy import Decision
+from bot.segmetrics.errors import SegMetricsError
+from bot.slack import messages
+from bot.slack.cards import edit_raw
+from bot.slack.replies import Conversation
+from bot.slack.work import RETRY_TTL, UNDO_TTL, Work
+
+log = logging.getLogger("segmetrics_slack.safety")
+
+CONFIRM, CANCEL, RESTORE, RETRY = "confirm_run", "confirm_cancel", "restore", "retry_edit"
+CONFIRM_TTL = timedelta(minutes=30)
+
+
+def click(body: Mapping[str, Any], action_id: str) -> tuple[str, str]:
+    """(who clicked, the button's ticket id) from a block_actions payload."""
+    action = next((item for item in body.get("actions") or [] if item.get("action_id") == action_id), {})
+    return str((body.get("user") or {}).get("id")), str(action.get("value") or "")
+
+
+class Safety:
+    def __init__(self, surface: Any) -> None:
+        # The dispatcher (`SlackSurface`): runner, client, users, store, policy, groups, jobs.
+        self.surface = surface
+
+    # -- who may ---------------------------------------------------------------------------------
+
+    def decide(self, op: Operation, work: Work) -> Decision:
+        """The policy's decision, before any acknowledgement (group members are cached); refusals are audited."""
+        decision = self.surface.policy.decide(
+            op,
+            work.user,
+            channel_id=work.channel_id,
+            channel_name=work.channel_name,
+            members=self.surface.groups.members,
+        )
+        if not decision.allowed:
+            self.surface.executor.audit(work, "refused", detail=decision.rule)
+        return decision
+
+    @staticmethod
+    def refusal(decision: Decision) -> messages.Message:
+        # The decision's words are ours and the operator's policy file's: trusted, mentions included.
+        text = f"⛔ {decision.message}"
+        return messages.Message(decision.message, [messages.section(text)])
+
+    async def is_admin(self, user: str) -> bool:
+        """A bot admin (SEGMETRICS_BOT_ADMINS) or a workspace admin."""
+        return self.surface.policy.is_admin(user, self.surface.groups.members) or await self.surface.users.is_admin(
+            user
+        )
+
+    async def _ticket(self, kind: str, payload: Mapping[str, Any], ttl: timedelta) -> str:
+        store = self.surface.store
+        return await store.call(store.store.put_ticket, kind, payload, ttl)
+
+    async def _read(self, kind: str, ticket: str) -> tuple[Mapping[str, Any], bool] | None:
+        store = self.surface.store
+        return await store.call(store.store.ticket, ticket, kind)
+
+    async def _claim(self, key: str) -> bool:
+        store = self.surface.store
+        return await store.call(store.store.claim, key)
+
+    # -- confirm before destroying ----------------------------------------------------------------
+
+    async def ask(self, op: Operation, raw: dict[str, Any], work: Work) -> None:
+        """Show what is about to be destroyed, only to the person who asked, with Delete and Cancel."""
+        conversation = self.surface.conversation(work.user, work.origin)
+        lines, snapshot = await self._what_goes(op, raw, work)
+        if lines is None:
+            return
+        ticket = await self._ticket("confirm", {"op": op.name, "raw": raw, "work": work.as_dict()}, CONFIRM_TTL)
+        verb = "Remove" if op.verb == "remove" else "Delete"
+        buttons = ActionsBlock(
+            block_id="confirm_actions",
+            elements=[
+                ButtonElement(text=verb, action_id=CONFIRM, value=ticket, style="danger"),
+                ButtonElement(text="Cancel", action_id=CANCEL, value=ticket),
+            ],
+        )
+        text = "\n".join(lines)
+        await conversation.tell(
+            messages.Message(messages.escape(lines[0]), [messages.section(text), buttons.to_dict()])
+        )
+        log.info("%s awaits confirmation (%s)", op.name, "snapshot" if snapshot else "no look-up")
+
+    async def _what_goes(self, op: Operation, raw: dict[str, Any], work: Work) -> tuple[list[str] | None, Any]:
+        ctx = self.surface.runner.context(await self.surface.users.zone(work.user))
+        data = op.validate(raw, ctx)
+        if op.name == "contact delete":
+            show = self.surface.runner.registry.find("contact", "show")
+            try:
+                outcome = await self.surface.runner.run(
+                    show, {k: v for k, v in raw.items() if k in ("email", "contact_id")}, ctx
+                )
+            except SegMetricsError as error:
+                text = f"❌ Could not look the contact up before deleting it: {error}. Nothing was deleted."
+                await self.surface.conversation(work.user, work.origin).tell(messages.notice(text, typed=work.typed))
+                return None, None
+            if not outcome.found:
+                await self.surface.conversation(work.user, work.origin).tell(
+                    messages.notice(f"ℹ️ {outcome.summary.headline} Nothing to delete.")
+                )
+                return None, None
+            facts = {fact.label: fact.value for fact in outcome.summary.facts}
+            snapshot = (outcome.response.body or {}).get("data") if outcome.response else None
+            name = facts.get("Name", "")
+            email, contact_id = facts.get("E-mail", ""), facts.get("Contact ID", "")
+            lines = [
+                f"⚠️ *Delete contact {messages.escape(name if name != '(no name)' else data.contact)}?*",
+                f"• E-mail: {messages.escape(email)} · Contact ID: {messages.escape(contact_id)}",
+                f"• Tags: {messages.escape(facts.get('Tags', '(none)'))}",
+                f"• Orders: {messages.escape(facts.get('Orders', '0'))}; orders are not deleted with the contact",
+                "Deleting is permanent (Restore is offered for 10 minutes).",
+            ]
+            if "contact_id" not in raw:
+                everyone = f"Every contact with the e-mail {data.contact} in this integration will be deleted."
+                lines.append(f"*{messages.escape(everyone)}*")
+            return lines, snapshot
+        headline = op.fill(op.done, data, ctx)
+        if op.verb == "remove":
+            return [f"⚠️ *Remove {len(data.tags)} tags from {messages.escape(data.contact)}?*",
+                    f"• {messages.escape(op.param('tags').kind.describe(data.tags, ctx))}"], None  # fmt: skip
+        return [f"⚠️ *{messages.escape(op.title)}?* This will have {messages.escape(headline)}.",
+                "Deleting is permanent."], None  # fmt: skip
+
+    async def on_confirm(self, ack: Any, body: Mapping[str, Any]) -> None:
+        await ack()
+        user, ticket = click(body, CONFIRM)
+        conversation = Conversation(self.surface.client, user, response_url=body.get("response_url"))
+        self.surface.jobs.spawn(
+            self.surface.guarded(conversation, self._confirmed(user, ticket, conversation)), name="confirm"
+        )
+
+    async def _confirmed(self, user: str, ticket: str, conversation: Conversation) -> None:
+        found = await self._read("confirm", ticket)
+        if found is None or not found[1]:
+            await conversation.replace(
+                messages.notice("This confirmation has expired; nothing was deleted. Run the command again.")
+            )
+            return
+        payload, _ = found
+        work = Work.from_dict(dict(payload["work"]))
+        if user != work.user:
+            await conversation.tell(messages.notice("Only the person who asked can confirm this."))
+            return
+        if not await self._claim(f"confirm:{ticket}"):
+            return  # a double click: already running
+        op = self._op(payload["op"])
+        decision = self.decide(op, work)
+        if not decision.allowed:
+            await conversation.replace(self.refusal(decision))
+            return
+        await conversation.replace(messages.notice(f"⏳ {op.title}…"))
+        outcome = await self.surface.executor.start(op, dict(payload["raw"]), work, key=f"confirmed:{ticket}")
+        done = outcome.summary.headline if outcome else "not done; see the message above"
+        await conversation.replace(messages.notice(f"{op.title}: {done}."))
+
+    async def on_cancel(self, ack: Any, body: Mapping[str, Any]) -> None:
+        await ack()
+        user, ticket = click(body, CANCEL)
+        conversation = Conversation(self.surface.client, user, response_url=body.get("response_url"))
+
+        async def cancel() -> None:
+            found = await self._read("confirm", ticket)
+            if found is not None and await self._claim(f"confirm:{ticket}"):
+                work = Work.from_dict(dict(found[0]["work"]))
+                self.surface.executor.audit(work, "cancelled")
+            await conversation.replace(messages.notice("Cancelled: nothing was deleted."))
+
+        self.surface.jobs.spawn(self.surface.guarded(conversation, cancel()), name="cancel")
+
+    # -- Undo --------------------------------------------------------------------------------------
+
+    async def undo_ticket(self, inverse: Operation, raws: Sequence[Mapping[str, str]], work: Work) -> str:
+        payload = {"op": inverse.name, "raws": [dict(raw) for raw in raws], "by": work.user}
+        return await self._ticket("undo", payload, UNDO_TTL)
+
+    async def read_undo(self, ticket: str) -> tuple[Mapping[str, Any], bool] | None:
+        return await self._read("undo", ticket)
+
+    async def claim(self, key: str) -> bool:
+        return await self._claim(key)
+
+    # -- Restore a deleted contact ------------------------------------------------------------------
+
+    async def restore_ticket(self, snapshot: Mapping[str, Any], work: Work) -> str:
+        return await self._ticket("restore", {"snapshot": dict(snapshot), "work": work.as_dict()}, UNDO_TTL)
+
+    async def on_restore(self, ack: Any, body: Mapping[str, Any]) -> None:
+        await ack()
+        user, ticket = click(body, RESTORE)
+        channel = (body.get("channel") or {}).get("id")
+        conversation = Conversation(
+            self.surface.client, user, channel_id=channel, response_url=body.get("response_url")
+        )
+        work = self._restore(user, ticket, conversation, body)
+        self.surface.jobs.spawn(self.surface.guarded(conversation, work), name="restore")
+
+    async def _restore(self, user: str, ticket: str, conversation: Conversation, body: Mapping[str, Any]) -> None:
+        found = await self._read("restore", ticket)
+        if found is None or not found[1]:
+            await conversation.tell(
+                messages.notice("❌ Restore is possible for 10 minutes after a delete; this one is older.")
+            )
+            return
+        payload, _ = found
+        deleted_by = Work.from_dict(dict(payload["work"]))
+        if user != deleted_by.user and not await self.is_admin(user):
+            text = f"❌ Only <@{deleted_by.user}> or an admin can restore this contact."
+            await conversation.tell(messages.Message(text, [messages.section(text)]))
+            return
+        if not await self._claim(f"restore:{ticket}"):
+            return
+        op = self._op("contact add")
+        raw = restore_raw(payload["snapshot"], self.surface.runner.api_zone)
+        work = Work(
+            operation=op.name,
+            user=user,
+            team=deleted_by.team,
+            channel_id=deleted_by.channel_id,
+            channel_name=deleted_by.channel_name,
+            response_url=body.get("response_url"),
+            thread_ts=deleted_by.thread_ts,
+            typed=None,
+        )
+        outcome = await self.surface.executor.start(op, raw, work, key=f"restored:{ticket}")
+        if outcome is not None:
+            await self.surface.mark(body, f"♻️ Restored by <@{user}>")
+
+    # -- Edit and retry ----------------------------------------------------------------------------
+
+    async def retry_ticket(self, op: Operation, raw: Mapping[str, Any], work: Work) -> str:
+        return await self._ticket("retry", {"op": op.name, "raw": dict(raw), "work": work.as_dict()}, RETRY_TTL)
+
+    async def on_retry(self, ack: Any, body: Mapping[str, Any]) -> None:
+        await ack()
+        user, ticket = click(body, RETRY)
+        trigger = str(body.get("trigger_id"))
+        conversation = Conversation(self.surface.client, user, response_url=body.get("response_url"))
+
+        async def reopen() -> None:
+            found = await self._read("retry", ticket)
+            if found is None or not found[1]:
+                await conversation.tell(messages.notice("This form is too old to reopen; run the command again."))
+                return
+            payload, _ = found
+            work = Work.from_dict(dict(payload["work"]))
+            self.surface.open_form(trigger, self._op(payload["op"]), dict(payload["raw"]), user, work.origin)
+
+        self.surface.jobs.spawn(self.surface.guarded(conversation, reopen()), name="edit and retry")
+
+    def _op(self, name: str) -> Operation:
+        resource, _, verb = name.partition(" ")
+        op = self.surface.runner.registry.find(resource, verb)
+        assert op is not None, f"{name} is declared"
+        return op
+
+
+def restore_raw(snapshot: Mapping[str, Any], api_zone: Any) -> dict[str, Any]:
+    """A deleted contact's snapshot as the contact form's raw values: fields, custom fields, tags, and its
+    creation date (written in the API's zone, so given with that zone)."""
+    raw: dict[str, Any] = dict(edit_raw(snapshot))
+    created = snapshot.get("date_created")
+    if created:
+        try:
+            moment = datetime.fromisoformat(str(created))
+        except ValueError:
+            moment = None
+        if moment is not None:
+            raw["date_created"] = (moment if moment.tzinfo else moment.replace(tzinfo=api_zone)).isoformat()
+    return raw

@@ -1,0 +1,237 @@
+"""Running an operation for someone in Slack, safely: journaled before it runs (one execution per Slack
+interaction, resumed after a crash), audited whatever happens, queued when SegMetrics does not answer,
+and confirmed with its Undo / Restore / Edit-and-retry buttons.
+
+The first run (right after the acknowledgement) and every retry from the outbox go through `perform`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.dates import describe_datetime
+from bot.logs import for_operation
+from bot.operation import Operation
+from bot.problems import InputError
+from bot.runner import Outcome
+from bot.segmetrics.errors import NotFound, SegMetricsError, StatusError
+from bot.slack import messages, modals
+from bot.slack.replies import Conversation
+from bot.store import AuditEvent, Queued
+
+log = logging.getLogger("segmetrics_slack.work")
+
+UNDO_TTL = timedelta(minutes=10)
+RETRY_TTL = timedelta(days=1)
+RESPONSE_KEPT = 20_000
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why an operation was not done (for callers that report it themselves: batches, Undo)."""
+
+    reason: str
+    queued: bool = False
+
+
+@dataclass(frozen=True)
+class Work:
+    """Who asked for what, where: all a later retry needs to run it and answer them (JSON-serializable)."""
+
+    operation: str
+    user: str
+    team: str | None = None
+    channel_id: str | None = None
+    channel_name: str | None = None
+    response_url: str | None = None
+    thread_ts: str | None = None
+    typed: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Work:
+        return cls(**{name: data.get(name) for name in cls.__dataclass_fields__})  # type: ignore[arg-type]
+
+    @property
+    def origin(self) -> modals.Origin:
+        return modals.Origin(
+            channel_id=self.channel_id,
+            response_url=self.response_url,
+            thread_ts=self.thread_ts,
+            channel_name=self.channel_name,
+        )
+
+
+def _kept(value: Any) -> Any:
+    """A response body for the audit trail, within reason."""
+    text = str(value)
+    return value if len(text) <= RESPONSE_KEPT else text[:RESPONSE_KEPT] + "…"
+
+
+class Executor:
+    def __init__(self, surface: Any) -> None:
+        # The dispatcher (`SlackSurface`): runner, client, users, store, settings.
+        self.surface = surface
+
+    @property
+    def settings(self) -> Any:
+        return self.surface.runner.settings
+
+    def lease(self) -> timedelta:
+        """How long a run may hold its journal entry: one call with all its retries, and some slack."""
+        return timedelta(seconds=self.settings.segmetrics_timeout + self.settings.segmetrics_retry_budget + 30)
+
+    def audit(self, work: Work, outcome: str, **details: Any) -> None:
+        self.surface.store.record(
+            AuditEvent(
+                operation=work.operation,
+                outcome=outcome,
+                user_id=work.user,
+                team_id=work.team,
+                channel_id=work.channel_id,
+                **details,
+            )
+        )
+
+    async def start(
+        self, op: Operation, raw: dict[str, Any], work: Work, *, key: str | None, quiet: bool = False
+    ) -> Outcome | Failure | None:
+        """Run `op` now. A write is journaled first under `key`: a repeat of the same key does nothing
+        (None). `quiet`: no confirmation and no message on failure; the caller reports the result."""
+        item = None
+        if key is not None:
+            now = datetime.now(UTC)
+            deadline = now + timedelta(hours=self.settings.segmetrics_outbox_hours)
+            store = self.surface.store
+            item = await store.call(
+                store.store.begin, key, op.name, raw, work.as_dict(), lease_until=now + self.lease(), deadline=deadline
+            )
+            if item is None:
+                log.info("%s: interaction %s already handled; not running it again", op.name, key)
+                return None
+        return await self.perform(op, raw, work, item, quiet=quiet)
+
+    async def perform(
+        self, op: Operation, raw: dict[str, Any], work: Work, item: Queued | None, *, quiet: bool = False
+    ) -> Outcome | Failure:
+        with for_operation(op.name):
+            return await self._perform(op, raw, work, item, quiet)
+
+    async def _perform(
+        self, op: Operation, raw: dict[str, Any], work: Work, item: Queued | None, quiet: bool
+    ) -> Outcome | Failure:
+        surface, runner = self.surface, self.surface.runner
+        conversation = surface.conversation(work.user, work.origin)
+        ctx = runner.context(await surface.users.zone(work.user))
+        tries = (item.tries if item else 0) + 1
+        try:
+            data = op.validate(raw, ctx)
+        except InputError as error:  # valid in the fallback zone, not in the user's (rare)
+            await self._settle(item, "failed", tries, str(error))
+            self.audit(work, "failed", detail=str(error))
+            if not quiet:
+                await conversation.tell(messages.input_problems(error, typed=work.typed))
+            return Failure(str(error))
+        snapshot = await self._snapshot(op, data, ctx)
+        request = op.build(data, ctx)
+        sent = {"method": request.method, "path": request.path, "json": request.json}
+        given = frozenset(name for name, value in raw.items() if value)
+        try:
+            outcome = await runner.execute(op, data, ctx, given=given)
+        except SegMetricsError as error:
+            return await self._failed(op, raw, work, item, tries, error, sent, conversation, quiet)
+        await self._settle(item, "done", tries)
+        response = outcome.response
+        self.audit(
+            work,
+            "succeeded" if outcome.found else "not_found",
+            request=sent,
+            status_code=response.status_code if response else 404,
+            response=_kept(response.body) if response else None,
+            attempts=response.attempts if response else None,
+            snapshot=snapshot,
+            key=item.key if item else None,
+        )
+        notes = []
+        if item is not None and item.tries > 0:
+            notes.append(f"queued while SegMetrics was not answering; went through on try {tries}")
+        await surface.confirm(outcome, op, work, conversation, ctx, snapshot=snapshot, notes=notes, quiet=quiet)
+        return outcome
+
+    async def _snapshot(self, op: Operation, data: Any, ctx: Any) -> Any:
+        """Before deleting a contact, what it was: kept in the audit trail, and what Restore re-creates."""
+        if op.name != "contact delete":
+            return None
+        show = self.surface.runner.registry.find("contact", "show")
+        key = {name: value for name in ("contact_id", "email") if (value := getattr(data, name, None))}
+        try:
+            outcome = await self.surface.runner.run(show, key, ctx)
+        except SegMetricsError as error:
+            log.warning("could not look the contact up before deleting it (%s)", type(error).__name__)
+            return None
+        if not outcome.found or outcome.response is None:
+            return None
+        return (outcome.response.body or {}).get("data")
+
+    async def _failed(
+        self,
+        op: Operation,
+        raw: dict[str, Any],
+        work: Work,
+        item: Queued | None,
+        tries: int,
+        error: SegMetricsError,
+        sent: dict[str, Any],
+        conversation: Conversation,
+        quiet: bool,
+    ) -> Failure:
+        details: dict[str, Any] = {"request": sent, "attempts": error.attempts, "detail": str(error)}
+        if isinstance(error, StatusError):
+            details.update(status_code=error.status_code, response=_kept(error.body))
+        if error.transient and item is not None and self.settings.segmetrics_outbox_hours > 0:
+            delay = min(
+                self.settings.segmetrics_outbox_max_gap, self.settings.segmetrics_outbox_first_retry * 2 ** (tries - 1)
+            )
+            next_at = datetime.now(UTC) + timedelta(seconds=delay)
+            if next_at <= item.deadline:
+                store = self.surface.store
+                await store.call(store.store.reschedule, item.id, next_at=next_at, tries=tries, error=str(error))
+                self.audit(work, "queued", key=item.key, **details)
+                self.surface.outbox.wake()
+                if tries == 1 and not quiet:
+                    until = describe_datetime(item.deadline, ZoneInfo(await self._zone(work)))
+                    text = (
+                        f"⏳ SegMetrics is not answering ({error}). *{op.title}* is queued and will be retried "
+                        f"until {until}; you will be told when it goes through or if it gives up."
+                    )
+                    await conversation.tell(messages.notice(text, typed=work.typed))
+                return Failure(f"SegMetrics is not answering; queued, will retry ({error})", queued=True)
+            await self._settle(item, "gave_up", tries, str(error))
+            self.audit(work, "gave_up", key=item.key, **details)
+            text = f"❌ Gave up on *{op.title}*: SegMetrics did not take it in {tries} tries. Nothing was changed."
+            await conversation.tell(messages.notice(text, typed=work.typed))
+            return Failure(str(error))
+        await self._settle(item, "failed", tries, str(error))
+        if isinstance(error, NotFound) and op.not_found:
+            self.audit(work, "not_found", key=item.key if item else None, **details)
+        else:
+            self.audit(work, "failed", key=item.key if item else None, **details)
+        reason = "; ".join(error.errors) if isinstance(error, StatusError) and error.errors else str(error)
+        if not quiet:
+            retry = await self.surface.safety.retry_ticket(op, raw, work)
+            await conversation.tell(messages.segmetrics_problem(error, op, typed=work.typed, retry=retry))
+        return Failure(reason)
+
+    async def _settle(self, item: Queued | None, state: str, tries: int, error: str | None = None) -> None:
+        if item is not None:
+            store = self.surface.store
+            await store.call(store.store.settle, item.id, state, tries=tries, error=error)
+
+    async def _zone(self, work: Work) -> str:
+        return await self.surface.users.zone(work.user) or self.settings.segmetrics_timezone

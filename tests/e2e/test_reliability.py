@@ -1,0 +1,153 @@
+"""Nothing lost when SegMetrics fails: every kind of failure, an outage, a restart; and nothing done twice.
+
+Timings are scaled down (a call times out after 0.5 s, the outbox retries after 0.2 s with gaps of at most
+0.5 s) so an outage of a few seconds exercises what a real one of minutes would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import time
+from typing import Any
+
+import pytest
+
+from bot.sandbox import Fault, Sandbox, SandboxServer
+from tests.e2e.conftest import BASE, BotFactory, Slack, settled, temporary_database
+
+FAST = {
+    "segmetrics_timeout": 0.5,
+    "segmetrics_max_attempts": 2,
+    "segmetrics_retry_budget": 1.5,
+    "segmetrics_outbox_first_retry": 0.2,
+    "segmetrics_outbox_max_gap": 0.5,
+}
+CONTACT = f"{BASE}/contact"
+
+
+def applied(sandbox: Sandbox, path: str = CONTACT) -> int:
+    """How many requests to `path` SegMetrics accepted (200): the ones that took effect."""
+    return sum(1 for request in sandbox.requests if request.path == path and request.status == 200)
+
+
+def audit(slack: Slack) -> list[dict[str, Any]]:
+    return slack.bot.store.store.audit_rows()
+
+
+@pytest.mark.parametrize(
+    ("kind", "fault"),
+    [
+        ("500", Fault(status=500, times=3)),
+        ("503 with Retry-After", Fault(status=503, retry_after=0.1, times=3)),
+        ("429", Fault(status=429, retry_after=0.1, times=3)),
+        ("timeout", Fault(status=503, delay=1.0, times=3)),
+    ],
+)
+async def test_a_failing_segmetrics_loses_nothing(bots: BotFactory, sandbox: Sandbox, kind: str, fault: Fault) -> None:
+    slack = await bots.start(**FAST)
+    sandbox.add_fault(fault)
+    await slack.command("contact add jane@example.com first=Jane")
+    told = await slack.posted(lambda call: "queued" in call.args.get("text", ""), method="response_url", timeout=10)
+    assert "SegMetrics is not answering" in told.args["text"]
+    assert "/segmetrics contact add jane@example.com first=Jane" in json.dumps(told.args["blocks"])
+    done = await slack.posted(lambda call: "saved contact" in call.args["text"], timeout=15)
+    assert "went through on try" in json.dumps(done.args["blocks"])
+    await settled(slack)
+    assert applied(sandbox) == 1
+    outcomes = [row["outcome"] for row in audit(slack) if row["operation"] == "contact add"]
+    assert outcomes[0] == "queued" and outcomes[-1] == "succeeded"
+    queued = next(row for row in audit(slack) if row["outcome"] == "queued")
+    assert queued["request"] == {
+        "method": "POST",
+        "path": "contact",
+        "json": {"email": "jane@example.com", "first_name": "Jane"},
+    }
+    assert queued["attempts"] == 2
+
+
+async def test_an_outage_with_the_connection_refused_then_recovery(fake_slack: Any, sandbox: Sandbox) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = SandboxServer(sandbox, port=port).start()
+    factory = BotFactory(fake_slack, server)
+    try:
+        slack = await factory.start(**FAST)
+        server.stop()  # SegMetrics goes away: connections are refused
+        started = time.monotonic()
+        await slack.command("order add INV-1 jane@example.com amount=5 product_id=P")
+        told = await slack.posted(lambda call: "queued" in call.args.get("text", ""), method="response_url", timeout=10)
+        assert "connection refused" in told.args["text"]
+        # Three seconds into the outage (several retries), SegMetrics is back on the same address.
+        await asyncio.sleep(max(0.0, 3 - (time.monotonic() - started)))  # the outage's length is the point here
+        server = SandboxServer(sandbox, port=port).start()
+        done = await slack.posted(lambda call: "saved order INV-1" in call.args["text"], timeout=15)
+        assert done.args["channel"] == "C1"
+        await settled(slack)
+        assert applied(sandbox, f"{BASE}/invoice") == 1
+        rows = [row["outcome"] for row in audit(slack)]
+        assert rows.count("queued") >= 3 and rows[-1] == "succeeded"
+    finally:
+        await factory.stop_all()
+        server.stop()
+
+
+async def test_it_gives_up_after_the_configured_time_and_says_so(bots: BotFactory, sandbox: Sandbox) -> None:
+    slack = await bots.start(**{**FAST, "segmetrics_outbox_hours": 0.001})  # 3.6 s
+    sandbox.add_fault(Fault(status=503, times=1000))
+    await slack.command("contact add jane@example.com")
+    await slack.posted(lambda call: "queued" in call.args.get("text", ""), method="response_url", timeout=10)
+    gave_up = await slack.posted(lambda call: "Gave up" in call.args.get("text", ""), method="response_url", timeout=15)
+    assert "Nothing was changed" in gave_up.args["text"]
+    await settled(slack)
+    assert audit(slack)[-1]["outcome"] == "gave_up"
+    assert applied(sandbox) == 0
+
+
+async def test_pending_work_survives_a_restart(bots: BotFactory, sandbox: Sandbox) -> None:
+    database = temporary_database()
+    first = await bots.start(**FAST, segmetrics_bot_database_url=database)
+    sandbox.add_fault(Fault(status=503, times=1000))
+    await first.command("tag add jane@example.com VIP")
+    await first.posted(lambda call: "queued" in call.args.get("text", ""), method="response_url", timeout=10)
+    await bots.stop(first)
+    sandbox.reset()
+    # SegMetrics is back; a new bot on the same database picks the work up.
+    second = await bots.start(**FAST, segmetrics_bot_database_url=database)
+    await second.bot.runner.run_text("contact add jane@example.com")
+    done = await second.posted(lambda call: "tagged jane@example.com with VIP" in call.args["text"], timeout=15)
+    assert done.args["channel"] == "C1"
+    assert applied(sandbox, f"{BASE}/tags/add") == 1
+
+
+async def test_replays_and_double_submissions_run_once(slack: Slack, sandbox: Sandbox) -> None:
+    body = slack.command_body("contact add jane@example.com")
+    await slack.post(body)
+    await slack.post(body)  # Slack (or a proxy) delivering the same command twice
+    await slack.posted()
+    since = time.monotonic()
+    await slack.command("order add INV-1")
+    view = await slack.opened_view(after=since)
+    typed = {"email": "jane@example.com", "amount": "5", "items": "A | P | 5"}
+    await slack.submit(view, typed)
+    await slack.submit(view, typed)  # a double click on Save
+    await slack.posted(lambda call: "INV-1" in call.args["text"])
+    assert applied(sandbox) == 1
+    assert applied(sandbox, f"{BASE}/invoice") == 1
+    assert len(slack.fake.calls_to("chat.postMessage")) == 2
+
+
+async def test_a_double_click_on_undo_undoes_once(slack: Slack, sandbox: Sandbox) -> None:
+    await slack.bot.runner.run_text("contact add jane@example.com")
+    since = time.monotonic()
+    await slack.command("tag add jane@example.com VIP")
+    posted = await slack.posted(lambda call: call.at >= since)
+    value = next(e["value"] for b in posted.args["blocks"] if b["type"] == "actions" for e in b["elements"])
+    message = {"ts": "1.1", "text": posted.args["text"], "blocks": posted.args["blocks"]}
+    await slack.click("undo", value, message=message)
+    await slack.click("undo", value, message=message)
+    await slack.posted(method="chat.update")
+    await settled(slack)
+    assert applied(sandbox, f"{BASE}/tags/remove") == 1

@@ -8,6 +8,7 @@ serialized (no SQLite lock contention), and the same code runs on SQLite (the de
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import uuid
@@ -39,6 +40,7 @@ log = logging.getLogger("segmetrics_slack.store")
 
 T = TypeVar("T")
 metadata = MetaData()
+KEY_LIMIT = 255
 
 audit = Table(
     "audit",
@@ -174,7 +176,7 @@ class Store:
         """True the first time a key is claimed, False ever after: one execution per Slack interaction."""
         try:
             with self.engine.begin() as connection:
-                connection.execute(insert(claims).values(key=key, at=_now()))
+                connection.execute(insert(claims).values(key=key_of(key), at=_now()))
         except IntegrityError:
             return False
         return True
@@ -200,7 +202,7 @@ class Store:
         the same Slack interaction never runs twice."""
         row = {
             "id": str(uuid.uuid4()),
-            "key": key,
+            "key": key_of(key),
             "created_at": _now(),
             "next_at": lease_until,
             "deadline": deadline,
@@ -249,17 +251,41 @@ class Store:
                 _queued(row._mapping) for row in connection.execute(select(outbox).where(outbox.c.state == "pending"))
             ]
 
-    def reschedule(self, item_id: str, *, next_at: datetime, tries: int, error: str) -> None:
+    def reschedule(
+        self,
+        item_id: str,
+        *,
+        held: datetime,
+        next_at: datetime,
+        tries: int,
+        error: str,
+        job: Mapping[str, Any] | None = None,
+    ) -> bool:
+        """Put a run off until `next_at`, if the caller still holds its lease (`held`)."""
+        values: dict[str, Any] = {"next_at": next_at, "tries": tries, "last_error": error}
+        if job is not None:
+            values["job"] = dict(job)
         with self.engine.begin() as connection:
-            connection.execute(
-                update(outbox).where(outbox.c.id == item_id).values(next_at=next_at, tries=tries, last_error=error)
-            )
+            result = connection.execute(update(outbox).where(*_held(item_id, held)).values(**values))
+        return result.rowcount == 1
 
-    def settle(self, item_id: str, state: str, *, tries: int, error: str | None = None) -> None:
+    def settle(self, item_id: str, state: str, *, held: datetime, tries: int, error: str | None = None) -> bool:
+        """Finish a run (done, failed, gave_up), if the caller still holds its lease (`held`)."""
         with self.engine.begin() as connection:
-            connection.execute(
-                update(outbox).where(outbox.c.id == item_id).values(state=state, tries=tries, last_error=error)
+            result = connection.execute(
+                update(outbox).where(*_held(item_id, held)).values(state=state, tries=tries, last_error=error)
             )
+        return result.rowcount == 1
+
+    def prune(self, *, claims_after: timedelta, settled_after: timedelta) -> None:
+        """Forget old claims, settled outbox entries and expired tickets (the audit trail is kept)."""
+        now = _now()
+        with self.engine.begin() as connection:
+            connection.execute(claims.delete().where(claims.c.at < now - claims_after))
+            connection.execute(
+                outbox.delete().where(outbox.c.state != "pending", outbox.c.created_at < now - settled_after)
+            )
+            connection.execute(tickets.delete().where(tickets.c.expires_at < now - timedelta(days=1)))
 
     # -- tickets --------------------------------------------------------------------------------
 
@@ -278,6 +304,16 @@ class Store:
         if row is None:
             return None
         return row.payload, _aware(row.expires_at) >= _now()
+
+
+def _held(item_id: str, held: datetime) -> tuple[Any, ...]:
+    """The row, while still pending under the lease its runner holds."""
+    return outbox.c.id == item_id, outbox.c.state == "pending", outbox.c.next_at == held
+
+
+def key_of(key: str) -> str:
+    """Keys fit the column: a long one (an e-mail in it, a JSON value) is replaced by its digest."""
+    return key if len(key) <= KEY_LIMIT else f"{key[:64]}#{hashlib.sha256(key.encode()).hexdigest()}"
 
 
 def _queued(row: Mapping[str, Any]) -> Queued:

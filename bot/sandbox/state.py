@@ -339,6 +339,11 @@ class Sandbox:
             self._requests.clear()
             self._faults.clear()
 
+    def reset_requests(self) -> None:
+        """Forget the recorded requests, keep the data (after seeding it)."""
+        with self._cond:
+            self._requests.clear()
+
     @property
     def requests(self) -> list[RecordedRequest]:
         with self._cond:

@@ -256,6 +256,7 @@ class SegMetricsClient:
             )
             error.message = f"{error.message}{tries}; {advice}"
         error.message = self._redact(error.message)
+        error.reason = self._redact(error.reason)
         error.args = (error.message,)
         return error
 

@@ -11,6 +11,8 @@ class SegMetricsError(Exception):
     def __init__(self, message: str, *, attempts: int = 1) -> None:
         super().__init__(message)
         self.message = message
+        # What went wrong, without the advice the final message adds ("try again in a few minutes").
+        self.reason = message
         self.attempts = attempts
 
     def __str__(self) -> str:

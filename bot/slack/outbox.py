@@ -9,24 +9,30 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.logs import new_request
-from bot.slack.work import Work
+from bot.slack import messages
+from bot.slack.work import LEASE, Work
 
 log = logging.getLogger("segmetrics_slack.outbox")
 
 # With nothing due, look again this often anyway: another bot's lease may run out.
 IDLE_CHECK = 30.0
+PRUNE_EVERY = timedelta(hours=1)
+KEEP_CLAIMS = timedelta(days=7)
+KEEP_SETTLED = timedelta(days=30)
 
 
 class Outbox:
     def __init__(self, surface: Any) -> None:
-        # The dispatcher (`SlackSurface`): store, executor, runner.
+        # The dispatcher (`SlackSurface`): store, executor, runner, safety.
         self.surface = surface
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._pruned = datetime.min.replace(tzinfo=UTC)
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._loop(), name="outbox")
@@ -35,16 +41,23 @@ class Outbox:
         """Something was queued: look at the schedule again now."""
         self._wake.set()
 
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+    async def stop(self, grace: float = 10.0) -> None:
+        """Take no new item; let the one running finish (up to `grace`), then stop."""
+        self._stopping = True
+        self._wake.set()
+        if self._task is None:
+            return
+        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+            await asyncio.wait_for(asyncio.shield(self._task), grace)
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
 
     async def _loop(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 await self.run_due()
+                await self._prune()
                 wait = await self._until_next()
             except asyncio.CancelledError:
                 raise
@@ -62,21 +75,58 @@ class Outbox:
             return IDLE_CHECK
         return max(0.0, min(IDLE_CHECK, (next_at - datetime.now(UTC)).total_seconds()))
 
+    async def _prune(self) -> None:
+        if datetime.now(UTC) - self._pruned < PRUNE_EVERY:
+            return
+        self._pruned = datetime.now(UTC)
+        store = self.surface.store
+        await store.call(store.store.prune, claims_after=KEEP_CLAIMS, settled_after=KEEP_SETTLED)
+
     async def run_due(self) -> int:
         """Run every item that is due now; return how many this bot took."""
         store, executor, registry = self.surface.store, self.surface.executor, self.surface.runner.registry
         taken = 0
         for item in await store.call(store.store.due):
-            until = datetime.now(UTC) + executor.lease()
+            if self._stopping:
+                break
+            until = datetime.now(UTC) + LEASE
             if not await store.call(store.store.lease, item.id, item.next_at, until):
                 continue  # another bot took it
+            leased = replace(item, next_at=until)
             resource, _, verb = item.operation.partition(" ")
             op = registry.find(resource, verb)
+            work = Work.from_dict(dict(item.job))
             if op is None:
-                await store.call(store.store.settle, item.id, "failed", tries=item.tries, error="no such operation")
+                await store.call(store.store.settle, item.id, "failed", held=until, tries=item.tries, error="unknown")
+                continue
+            # The policy may have changed since it was queued: it decides again.
+            decision = self.surface.safety.decide(op, work)
+            if not decision.allowed:
+                await store.call(store.store.settle, item.id, "failed", held=until, tries=item.tries, error="refused")
+                await self.surface.conversation(work.user, work.origin).tell(self.surface.safety.refusal(decision))
                 continue
             taken += 1
             new_request(op.name)
             log.info("retrying queued %s (try %d)", op.name, item.tries + 1)
-            await executor.perform(op, dict(item.raw), Work.from_dict(dict(item.job)), replace(item, next_at=until))
+            try:
+                await executor.perform(op, dict(item.raw), work, leased)
+            except Exception as error:
+                log.exception("queued %s failed unexpectedly", op.name)
+                await self._put_off(leased, error)
         return taken
+
+    async def _put_off(self, item: Any, error: Exception) -> None:
+        """An unexpected failure counts as a try: retried later, given up at its deadline like any other."""
+        store, settings = self.surface.store, self.surface.runner.settings
+        tries = item.tries + 1
+        delay = min(settings.segmetrics_outbox_max_gap, settings.segmetrics_outbox_first_retry * 2 ** (tries - 1))
+        next_at = datetime.now(UTC) + timedelta(seconds=delay)
+        if next_at > item.deadline:
+            await store.call(store.store.settle, item.id, "gave_up", held=item.next_at, tries=tries, error=repr(error))
+            work = Work.from_dict(dict(item.job))
+            text = f"❌ Gave up on *{item.operation}*: the bot could not run it ({type(error).__name__})."
+            await self.surface.conversation(work.user, work.origin).tell(messages.notice(text, typed=work.typed))
+            return
+        await store.call(
+            store.store.reschedule, item.id, held=item.next_at, next_at=next_at, tries=tries, error=repr(error)
+        )

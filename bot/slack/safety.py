@@ -16,11 +16,12 @@ from slack_sdk.models.blocks import ActionsBlock, ButtonElement
 
 from bot.operation import Operation
 from bot.policy import Decision
+from bot.runner import Outcome
 from bot.segmetrics.errors import SegMetricsError
 from bot.slack import messages
 from bot.slack.cards import edit_raw
 from bot.slack.replies import Conversation
-from bot.slack.work import RETRY_TTL, UNDO_TTL, Work
+from bot.slack.work import RETRY_TTL, UNDO_TTL, Failure, Work
 
 log = logging.getLogger("segmetrics_slack.safety")
 
@@ -170,8 +171,13 @@ class Safety:
             return
         await conversation.replace(messages.notice(f"⏳ {op.title}…"))
         outcome = await self.surface.executor.start(op, dict(payload["raw"]), work, key=f"confirmed:{ticket}")
-        done = outcome.summary.headline if outcome else "not done; see the message above"
-        await conversation.replace(messages.notice(f"{op.title}: {done}."))
+        if isinstance(outcome, Outcome):
+            text = f"✅ {outcome.summary.headline[:1].upper()}{outcome.summary.headline[1:]}"
+        elif isinstance(outcome, Failure) and outcome.queued:
+            text = "⏳ Queued: SegMetrics is not answering; you will be told when it goes through"
+        else:
+            text = "❌ Not done; see the message about it"
+        await conversation.replace(messages.notice(f"{text}."))
 
     async def on_cancel(self, ack: Any, body: Mapping[str, Any]) -> None:
         await ack()
@@ -180,9 +186,13 @@ class Safety:
 
         async def cancel() -> None:
             found = await self._read("confirm", ticket)
-            if found is not None and await self._claim(f"confirm:{ticket}"):
-                work = Work.from_dict(dict(found[0]["work"]))
-                self.surface.executor.audit(work, "cancelled")
+            if found is None:
+                return
+            if not await self._claim(f"confirm:{ticket}"):
+                # Delete was clicked first: that is under way, whatever this click says.
+                await conversation.tell(messages.notice("Too late to cancel: it is already being done."))
+                return
+            self.surface.executor.audit(Work.from_dict(dict(found[0]["work"])), "cancelled")
             await conversation.replace(messages.notice("Cancelled: nothing was deleted."))
 
         self.surface.jobs.spawn(self.surface.guarded(conversation, cancel()), name="cancel")
@@ -227,10 +237,7 @@ class Safety:
             text = f"❌ Only <@{deleted_by.user}> or an admin can restore this contact."
             await conversation.tell(messages.Message(text, [messages.section(text)]))
             return
-        if not await self._claim(f"restore:{ticket}"):
-            return
         op = self._op("contact add")
-        raw = restore_raw(payload["snapshot"], self.surface.runner.api_zone)
         work = Work(
             operation=op.name,
             user=user,
@@ -241,8 +248,15 @@ class Safety:
             thread_ts=deleted_by.thread_ts,
             typed=None,
         )
+        decision = self.decide(op, work)
+        if not decision.allowed:
+            await conversation.tell(self.refusal(decision))
+            return
+        if not await self._claim(f"restore:{ticket}"):
+            return
+        raw = restore_raw(payload["snapshot"], self.surface.runner.api_zone)
         outcome = await self.surface.executor.start(op, raw, work, key=f"restored:{ticket}")
-        if outcome is not None:
+        if isinstance(outcome, Outcome):
             await self.surface.mark(body, f"♻️ Restored by <@{user}>")
 
     # -- Edit and retry ----------------------------------------------------------------------------

@@ -63,7 +63,18 @@ class Undo:
         if op is None:
             return
         channel = conversation.channel_id
-        work = Work(op.name, clicker, channel_id=channel, response_url=body.get("response_url"))
+        work = Work(
+            op.name,
+            clicker,
+            team=(body.get("team") or {}).get("id"),
+            channel_id=channel,
+            channel_name=(body.get("channel") or {}).get("name"),
+            response_url=body.get("response_url"),
+        )
+        decision = safety.decide(op, work)
+        if not decision.allowed:
+            await conversation.tell(safety.refusal(decision))
+            return
         failed = []
         for index, raw in enumerate(payload["raws"]):
             outcome = await self.surface.executor.start(op, dict(raw), work, key=f"undo:{ticket}:{index}", quiet=True)

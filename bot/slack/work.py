@@ -3,12 +3,17 @@ interaction, resumed after a crash), audited whatever happens, queued when SegMe
 and confirmed with its Undo / Restore / Edit-and-retry buttons.
 
 The first run (right after the acknowledgement) and every retry from the outbox go through `perform`.
+A run holds a lease on its journal entry and renews it while it works; finishing or putting the entry
+off only counts while the lease is still held, so two runners never both run the same entry.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from dataclasses import asdict, dataclass
+from collections.abc import AsyncIterator
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -28,6 +33,8 @@ log = logging.getLogger("segmetrics_slack.work")
 UNDO_TTL = timedelta(minutes=10)
 RETRY_TTL = timedelta(days=1)
 RESPONSE_KEPT = 20_000
+LEASE = timedelta(seconds=60)
+RENEW_EVERY = 20.0
 
 
 @dataclass(frozen=True)
@@ -74,18 +81,22 @@ def _kept(value: Any) -> Any:
     return value if len(text) <= RESPONSE_KEPT else text[:RESPONSE_KEPT] + "…"
 
 
+@dataclass
+class Lease:
+    """The journal entry a run holds, and until when (renewed while the run works)."""
+
+    item: Queued
+    until: datetime
+
+
 class Executor:
     def __init__(self, surface: Any) -> None:
-        # The dispatcher (`SlackSurface`): runner, client, users, store, settings.
+        # The dispatcher (`SlackSurface`): runner, client, users, store, settings, safety, outbox.
         self.surface = surface
 
     @property
     def settings(self) -> Any:
         return self.surface.runner.settings
-
-    def lease(self) -> timedelta:
-        """How long a run may hold its journal entry: one call with all its retries, and some slack."""
-        return timedelta(seconds=self.settings.segmetrics_timeout + self.settings.segmetrics_retry_budget + 30)
 
     def audit(self, work: Work, outcome: str, **details: Any) -> None:
         self.surface.store.record(
@@ -104,49 +115,93 @@ class Executor:
     ) -> Outcome | Failure | None:
         """Run `op` now. A write is journaled first under `key`: a repeat of the same key does nothing
         (None). `quiet`: no confirmation and no message on failure; the caller reports the result."""
-        item = None
-        if key is not None:
-            now = datetime.now(UTC)
-            deadline = now + timedelta(hours=self.settings.segmetrics_outbox_hours)
-            store = self.surface.store
-            item = await store.call(
-                store.store.begin, key, op.name, raw, work.as_dict(), lease_until=now + self.lease(), deadline=deadline
-            )
-            if item is None:
-                log.info("%s: interaction %s already handled; not running it again", op.name, key)
-                return None
+        if key is None:
+            return await self.perform(op, raw, work, None, quiet=quiet)
+        now = datetime.now(UTC)
+        store = self.surface.store
+        item = await store.call(
+            store.store.begin,
+            key,
+            op.name,
+            raw,
+            work.as_dict(),
+            lease_until=now + LEASE,
+            deadline=now + timedelta(hours=self.settings.segmetrics_outbox_hours),
+        )
+        if item is None:
+            log.info("%s: interaction %s already handled; not running it again", op.name, key)
+            return None
         return await self.perform(op, raw, work, item, quiet=quiet)
 
     async def perform(
         self, op: Operation, raw: dict[str, Any], work: Work, item: Queued | None, *, quiet: bool = False
     ) -> Outcome | Failure:
+        """Run one try of `op` (the journal entry `item`, already leased, when it is a write)."""
         with for_operation(op.name):
-            return await self._perform(op, raw, work, item, quiet)
+            if item is None:
+                return await self._perform(op, raw, work, None, quiet)
+            async with self._holding(item) as lease:
+                return await self._perform(op, raw, work, lease, quiet)
+
+    @contextlib.asynccontextmanager
+    async def _holding(self, item: Queued) -> AsyncIterator[Lease]:
+        lease = Lease(item, item.next_at)
+        store = self.surface.store
+
+        async def renew() -> None:
+            while True:
+                await asyncio.sleep(RENEW_EVERY)
+                until = datetime.now(UTC) + LEASE
+                if not await store.call(store.store.lease, item.id, lease.until, until):
+                    log.warning("lost the lease on %s; another runner has it", item.id)
+                    return
+                lease.until = until
+
+        renewing = asyncio.get_running_loop().create_task(renew(), name="renew lease")
+        try:
+            yield lease
+        finally:
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
 
     async def _perform(
-        self, op: Operation, raw: dict[str, Any], work: Work, item: Queued | None, quiet: bool
+        self, op: Operation, raw: dict[str, Any], work: Work, lease: Lease | None, quiet: bool
     ) -> Outcome | Failure:
         surface, runner = self.surface, self.surface.runner
         conversation = surface.conversation(work.user, work.origin)
-        ctx = runner.context(await surface.users.zone(work.user))
+        item = lease.item if lease else None
         tries = (item.tries if item else 0) + 1
+        if item is not None and datetime.now(UTC) > item.deadline:
+            return await self._give_up(op, work, lease, tries - 1, "its time ran out while the bot was away")
+        ctx = runner.context(await surface.users.zone(work.user))
         try:
             data = op.validate(raw, ctx)
         except InputError as error:  # valid in the fallback zone, not in the user's (rare)
-            await self._settle(item, "failed", tries, str(error))
+            await self._settle(lease, "failed", tries, str(error))
             self.audit(work, "failed", detail=str(error))
             if not quiet:
                 await conversation.tell(messages.input_problems(error, typed=work.typed))
             return Failure(str(error))
-        snapshot = await self._snapshot(op, data, ctx)
+        # A retry reuses the snapshot taken before the first try: the contact may already be gone.
+        snapshot = item.job.get("snapshot") if item is not None and "snapshot" in item.job else None
+        if snapshot is None:
+            snapshot = await self._snapshot(op, data, ctx)
         request = op.build(data, ctx)
         sent = {"method": request.method, "path": request.path, "json": request.json}
         given = frozenset(name for name, value in raw.items() if value)
         try:
             outcome = await runner.execute(op, data, ctx, given=given)
         except SegMetricsError as error:
-            return await self._failed(op, raw, work, item, tries, error, sent, conversation, quiet)
-        await self._settle(item, "done", tries)
+            return await self._failed(op, raw, work, lease, tries, error, sent, snapshot, conversation, quiet)
+        notes = []
+        if item is not None and item.tries > 0:
+            notes.append(f"queued while SegMetrics was not answering; went through on try {tries}")
+            if not outcome.found and request.method == "DELETE":
+                # An earlier try's answer was lost, and it had deleted it.
+                outcome = replace(outcome, found=True, summary=op.describe(data, None, ctx, given=given))
+                notes.append("an earlier try had already deleted it")
+        await self._settle(lease, "done", tries)
         response = outcome.response
         self.audit(
             work,
@@ -158,9 +213,6 @@ class Executor:
             snapshot=snapshot,
             key=item.key if item else None,
         )
-        notes = []
-        if item is not None and item.tries > 0:
-            notes.append(f"queued while SegMetrics was not answering; went through on try {tries}")
         await surface.confirm(outcome, op, work, conversation, ctx, snapshot=snapshot, notes=notes, quiet=quiet)
         return outcome
 
@@ -184,54 +236,82 @@ class Executor:
         op: Operation,
         raw: dict[str, Any],
         work: Work,
-        item: Queued | None,
+        lease: Lease | None,
         tries: int,
         error: SegMetricsError,
         sent: dict[str, Any],
+        snapshot: Any,
         conversation: Conversation,
         quiet: bool,
     ) -> Failure:
+        item = lease.item if lease else None
         details: dict[str, Any] = {"request": sent, "attempts": error.attempts, "detail": str(error)}
         if isinstance(error, StatusError):
             details.update(status_code=error.status_code, response=_kept(error.body))
-        if error.transient and item is not None and self.settings.segmetrics_outbox_hours > 0:
+        if snapshot is not None:
+            details["snapshot"] = snapshot
+        if error.transient and lease is not None and item is not None and self.settings.segmetrics_outbox_hours > 0:
             delay = min(
                 self.settings.segmetrics_outbox_max_gap, self.settings.segmetrics_outbox_first_retry * 2 ** (tries - 1)
             )
             next_at = datetime.now(UTC) + timedelta(seconds=delay)
             if next_at <= item.deadline:
+                job = {**item.job, **({"snapshot": snapshot} if snapshot is not None else {})}
                 store = self.surface.store
-                await store.call(store.store.reschedule, item.id, next_at=next_at, tries=tries, error=str(error))
+                await store.call(
+                    store.store.reschedule,
+                    item.id,
+                    held=lease.until,
+                    next_at=next_at,
+                    tries=tries,
+                    error=str(error),
+                    job=job,
+                )
                 self.audit(work, "queued", key=item.key, **details)
                 self.surface.outbox.wake()
                 if tries == 1 and not quiet:
                     until = describe_datetime(item.deadline, ZoneInfo(await self._zone(work)))
                     text = (
-                        f"⏳ SegMetrics is not answering ({error}). *{op.title}* is queued and will be retried "
-                        f"until {until}; you will be told when it goes through or if it gives up."
+                        f"⏳ SegMetrics is not answering ({error.reason}). *{op.title}* is queued and will be "
+                        f"retried until {until}; you will be told when it goes through or if it gives up."
                     )
                     await conversation.tell(messages.notice(text, typed=work.typed))
-                return Failure(f"SegMetrics is not answering; queued, will retry ({error})", queued=True)
-            await self._settle(item, "gave_up", tries, str(error))
-            self.audit(work, "gave_up", key=item.key, **details)
-            text = f"❌ Gave up on *{op.title}*: SegMetrics did not take it in {tries} tries. Nothing was changed."
-            await conversation.tell(messages.notice(text, typed=work.typed))
-            return Failure(str(error))
-        await self._settle(item, "failed", tries, str(error))
-        if isinstance(error, NotFound) and op.not_found:
-            self.audit(work, "not_found", key=item.key if item else None, **details)
-        else:
-            self.audit(work, "failed", key=item.key if item else None, **details)
-        reason = "; ".join(error.errors) if isinstance(error, StatusError) and error.errors else str(error)
+                return Failure(f"SegMetrics is not answering; queued, will retry ({error.reason})", queued=True)
+            return await self._give_up(op, work, lease, tries, error.reason, details)
+        await self._settle(lease, "failed", tries, str(error))
+        outcome_name = "not_found" if isinstance(error, NotFound) and op.not_found else "failed"
+        self.audit(work, outcome_name, key=item.key if item else None, **details)
+        reason = "; ".join(error.errors) if isinstance(error, StatusError) and error.errors else error.reason
         if not quiet:
             retry = await self.surface.safety.retry_ticket(op, raw, work)
             await conversation.tell(messages.segmetrics_problem(error, op, typed=work.typed, retry=retry))
         return Failure(reason)
 
-    async def _settle(self, item: Queued | None, state: str, tries: int, error: str | None = None) -> None:
-        if item is not None:
-            store = self.surface.store
-            await store.call(store.store.settle, item.id, state, tries=tries, error=error)
+    async def _give_up(
+        self,
+        op: Operation,
+        work: Work,
+        lease: Lease | None,
+        tries: int,
+        reason: str,
+        details: dict[str, Any] | None = None,
+    ) -> Failure:
+        await self._settle(lease, "gave_up", tries, reason)
+        self.audit(work, "gave_up", key=lease.item.key if lease else None, **(details or {"detail": reason}))
+        text = (
+            f"❌ Gave up on *{op.title}* after {tries} tries: {reason}. SegMetrics never confirmed it, so it was "
+            "most likely not done."
+        )
+        conversation = self.surface.conversation(work.user, work.origin)
+        await conversation.tell(messages.notice(text, typed=work.typed))
+        return Failure(reason)
+
+    async def _settle(self, lease: Lease | None, state: str, tries: int, error: str | None = None) -> None:
+        if lease is None:
+            return
+        store = self.surface.store
+        if not await store.call(store.store.settle, lease.item.id, state, held=lease.until, tries=tries, error=error):
+            log.warning("journal entry %s was no longer ours when it ended (%s)", lease.item.id, state)
 
     async def _zone(self, work: Work) -> str:
         return await self.surface.users.zone(work.user) or self.settings.segmetrics_timezone

@@ -108,13 +108,34 @@ def test_the_outbox_journals_leases_and_settles(store: Store) -> None:
     )
     assert item is not None and store.begin("command:T1", "tag add", {}, {}, lease_until=now, deadline=now) is None
     assert store.due() == []  # leased to its runner
-    store.reschedule(item.id, next_at=now - timedelta(seconds=1), tries=1, error="503")
+    assert store.reschedule(
+        item.id, held=item.next_at, next_at=now - timedelta(seconds=1), tries=1, error="503", job={"user": "U1", "n": 1}
+    )
     due = store.due()
     assert [entry.id for entry in due] == [item.id] and due[0].tries == 1 and due[0].raw == {"email": "a@b.com"}
-    assert store.lease(item.id, due[0].next_at, now + timedelta(minutes=1))
-    assert not store.lease(item.id, due[0].next_at, now + timedelta(minutes=1))  # another runner was first
-    store.settle(item.id, "done", tries=2)
+    assert due[0].job == {"user": "U1", "n": 1}
+    later = now + timedelta(minutes=2)
+    assert store.lease(item.id, due[0].next_at, later)
+    assert not store.lease(item.id, due[0].next_at, later)  # another runner was first
+    # A runner whose lease was taken over cannot settle or reschedule what the new holder runs.
+    assert not store.settle(item.id, "done", held=due[0].next_at, tries=2)
+    assert not store.reschedule(item.id, held=item.next_at, next_at=now, tries=2, error="503")
+    assert store.settle(item.id, "done", held=later, tries=2)
+    assert not store.settle(item.id, "failed", held=later, tries=3)  # settled once
     assert store.due() == [] and store.pending() == [] and store.next_due_at() is None
+
+
+def test_long_keys_are_digested_and_old_rows_pruned(store: Store) -> None:
+    now = datetime.now(UTC)
+    long_key = "command:" + "x" * 400
+    first = store.begin(long_key, "tag add", {}, {}, lease_until=now, deadline=now)
+    assert first is not None and len(first.key) <= 255
+    assert store.begin(long_key, "tag add", {}, {}, lease_until=now, deadline=now) is None
+    assert store.settle(first.id, "done", held=first.next_at, tries=1)
+    store.claim("undo:old")
+    store.prune(claims_after=timedelta(seconds=-1), settled_after=timedelta(seconds=-1))
+    assert store.claim("undo:old")  # forgotten, so claimable again
+    assert store.begin(long_key, "tag add", {}, {}, lease_until=now, deadline=now) is not None
 
 
 def test_tickets_expire(store: Store) -> None:

@@ -35,8 +35,30 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.types import TypeDecorator
 
 log = logging.getLogger("segmetrics_slack.store")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A moment, stored in UTC whatever zone it is given in, and read back zone-aware. SQLite keeps no
+    zone and compares text, so a time in another zone, bound as is, would compare wrongly."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("a naive datetime has no place in the store: give it a zone")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
 
 T = TypeVar("T")
 metadata = MetaData()
@@ -46,7 +68,7 @@ audit = Table(
     "audit",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("at", DateTime(timezone=True), nullable=False, index=True),
+    Column("at", UTCDateTime(), nullable=False, index=True),
     Column("team_id", String(32)),
     Column("user_id", String(32), index=True),
     Column("channel_id", String(32)),
@@ -67,9 +89,9 @@ outbox = Table(
     metadata,
     Column("id", String(36), primary_key=True),
     Column("key", String(255), unique=True, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("next_at", DateTime(timezone=True), nullable=False, index=True),
-    Column("deadline", DateTime(timezone=True), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("next_at", UTCDateTime(), nullable=False, index=True),
+    Column("deadline", UTCDateTime(), nullable=False),
     Column("tries", Integer, nullable=False, default=0),
     # pending | done | failed | gave_up
     Column("state", String(16), nullable=False, index=True),
@@ -83,7 +105,7 @@ claims = Table(
     "claims",
     metadata,
     Column("key", String(255), primary_key=True),
-    Column("at", DateTime(timezone=True), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
 )
 
 tickets = Table(
@@ -92,17 +114,12 @@ tickets = Table(
     Column("id", String(36), primary_key=True),
     Column("kind", String(16), nullable=False),
     Column("payload", JSON, nullable=False),
-    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
 )
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _aware(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes: they were written in UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -168,7 +185,7 @@ class Store:
         if user is not None:
             query = query.where(audit.c.user_id == user)
         with self.engine.connect() as connection:
-            return [dict(row._mapping, at=_aware(row.at)) for row in connection.execute(query)]
+            return [dict(row._mapping) for row in connection.execute(query)]
 
     # -- idempotency ----------------------------------------------------------------------------
 
@@ -243,7 +260,7 @@ class Store:
         query = select(outbox.c.next_at).where(outbox.c.state == "pending").order_by(outbox.c.next_at).limit(1)
         with self.engine.connect() as connection:
             value = connection.execute(query).scalar()
-        return _aware(value) if value is not None else None
+        return value
 
     def pending(self) -> list[Queued]:
         with self.engine.connect() as connection:
@@ -303,7 +320,7 @@ class Store:
             row = connection.execute(select(tickets).where(tickets.c.id == ticket_id, tickets.c.kind == kind)).first()
         if row is None:
             return None
-        return row.payload, _aware(row.expires_at) >= _now()
+        return row.payload, row.expires_at >= _now()
 
 
 def _held(item_id: str, held: datetime) -> tuple[Any, ...]:
@@ -323,9 +340,9 @@ def _queued(row: Mapping[str, Any]) -> Queued:
         operation=row["operation"],
         raw=row["raw"],
         job=row["job"],
-        created_at=_aware(row["created_at"]),
-        next_at=_aware(row["next_at"]),
-        deadline=_aware(row["deadline"]),
+        created_at=row["created_at"],
+        next_at=row["next_at"],
+        deadline=row["deadline"],
         tries=row["tries"],
         state=row["state"],
         last_error=row.get("last_error"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -82,8 +83,9 @@ class SlackBot:
 
     async def close(self, grace: float | None = None) -> None:
         """Finish acknowledged work (by default, as long as a SegMetrics call may take), then release connections."""
-        await self.jobs.drain(self.grace if grace is None else grace)
-        await self.surface.outbox.stop()
+        grace = self.grace if grace is None else grace
+        # The outbox takes nothing new from here on; what is running, there and in jobs, gets the same grace.
+        await asyncio.gather(self.surface.outbox.stop(grace), self.jobs.drain(grace))
         await self.groups.stop()
         await self.runner.aclose()
         await self.store.close()

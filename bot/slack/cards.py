@@ -199,7 +199,10 @@ class Cards:
             await self.surface.conversation(user, origin).tell(self.surface.safety.refusal(decision))
             return
         outcome = await self.surface.executor.start(op, raw, work, key=delete_key)
-        if isinstance(outcome, Outcome) and outcome.found:
+        if outcome is None:  # a second click (or a redelivery): the first one does it and says so
+            text = "ℹ️ Delete was already clicked on this card; see the confirmation in the channel."
+            await self.surface.conversation(user, origin).tell(messages.notice(text))
+        elif isinstance(outcome, Outcome) and outcome.found:
             done = f"🗑️ {messages.escape(outcome.summary.headline[:1].upper() + outcome.summary.headline[1:])}."
             await self.surface.conversation(user, origin).replace(messages.Message(done, [messages.section(done)]))
 

@@ -54,6 +54,11 @@ class Groups:
                 error.response.get("error"),
             )
             return
+        except Exception as error:  # Slack unreachable, an odd answer: never fatal, tried again later
+            log.warning(
+                "user groups could not be read (%s); group rules use the last known members", type(error).__name__
+            )
+            return
         self._members = members
 
     def keep_fresh(self, every: float = REFRESH_EVERY) -> None:

@@ -32,7 +32,7 @@ from bot.slack.outbox import Outbox
 from bot.slack.replies import Conversation, Undelivered
 from bot.slack.safety import Safety
 from bot.slack.users import Users
-from bot.slack.work import Executor, Work
+from bot.slack.work import Executor, Work, holding_journal_entry
 from bot.store import AsyncStore
 from bot.tokens import unescape_slack
 
@@ -270,8 +270,15 @@ class SlackSurface:
         try:
             await work
         except asyncio.CancelledError:
-            # Stopping mid-call: say so, briefly, rather than leave the user guessing.
-            text = "⚠️ The bot was stopped while running this; it may or may not have reached SegMetrics."
+            # Stopping mid-call: say so, briefly, rather than leave the user guessing. Work held in the
+            # journal is resumed by the outbox once its lease runs out.
+            if holding_journal_entry.get():
+                text = (
+                    "⚠️ The bot was stopped while running this. It is saved and will be finished when the bot is "
+                    "back; you will be told then."
+                )
+            else:
+                text = "⚠️ The bot was stopped while running this; it may or may not have reached SegMetrics."
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(asyncio.shield(conversation.tell(messages.notice(text, typed=typed))), 3)
             raise

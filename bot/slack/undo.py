@@ -14,7 +14,7 @@ from typing import Any
 from bot.runner import Outcome
 from bot.slack import messages
 from bot.slack.replies import Conversation
-from bot.slack.work import Work
+from bot.slack.work import Failure, Work
 
 log = logging.getLogger("segmetrics_slack.undo")
 
@@ -75,19 +75,32 @@ class Undo:
         if not decision.allowed:
             await conversation.tell(safety.refusal(decision))
             return
-        failed = []
+        done, queued, failed = [], [], []
         for index, raw in enumerate(payload["raws"]):
             outcome = await self.surface.executor.start(op, dict(raw), work, key=f"undo:{ticket}:{index}", quiet=True)
-            if not isinstance(outcome, Outcome):
-                reason = outcome.reason if outcome is not None else "already done"
-                failed.append(f"{raw.get('email') or raw.get('contact_id') or '?'}: {reason}")
-        if len(failed) == len(payload["raws"]):
+            who = str(raw.get("email") or raw.get("contact_id") or "?")
+            if isinstance(outcome, Outcome):
+                done.append(who)
+            elif isinstance(outcome, Failure) and outcome.queued:
+                queued.append(who)  # the outbox finishes it and confirms it then
+            else:
+                failed.append(f"{who}: {outcome.reason if outcome is not None else 'already done'}")
+        if not done and not queued:
             # Nothing undone: the confirmation stays as it was (with its button); only the clicker hears why.
             reasons = "\n".join(f"• {messages.escape(line)}" for line in failed)
             text = f"❌ *Undo failed*; nothing was changed:\n{reasons}"
             await conversation.tell(messages.Message("Undo failed; nothing was changed.", [messages.section(text)]))
             return
-        note = f"↩️ Undone by <@{clicker}>"
+        notes = []
+        if done:
+            notes.append(
+                f"↩️ Undone by <@{clicker}>" + (f" for {len(done)} of {len(payload['raws'])}" if queued else "")
+            )
+        if queued:
+            notes.append(
+                f"⏳ Undo by <@{clicker}> queued for {messages.escape(', '.join(queued))}: SegMetrics is not "
+                "answering; it will be retried and confirmed here"
+            )
         if failed:
-            note += "; not for " + "; ".join(messages.escape(line) for line in failed)
-        await self.surface.mark(body, note)
+            notes.append("not undone for " + "; ".join(messages.escape(line) for line in failed))
+        await self.surface.mark(body, "; ".join(notes))

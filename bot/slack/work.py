@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -35,6 +36,9 @@ RETRY_TTL = timedelta(days=1)
 RESPONSE_KEPT = 20_000
 LEASE = timedelta(seconds=60)
 RENEW_EVERY = 20.0
+
+# True while this task holds an unsettled journal entry: if it is stopped then, the outbox finishes the work.
+holding_journal_entry: ContextVar[bool] = ContextVar("holding_journal_entry", default=False)
 
 
 @dataclass(frozen=True)
@@ -147,6 +151,7 @@ class Executor:
     async def _holding(self, item: Queued) -> AsyncIterator[Lease]:
         lease = Lease(item, item.next_at)
         store = self.surface.store
+        holding_journal_entry.set(True)
 
         async def renew() -> None:
             while True:
@@ -160,6 +165,12 @@ class Executor:
         renewing = asyncio.get_running_loop().create_task(renew(), name="renew lease")
         try:
             yield lease
+        except asyncio.CancelledError:
+            # Stopped mid-run: the entry is due at once, for the next bot to take (still pending, so
+            # it is resumed, not lost), rather than when the lease would have run out.
+            with contextlib.suppress(Exception):
+                await asyncio.shield(store.call(store.store.lease, item.id, lease.until, datetime.now(UTC)))
+            raise
         finally:
             renewing.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -309,6 +320,7 @@ class Executor:
     async def _settle(self, lease: Lease | None, state: str, tries: int, error: str | None = None) -> None:
         if lease is None:
             return
+        holding_journal_entry.set(False)
         store = self.surface.store
         if not await store.call(store.store.settle, lease.item.id, state, held=lease.until, tries=tries, error=error):
             log.warning("journal entry %s was no longer ours when it ended (%s)", lease.item.id, state)

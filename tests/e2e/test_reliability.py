@@ -151,3 +151,94 @@ async def test_a_double_click_on_undo_undoes_once(slack: Slack, sandbox: Sandbox
     await slack.posted(method="chat.update")
     await settled(slack)
     assert applied(sandbox, f"{BASE}/tags/remove") == 1
+
+
+def _confirm_value(call: Any) -> str:
+    return next(
+        element["value"]
+        for block in call.args["blocks"]
+        if block["type"] == "actions"
+        for element in block["elements"]
+        if element["action_id"] == "confirm_run"
+    )
+
+
+async def test_a_delete_whose_answer_was_lost_is_done_once(bots: BotFactory, sandbox: Sandbox) -> None:
+    slack = await bots.start(**FAST)
+    await slack.bot.runner.run_text("contact add jane@example.com contact_id=C-7")
+    # The first DELETE goes through but its answer is lost; the client's own retry meets a 503: queued.
+    # The outbox's retry then finds nothing to delete, which means the first one did it.
+    sandbox.add_fault(Fault(status=None, disconnect=True, method="DELETE"))
+    sandbox.add_fault(Fault(status=503, method="DELETE"))
+    since = time.monotonic()
+    await slack.command("contact delete C-7")
+    asked = await slack.posted(
+        lambda call: call.at >= since and "confirm_run" in json.dumps(call.args.get("blocks")), method="response_url"
+    )
+    await slack.click("confirm_run", _confirm_value(asked))
+    done = await slack.posted(lambda call: "deleted contact C-7" in call.args["text"], timeout=15)
+    assert "An earlier try had already deleted it" in json.dumps(done.args["blocks"])
+    assert sandbox.contact("C-7") is None
+    await settled(slack)
+    deletes = [request for request in sandbox.requests if request.method == "DELETE"]
+    assert len(deletes) == 3  # applied-but-lost, 503, then "not found"
+    outcomes = [row["outcome"] for row in audit(slack) if row["operation"] == "contact delete"]
+    assert outcomes == ["queued", "succeeded"]
+
+
+async def test_an_undo_segmetrics_does_not_answer_is_queued_then_done(bots: BotFactory, sandbox: Sandbox) -> None:
+    slack = await bots.start(**FAST)
+    await slack.bot.runner.run_text("contact add jane@example.com")
+    since = time.monotonic()
+    await slack.command("tag add jane@example.com VIP")
+    posted = await slack.posted(lambda call: call.at >= since)
+    value = next(e["value"] for b in posted.args["blocks"] if b["type"] == "actions" for e in b["elements"])
+    sandbox.add_fault(Fault(status=503, times=2, path_contains="tags/remove"))
+    await slack.click(
+        "undo", value, message={"ts": "1.1", "text": posted.args["text"], "blocks": posted.args["blocks"]}
+    )
+    marked = await slack.posted(method="chat.update", timeout=10)
+    note = json.dumps(marked.args["blocks"], ensure_ascii=False)
+    assert "⏳ Undo by <@U1> queued for jane@example.com" in note and "Undo failed" not in note
+    await slack.posted(lambda call: "removed VIP from jane@example.com" in call.args["text"], timeout=15)
+    assert sandbox.tag_names("jane@example.com") == []
+    assert applied(sandbox, f"{BASE}/tags/remove") == 1
+
+
+async def test_queued_work_meets_the_policy_of_the_bot_that_resumes_it(
+    bots: BotFactory, sandbox: Sandbox, tmp_path: Any
+) -> None:
+    database = temporary_database()
+    first = await bots.start(**FAST, segmetrics_bot_database_url=database)
+    sandbox.add_fault(Fault(status=503, times=1000))
+    await first.command("tag add jane@example.com VIP")
+    await first.posted(lambda call: "queued" in call.args.get("text", ""), method="response_url", timeout=10)
+    await bots.stop(first)
+    sandbox.reset()
+    # Meanwhile tagging was restricted to U9: the queued tagging by U1 is refused, not run.
+    policy = tmp_path / "policy.toml"
+    policy.write_text('[operations."tag add"]\nallow = ["U9"]\n')
+    second = await bots.start(**FAST, segmetrics_bot_database_url=database, segmetrics_bot_policy=str(policy))
+    refused = await second.posted(lambda call: "not open to you" in call.args.get("text", ""), method="response_url")
+    assert "*Tag a contact* is not open to you" in refused.args["text"]
+    await settled(second)
+    assert applied(sandbox, f"{BASE}/tags/add") == 0
+    assert second.bot.store.store.pending() == []
+
+
+async def test_a_restart_during_a_call_resumes_it(bots: BotFactory, sandbox: Sandbox) -> None:
+    database = temporary_database()
+    first = await bots.start(**{**FAST, "segmetrics_timeout": 5.0}, segmetrics_bot_database_url=database)
+    sandbox.add_fault(Fault(status=503, delay=3.0))  # SegMetrics is slow to answer when the bot is stopped
+    await first.command("contact add jane@example.com first=Jane")
+    await asyncio.to_thread(sandbox.wait_for, lambda request: request.path == CONTACT, 5)
+    await bots.stop(first, grace=0.2)
+    told = await first.posted(lambda call: "stopped while running" in call.args.get("text", ""), method="response_url")
+    assert "will be finished when the bot is back" in told.args["text"]
+    # The next bot takes it up at once (not when the lease would have run out) and confirms it.
+    second = await bots.start(**FAST, segmetrics_bot_database_url=database)
+    done = await second.posted(lambda call: "saved contact jane@example.com" in call.args["text"], timeout=10)
+    assert done.args["channel"] == "C1"
+    await settled(second)
+    assert applied(sandbox) == 1
+    assert second.bot.store.store.pending() == []

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from bot import logs
-from bot.sandbox import Sandbox
+from bot.sandbox import Fault, Sandbox
 from tests.e2e.conftest import API_KEY, BASE, SIGNING_SECRET, BotFactory, Slack, settled
 
 POLICY = """
@@ -251,10 +251,13 @@ async def test_the_audit_trail_and_channel(bots: BotFactory, sandbox: Sandbox) -
 
 
 async def test_logs_are_json_with_request_ids_and_never_hold_a_secret(bots: BotFactory) -> None:
+    # `configure` takes over the root logger; everything it changes is put back for the other tests.
+    root, ours = logging.getLogger(), logging.getLogger("segmetrics_slack")
+    saved = (list(root.handlers), root.level, ours.level, {name: logging.getLogger(name).level for name in logs.QUIET})
     stream = io.StringIO()
     handler = logs.configure(format="json", secrets=[API_KEY, bots.fake.bot_token, SIGNING_SECRET])
     handler.setStream(stream)  # type: ignore[attr-defined]
-    logging.getLogger("segmetrics_slack").setLevel(logging.DEBUG)
+    ours.setLevel(logging.DEBUG)
     try:
         slack = await bots.start()
         await slack.command("contact add jane@example.com")
@@ -266,7 +269,13 @@ async def test_logs_are_json_with_request_ids_and_never_hold_a_secret(bots: BotF
         )
         await settled(slack)
     finally:
-        logging.getLogger().removeHandler(handler)
+        root.removeHandler(handler)
+        for kept in saved[0]:
+            root.addHandler(kept)
+        root.setLevel(saved[1])
+        ours.setLevel(saved[2])
+        for name, level in saved[3].items():
+            logging.getLogger(name).setLevel(level)
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
     assert lines and all({"at", "level", "logger", "message", "request_id", "operation"} <= set(line) for line in lines)
     calls = [line for line in lines if line["message"].startswith("segmetrics POST contact")]
@@ -274,3 +283,45 @@ async def test_logs_are_json_with_request_ids_and_never_hold_a_secret(bots: BotF
     text = stream.getvalue()
     assert API_KEY not in text and bots.fake.bot_token not in text and SIGNING_SECRET not in text
     assert "a careless line: key=[redacted] token=[redacted]" in text
+
+
+async def test_a_confirmed_delete_segmetrics_rejects_says_why(slack: Slack, sandbox: Sandbox) -> None:
+    sandbox.add_fault(Fault(status=400, method="DELETE", body={"status": "error", "errors": ["order is locked"]}))
+    since = time.monotonic()
+    await slack.command("order delete INV-9")
+    await slack.click("confirm_run", buttons((await prompt(slack, since)).args)["confirm_run"], response_key="yes")
+    replaced = await slack.posted(
+        lambda call: call.args.get("key") == "yes" and "Not done" in call.args.get("text", ""), method="response_url"
+    )
+    assert replaced.args["replace_original"] is True
+    told = await slack.posted(lambda call: "order is locked" in json.dumps(call.args), method="response_url")
+    assert told.args["response_type"] == "ephemeral"
+    await settled(slack)
+    assert slack.bot.store.store.audit_rows()[-1]["outcome"] == "failed"
+
+
+async def test_undo_and_restore_meet_the_policy_too(bots: BotFactory, sandbox: Sandbox, tmp_path: Path) -> None:
+    policy = tmp_path / "policy.toml"
+    policy.write_text('[operations."tag remove"]\nallow = ["U9"]\n\n[operations."contact add"]\nallow = ["U9"]\n')
+    slack = await bots.start(segmetrics_bot_policy=str(policy))
+    await slack.bot.runner.run_text("contact add jane@example.com contact_id=C-7 first=Jane")
+    # Tagging is open to U1, but the Undo (a tag removal) is not.
+    since = time.monotonic()
+    await slack.command("tag add jane@example.com VIP")
+    tagged = await slack.posted(lambda call: call.at >= since)
+    message = {"ts": "4.4", "text": tagged.args["text"], "blocks": tagged.args["blocks"]}
+    await slack.click("undo", buttons(tagged.args)["undo"], message=message, response_key="undo")
+    refused = await slack.posted(lambda call: call.args.get("key") == "undo", method="response_url")
+    assert "*Remove tags* is not open to you" in refused.args["text"]
+    # Deleting is open to U1, but the Restore (a contact add) is not.
+    since = time.monotonic()
+    await slack.command("contact delete C-7")
+    await slack.click("confirm_run", buttons((await prompt(slack, since)).args)["confirm_run"])
+    deleted = await slack.posted(lambda call: "deleted contact C-7" in call.args["text"], timeout=10)
+    message = {"ts": "5.5", "text": deleted.args["text"], "blocks": deleted.args["blocks"]}
+    await slack.click("restore", buttons(deleted.args)["restore"], message=message, response_key="restore")
+    refused = await slack.posted(lambda call: call.args.get("key") == "restore", method="response_url")
+    assert "*Add or update contact* is not open to you" in refused.args["text"]
+    await settled(slack)
+    assert sandbox.contact("C-7") is None  # not restored
+    assert not any(request.path.endswith("/tags/remove") for request in sandbox.requests)

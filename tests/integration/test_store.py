@@ -10,6 +10,7 @@ import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -89,6 +90,19 @@ def test_the_audit_trail_keeps_every_attempt_in_order(store: Store) -> None:
     assert rows[1]["request"] == {"json": {"tags": ["VIP"]}} and rows[0]["at"] == early
     assert [row["user_id"] for row in store.audit_rows(since=early + timedelta(days=1))] == ["U1"]
     assert [row["outcome"] for row in store.audit_rows(user="U2")] == ["refused"]
+
+
+def test_times_in_any_zone_are_compared_as_moments(store: Store) -> None:
+    paris = ZoneInfo("Europe/Paris")
+    store.record(AuditEvent("tag add", "succeeded", user_id="U1", at=datetime(2026, 11, 1, 1, 0, tzinfo=paris)))
+    store.record(AuditEvent("tag add", "succeeded", user_id="U2", at=datetime(2026, 11, 1, 2, 0, tzinfo=UTC)))
+    # 01:00 in Paris is midnight UTC: both are from then on; 02:30 in Paris (01:30 UTC) only the second.
+    assert [row["user_id"] for row in store.audit_rows(since=datetime(2026, 11, 1, 1, 0, tzinfo=paris))] == [
+        "U1",
+        "U2",
+    ]
+    assert [row["user_id"] for row in store.audit_rows(since=datetime(2026, 11, 1, 2, 30, tzinfo=paris))] == ["U2"]
+    assert store.audit_rows()[0]["at"] == datetime(2026, 11, 1, 0, 0, tzinfo=UTC)
 
 
 def test_an_interaction_is_claimed_once(store: Store) -> None:

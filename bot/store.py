@@ -11,8 +11,9 @@ import asyncio
 import hashlib
 import json
 import logging
+import threading
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -27,6 +28,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     create_engine,
     event,
     insert,
@@ -174,9 +176,14 @@ class Store:
     # -- audit ----------------------------------------------------------------------------------
 
     def record(self, entry: AuditEvent) -> int:
-        values = {name: getattr(entry, name) for name in AuditEvent.__dataclass_fields__}
         with self.engine.begin() as connection:
-            return int(connection.execute(insert(audit).values(**values)).inserted_primary_key[0])
+            return int(connection.execute(_INSERT_AUDIT, _audit_values(entry)).inserted_primary_key[0])
+
+    def record_many(self, entries: Sequence[AuditEvent]) -> list[None]:
+        """Several events in one transaction (the audit trail is written behind, in batches)."""
+        with self.engine.begin() as connection:
+            connection.execute(_INSERT_AUDIT, [_audit_values(entry) for entry in entries])
+        return [None] * len(entries)
 
     def audit_rows(self, *, since: datetime | None = None, user: str | None = None) -> list[dict[str, Any]]:
         query = select(audit).order_by(audit.c.id)
@@ -217,33 +224,25 @@ class Store:
         """Journal an operation before running it, leased to its runner until `lease_until` (if the bot
         dies mid-call, the lease runs out and the outbox resumes it). None when `key` was seen before:
         the same Slack interaction never runs twice."""
-        row = {
-            "id": str(uuid.uuid4()),
-            "key": key_of(key),
-            "created_at": _now(),
-            "next_at": lease_until,
-            "deadline": deadline,
-            "tries": 0,
-            "state": "pending",
-            "operation": operation,
-            "raw": dict(raw),
-            "job": dict(job),
-        }
+        return self.begin_many([Begin(key, operation, raw, job, lease_until, deadline)])[0]
+
+    def begin_many(self, entries: Sequence[Begin]) -> list[Queued | None]:
+        """`begin` for several operations in one transaction; when one of them was seen before, each is
+        journaled on its own so the others still are."""
+        rows = [entry.row() for entry in entries]
         try:
             with self.engine.begin() as connection:
-                connection.execute(insert(outbox).values(**row))
+                connection.execute(_INSERT_OUTBOX, rows)
         except IntegrityError:
-            return None
-        return _queued(row)
+            if len(rows) == 1:
+                return [None]
+            return [self.begin_many([entry])[0] for entry in entries]
+        return [_queued(row) for row in rows]
 
     def lease(self, item_id: str, expected_next_at: datetime, until: datetime) -> bool:
         """Take a due item for `until`, unless another runner (another instance) took it first."""
         with self.engine.begin() as connection:
-            result = connection.execute(
-                update(outbox)
-                .where(outbox.c.id == item_id, outbox.c.state == "pending", outbox.c.next_at == expected_next_at)
-                .values(next_at=until)
-            )
+            result = connection.execute(_LEASE, {"item_id": item_id, "held": expected_next_at, "until": until})
         return result.rowcount == 1
 
     def due(self, now: datetime | None = None, limit: int = 50) -> list[Queued]:
@@ -288,11 +287,12 @@ class Store:
 
     def settle(self, item_id: str, state: str, *, held: datetime, tries: int, error: str | None = None) -> bool:
         """Finish a run (done, failed, gave_up), if the caller still holds its lease (`held`)."""
+        return self.settle_many([Settle(item_id, state, held, tries, error)])[0]
+
+    def settle_many(self, entries: Sequence[Settle]) -> list[bool]:
+        """`settle` for several runs in one transaction; each result says whether that run still held it."""
         with self.engine.begin() as connection:
-            result = connection.execute(
-                update(outbox).where(*_held(item_id, held)).values(state=state, tries=tries, last_error=error)
-            )
-        return result.rowcount == 1
+            return [connection.execute(_SETTLE, entry.params()).rowcount == 1 for entry in entries]
 
     def prune(self, *, claims_after: timedelta, settled_after: timedelta) -> None:
         """Forget old claims, settled outbox entries and expired tickets (the audit trail is kept)."""
@@ -326,6 +326,69 @@ class Store:
 def _held(item_id: str, held: datetime) -> tuple[Any, ...]:
     """The row, while still pending under the lease its runner holds."""
     return outbox.c.id == item_id, outbox.c.state == "pending", outbox.c.next_at == held
+
+
+@dataclass(frozen=True)
+class Begin:
+    """One operation to journal (`Store.begin`)."""
+
+    key: str
+    operation: str
+    raw: Mapping[str, Any]
+    job: Mapping[str, Any]
+    lease_until: datetime
+    deadline: datetime
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "id": str(uuid.uuid4()),
+            "key": key_of(self.key),
+            "created_at": _now(),
+            "next_at": self.lease_until,
+            "deadline": self.deadline,
+            "tries": 0,
+            "state": "pending",
+            "operation": self.operation,
+            "raw": dict(self.raw),
+            "job": dict(self.job),
+            "last_error": None,
+        }
+
+
+@dataclass(frozen=True)
+class Settle:
+    """One run to finish (`Store.settle`)."""
+
+    item_id: str
+    state: str
+    held: datetime
+    tries: int
+    error: str | None = None
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "item_id": self.item_id,
+            "held": self.held,
+            "new_state": self.state,
+            "new_tries": self.tries,
+            "new_error": self.error,
+        }
+
+
+# Built once: a statement built per call (`insert(...).values(...)`) costs more than SQLite's own work.
+_INSERT_AUDIT = insert(audit)
+_INSERT_OUTBOX = insert(outbox)
+_HELD = (outbox.c.id == bindparam("item_id"), outbox.c.state == "pending", outbox.c.next_at == bindparam("held"))
+_LEASE = update(outbox).where(*_HELD).values(next_at=bindparam("until"))
+_SETTLE = (
+    update(outbox)
+    .where(*_HELD)
+    .values(state=bindparam("new_state"), tries=bindparam("new_tries"), last_error=bindparam("new_error"))
+)
+
+
+def _audit_values(entry: AuditEvent) -> dict[str, Any]:
+    return {name: getattr(entry, name) for name in AuditEvent.__dataclass_fields__}
 
 
 def key_of(key: str) -> str:
@@ -365,20 +428,63 @@ def _sqlite_pragmas(connection: Any, _: Any) -> None:
 
 
 class AsyncStore:
-    """The store, from the event loop: every call runs on the store's own thread."""
+    """The store, from the event loop: every call runs on the store's own thread.
+
+    The frequent writes (journal, settle, audit) are grouped: what arrives while the thread is busy goes
+    into the next transaction together, so a burst of commands costs a few commits, not one each.
+    """
 
     def __init__(self, store: Store) -> None:
         self.store = store
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
+        self._lock = threading.Lock()
+        self._waiting: dict[Callable[[list[Any]], list[Any]], list[tuple[Any, asyncio.Future[Any] | None]]] = {}
 
     async def call(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._thread, lambda: function(*args, **kwargs))
 
+    async def begin(self, entry: Begin) -> Queued | None:
+        return await self._grouped(self.store.begin_many, entry)  # type: ignore[no-any-return]
+
+    async def settle(self, entry: Settle) -> bool:
+        return await self._grouped(self.store.settle_many, entry)  # type: ignore[no-any-return]
+
     def record(self, entry: AuditEvent) -> None:
         """Fire and forget: an audit write never holds up the caller (a failure is logged)."""
-        future = self._thread.submit(self.store.record, entry)
-        future.add_done_callback(_log_failure)
+        self._add(self.store.record_many, entry, None)
+
+    def _grouped(self, many: Callable[[list[Any]], list[Any]], entry: Any) -> asyncio.Future[Any]:
+        future = asyncio.get_running_loop().create_future()
+        self._add(many, entry, future)
+        return future
+
+    def _add(self, many: Callable[[list[Any]], list[Any]], entry: Any, future: asyncio.Future[Any] | None) -> None:
+        with self._lock:
+            group = self._waiting.setdefault(many, [])
+            group.append((entry, future))
+            first = len(group) == 1
+        if first:
+            self._thread.submit(self._run_group, many).add_done_callback(_log_failure)
+
+    def _run_group(self, many: Callable[[list[Any]], list[Any]]) -> None:
+        """On the store's thread: everything waiting for `many`, in one call."""
+        with self._lock:
+            group = self._waiting.pop(many, [])
+        if not group:
+            return
+        try:
+            results = many([entry for entry, _ in group])
+        except Exception as error:
+            waiting = [future for _, future in group if future is not None]
+            for future in waiting:
+                future.get_loop().call_soon_threadsafe(_fail, future, error)
+            if len(waiting) < len(group):
+                raise
+            return
+        for (_, future), result in zip(group, results, strict=True):
+            if future is not None:
+                future.get_loop().call_soon_threadsafe(_resolve, future, result)
 
     async def flush(self) -> None:
         """Wait for every write submitted so far."""
@@ -388,6 +494,16 @@ class AsyncStore:
         await self.flush()
         self._thread.shutdown(wait=True)
         self.store.close()
+
+
+def _resolve(future: asyncio.Future[Any], result: Any) -> None:
+    if not future.done():
+        future.set_result(result)
+
+
+def _fail(future: asyncio.Future[Any], error: BaseException) -> None:
+    if not future.done():
+        future.set_exception(error)
 
 
 def _log_failure(future: Any) -> None:

@@ -11,8 +11,9 @@ Api = Literal["import", "reporting", "root"]
 
 
 def segment(value: str) -> str:
-    """Percent-encode one path segment: `a+b@x.com` → `a%2Bb%40x.com`, `a/b` → `a%2Fb`."""
-    return quote(value, safe="")
+    """Percent-encode one path segment: `a+b@x.com` → `a%2Bb@x.com`, `a/b` → `a%2Fb`. `@` is kept: it is
+    allowed in a path (RFC 3986), and aiohttp would send it decoded anyway."""
+    return quote(value, safe="@")
 
 
 @dataclass(frozen=True)

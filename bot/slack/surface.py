@@ -32,7 +32,7 @@ from bot.slack.outbox import Outbox
 from bot.slack.replies import Conversation, Undelivered
 from bot.slack.safety import Safety
 from bot.slack.users import Users
-from bot.slack.work import Executor, Work, holding_journal_entry
+from bot.slack.work import Checked, Executor, Work, holding_journal_entry
 from bot.store import AsyncStore
 from bot.tokens import unescape_slack
 
@@ -180,7 +180,9 @@ class SlackSurface:
         if op.needs_confirmation(data):
             job: Awaitable[Any] = self.safety.ask(op, raw, work)
         else:
-            job = self.executor.start(op, raw, work, key=None if op.verb == "show" else key)
+            # Validated before the acknowledgement in the zone known then: reused if it is still the user's.
+            checked = Checked(data, self.users.cached_zone(work.user))
+            job = self.executor.start(op, raw, work, key=None if op.verb == "show" else key, checked=checked)
         self.jobs.spawn(self.guarded(conversation, job, typed=work.typed), name=op.name)
 
     # -- forms --------------------------------------------------------------------------------------

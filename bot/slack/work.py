@@ -14,7 +14,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextvars import ContextVar
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -27,7 +27,7 @@ from bot.runner import Outcome
 from bot.segmetrics.errors import NotFound, SegMetricsError, StatusError
 from bot.slack import messages, modals
 from bot.slack.replies import Conversation
-from bot.store import AuditEvent, Queued
+from bot.store import AuditEvent, Begin, Queued, Settle
 
 log = logging.getLogger("segmetrics_slack.work")
 
@@ -85,12 +85,23 @@ def _kept(value: Any) -> Any:
     return value if len(text) <= RESPONSE_KEPT else text[:RESPONSE_KEPT] + "…"
 
 
+@dataclass(frozen=True)
+class Checked:
+    """An input already validated before the acknowledgement, and the zone it was read in: reused when
+    that is the user's zone, so a command's dates are read once, at the moment it was sent."""
+
+    data: Any
+    zone: str | None
+
+
 @dataclass
 class Lease:
-    """The journal entry a run holds, and until when (renewed while the run works)."""
+    """The journal entry a run holds, and until when (renewed while the run works). Held while renewing
+    and while ending the run, so the end always names the lease as it is."""
 
     item: Queued
     until: datetime
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 class Executor:
@@ -115,37 +126,43 @@ class Executor:
         )
 
     async def start(
-        self, op: Operation, raw: dict[str, Any], work: Work, *, key: str | None, quiet: bool = False
+        self,
+        op: Operation,
+        raw: dict[str, Any],
+        work: Work,
+        *,
+        key: str | None,
+        quiet: bool = False,
+        checked: Checked | None = None,
     ) -> Outcome | Failure | None:
         """Run `op` now. A write is journaled first under `key`: a repeat of the same key does nothing
         (None). `quiet`: no confirmation and no message on failure; the caller reports the result."""
         if key is None:
-            return await self.perform(op, raw, work, None, quiet=quiet)
+            return await self.perform(op, raw, work, None, quiet=quiet, checked=checked)
         now = datetime.now(UTC)
-        store = self.surface.store
-        item = await store.call(
-            store.store.begin,
-            key,
-            op.name,
-            raw,
-            work.as_dict(),
-            lease_until=now + LEASE,
-            deadline=now + timedelta(hours=self.settings.segmetrics_outbox_hours),
-        )
+        deadline = now + timedelta(hours=self.settings.segmetrics_outbox_hours)
+        item = await self.surface.store.begin(Begin(key, op.name, raw, work.as_dict(), now + LEASE, deadline))
         if item is None:
             log.info("%s: interaction %s already handled; not running it again", op.name, key)
             return None
-        return await self.perform(op, raw, work, item, quiet=quiet)
+        return await self.perform(op, raw, work, item, quiet=quiet, checked=checked)
 
     async def perform(
-        self, op: Operation, raw: dict[str, Any], work: Work, item: Queued | None, *, quiet: bool = False
+        self,
+        op: Operation,
+        raw: dict[str, Any],
+        work: Work,
+        item: Queued | None,
+        *,
+        quiet: bool = False,
+        checked: Checked | None = None,
     ) -> Outcome | Failure:
         """Run one try of `op` (the journal entry `item`, already leased, when it is a write)."""
         with for_operation(op.name):
             if item is None:
-                return await self._perform(op, raw, work, None, quiet)
+                return await self._perform(op, raw, work, None, quiet, checked)
             async with self._holding(item) as lease:
-                return await self._perform(op, raw, work, lease, quiet)
+                return await self._perform(op, raw, work, lease, quiet, checked)
 
     @contextlib.asynccontextmanager
     async def _holding(self, item: Queued) -> AsyncIterator[Lease]:
@@ -156,11 +173,12 @@ class Executor:
         async def renew() -> None:
             while True:
                 await asyncio.sleep(RENEW_EVERY)
-                until = datetime.now(UTC) + LEASE
-                if not await store.call(store.store.lease, item.id, lease.until, until):
-                    log.warning("lost the lease on %s; another runner has it", item.id)
-                    return
-                lease.until = until
+                async with lease.lock:
+                    until = datetime.now(UTC) + LEASE
+                    if not await store.call(store.store.lease, item.id, lease.until, until):
+                        log.warning("lost the lease on %s; another runner has it", item.id)
+                        return
+                    lease.until = until
 
         renewing = asyncio.get_running_loop().create_task(renew(), name="renew lease")
         try:
@@ -177,7 +195,7 @@ class Executor:
                 await renewing
 
     async def _perform(
-        self, op: Operation, raw: dict[str, Any], work: Work, lease: Lease | None, quiet: bool
+        self, op: Operation, raw: dict[str, Any], work: Work, lease: Lease | None, quiet: bool, checked: Checked | None
     ) -> Outcome | Failure:
         surface, runner = self.surface, self.surface.runner
         conversation = surface.conversation(work.user, work.origin)
@@ -185,9 +203,10 @@ class Executor:
         tries = (item.tries if item else 0) + 1
         if item is not None and datetime.now(UTC) > item.deadline:
             return await self._give_up(op, work, lease, tries - 1, "its time ran out while the bot was away")
-        ctx = runner.context(await surface.users.zone(work.user))
+        zone = await surface.users.zone(work.user)
+        ctx = runner.context(zone)
         try:
-            data = op.validate(raw, ctx)
+            data = checked.data if checked is not None and checked.zone == zone else op.validate(raw, ctx)
         except InputError as error:  # valid in the fallback zone, not in the user's (rare)
             await self._settle(lease, "failed", tries, str(error))
             self.audit(work, "failed", detail=str(error))
@@ -269,15 +288,16 @@ class Executor:
             if next_at <= item.deadline:
                 job = {**item.job, **({"snapshot": snapshot} if snapshot is not None else {})}
                 store = self.surface.store
-                await store.call(
-                    store.store.reschedule,
-                    item.id,
-                    held=lease.until,
-                    next_at=next_at,
-                    tries=tries,
-                    error=str(error),
-                    job=job,
-                )
+                async with lease.lock:
+                    await store.call(
+                        store.store.reschedule,
+                        item.id,
+                        held=lease.until,
+                        next_at=next_at,
+                        tries=tries,
+                        error=str(error),
+                        job=job,
+                    )
                 self.audit(work, "queued", key=item.key, **details)
                 self.surface.outbox.wake()
                 if tries == 1 and not quiet:
@@ -321,9 +341,9 @@ class Executor:
         if lease is None:
             return
         holding_journal_entry.set(False)
-        store = self.surface.store
-        if not await store.call(store.store.settle, lease.item.id, state, held=lease.until, tries=tries, error=error):
-            log.warning("journal entry %s was no longer ours when it ended (%s)", lease.item.id, state)
+        async with lease.lock:
+            if not await self.surface.store.settle(Settle(lease.item.id, state, lease.until, tries, error)):
+                log.warning("journal entry %s was no longer ours when it ended (%s)", lease.item.id, state)
 
     async def _zone(self, work: Work) -> str:
         return await self.surface.users.zone(work.user) or self.settings.segmetrics_timezone

@@ -80,7 +80,7 @@ CASES = [
         "/segmetrics contact delete",
         {"email": "jane@example.com"},
         "DELETE",
-        f"{BASE}/contact/jane%40example.com",
+        f"{BASE}/contact/jane@example.com",
         None,
         setup=("contact add jane@example.com",),
         headline="deleted contact jane@example.com",
@@ -91,7 +91,7 @@ CASES = [
         "/sm-contact show",
         {"email": "jane@example.com"},
         "GET",
-        "/reporting/acct-1/contact/jane%40example.com",
+        "/reporting/acct-1/contact/jane@example.com",
         None,
         setup=("contact add jane@example.com first=Jane",),
         text="Contact Jane",  # the contact card

@@ -120,7 +120,7 @@ async def prompt(slack: Slack, since: float) -> Any:
                 "Every contact with the e-mail jane@example.com in this integration will be deleted.",
             ],
             "DELETE",
-            f"{BASE}/contact/jane%40example.com",
+            f"{BASE}/contact/jane@example.com",
         ),
         ([], "order delete INV-9", ["Delete order?", "permanent"], "DELETE", f"{BASE}/invoice/INV-9"),
         ([], "subscription delete SUB-9", ["Delete subscription?", "permanent"], "DELETE", f"{BASE}/subscription/SUB-9"),  # noqa: E501

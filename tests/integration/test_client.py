@@ -70,10 +70,10 @@ async def test_every_endpoint_sends_the_exact_request(client: SegMetricsClient, 
         ("POST", f"{BASE}/subscription", SUBSCRIPTION),
         ("POST", f"{BASE}/ad/performance", {"ad": "AD-1", "spend": 12050, "date": "2026-11-22"}),
         ("POST", f"{BASE}/product", {"id": "C-100", "name": "Course"}),
-        ("GET", "/reporting/acct-1/contact/jane%2Bvip%40example.com", None),
+        ("GET", "/reporting/acct-1/contact/jane%2Bvip@example.com", None),
         ("DELETE", f"{BASE}/invoice/INV-1", None),
         ("DELETE", f"{BASE}/subscription/SUB-1", None),
-        ("DELETE", f"{BASE}/contact/jane%2Bvip%40example.com", None),
+        ("DELETE", f"{BASE}/contact/jane%2Bvip@example.com", None),
     ]
     assert sandbox.requests[7].query == {"extend": "tags,orders,subscriptions"}
     assert looked_up.body["data"]["email"] == "jane+vip@example.com"

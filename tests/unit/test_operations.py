@@ -61,9 +61,9 @@ CASES: list[tuple[str, tuple[str, str, str, Any]]] = [
         ),
     ),
     # contact delete and look-up: path segments percent-encoded
-    ("contact delete jane+vip@example.com", ("DELETE", "import", "contact/jane%2Bvip%40example.com", None)),
+    ("contact delete jane+vip@example.com", ("DELETE", "import", "contact/jane%2Bvip@example.com", None)),
     ("contact delete ext/42", ("DELETE", "import", "contact/ext%2F42", None)),
-    ("contact show jane@example.com", ("GET", "reporting", "contact/jane%40example.com", None)),
+    ("contact show jane@example.com", ("GET", "reporting", "contact/jane@example.com", None)),
     # tags
     (
         "tag add jane@example.com VIP",

@@ -272,6 +272,19 @@ class Operation:
     def needs_confirmation(self, data: Any) -> bool:
         return self.destructive or (self.confirm_when is not None and self.confirm_when(data))
 
+    @property
+    def may_ask(self) -> bool:
+        """Whether some input makes it ask for confirmation first."""
+        return self.destructive or self.confirm_when is not None
+
+    def missing(self, raw: RawInput) -> list[str]:
+        """The required fields `raw` has no value for: a cheap look, before any value is read."""
+        given = {name for name, value in raw.items() if value not in (None, "", [], ())}
+        absent = [spec.name for spec in self.params if spec.required and spec.name not in given]
+        if CONTACT in self.positional and not given & set(CONTACT_FIELDS):
+            absent.insert(0, "email")
+        return absent
+
     def raw_of(self, data: Any, ctx: Context) -> dict[str, str]:
         """A validated input back to raw text, as a user could type it: what Undo re-runs and what an
         edit form is prefilled with."""

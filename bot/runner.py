@@ -147,12 +147,19 @@ class Runner:
         return await self.run(parsed.operation, parsed.raw, self.context(zone, now=now))
 
     async def execute(
-        self, operation: Operation, data: Any, ctx: Context, *, given: Collection[str] | None = None
+        self,
+        operation: Operation,
+        data: Any,
+        ctx: Context,
+        *,
+        given: Collection[str] | None = None,
+        request: ApiRequest | None = None,
     ) -> Outcome:
         """Send a validated input; raises `SegMetricsError` (a delete of nothing is an outcome, not an error).
 
-        `given` names the fields the user typed, so the confirmation can say which were defaulted."""
-        request = operation.build(data, ctx)
+        `given` names the fields the user typed, so the confirmation can say which were defaulted;
+        `request` is the input already built, when the caller has it."""
+        request = request or operation.build(data, ctx)
         sandbox = self.sandbox is not None
         try:
             response = await self.client.send(request)

@@ -19,15 +19,17 @@ from bot.slack.surface import SlackSurface
 from bot.slack.undo import UNDO_ACTION, Undo
 
 
-async def with_request_id(next: Callable[[], Awaitable[None]]) -> None:  # Bolt passes it by this name
-    """Every request gets an id in the logs, and so do the jobs it starts."""
-    new_request()
-    await next()
-
-
 def register(app: AsyncApp, surface: SlackSurface) -> None:
     shortcuts, cards, home, undo = Shortcuts(surface), Cards(surface), Home(surface), Undo(surface)
-    app.use(with_request_id)
+
+    async def answering(next: Callable[[], Awaitable[None]]) -> None:  # Bolt passes it by this name
+        """Every request gets an id in the logs (so do the jobs it starts), and background work yields to
+        it until it is acknowledged."""
+        new_request()
+        with surface.lane.answer():
+            await next()
+
+    app.use(answering)
     for command in surface.commands:
         app.command(command)(surface.on_command)
     app.view_submission(re.compile(f"^{re.escape(CALLBACK_PREFIX)}"))(surface.on_submission)

@@ -28,6 +28,7 @@ from bot.runner import Outcome, Runner
 from bot.slack import messages, modals
 from bot.slack.groups import Groups
 from bot.slack.jobs import Jobs
+from bot.slack.lane import Lane
 from bot.slack.outbox import Outbox
 from bot.slack.replies import Conversation, Undelivered
 from bot.slack.safety import Safety
@@ -72,6 +73,7 @@ class SlackSurface:
         self.groups = groups
         self.commands = slash_commands(runner)
         self.renderers: dict[str, Renderer] = {}
+        self.lane = Lane()
         self.executor = Executor(self)
         self.safety = Safety(self)
         self.outbox = Outbox(self)
@@ -125,27 +127,62 @@ class SlackSurface:
         if not decision.allowed:
             await ack(**self.safety.refusal(decision).ephemeral())
             return
-        ctx = self.runner.context(self.users.cached_zone(user))
-        try:
-            data = op.validate(parsed.raw, ctx)
-        except InputError as error:
-            if not error.only_missing:
-                await ack(**messages.input_problems(error, typed=typed).ephemeral())
-                return
-            too_long = modals.too_long_to_prefill(op, parsed.raw)
-            if too_long:
-                text = (
-                    f"❌ Some values are too long for a form ({', '.join(too_long)}: Slack allows "
-                    f"{modals.INPUT_LIMIT:,} characters per field), so no form was opened. Add the missing values "
-                    "to the command instead. Nothing was sent to SegMetrics."
-                )
-                await ack(**messages.notice(text, typed=typed).ephemeral())
-                return
-            await ack()
-            self.open_form(str(body.get("trigger_id")), op, parsed.raw, user, origin, typed=typed, checked=True)
-            return
+        # Acknowledged now; the values are read right after (see `intake`), in their turn behind other
+        # acknowledgements, and a problem with them goes to the user alone, as an ephemeral message.
         await ack()
-        self.proceed(op, dict(parsed.raw), data, work, key=f"command:{body.get('trigger_id')}")
+        self.intake(op, dict(parsed.raw), work, trigger=str(body.get("trigger_id")))
+
+    def intake(self, op: Operation, raw: dict[str, Any], work: Work, *, trigger: str) -> None:
+        """A command after its acknowledgement: journaled at once (unless it may ask first: then it is
+        journaled when confirmed), read in the user's own zone in its lane turn, then run, asked about,
+        opened as a form (when fields are missing), or answered with what to fix."""
+        key = f"command:{trigger}"
+        journaled = op.verb != "show" and not op.may_ask
+        incomplete = bool(op.missing(raw))
+
+        async def run() -> None:
+            item = None
+            if journaled and not incomplete:
+                item = await self.executor.journal(op, raw, work, key)
+                if item is None:
+                    return  # delivered twice: the first delivery runs it
+            if not incomplete:  # a form must open within 3 s of the command: it skips the queue
+                await self.lane.turn()
+            zone = await self.users.zone(work.user)
+            try:
+                data = op.validate(raw, self.runner.context(zone))
+            except InputError as error:
+                if item is not None:
+                    await self.executor.drop(item, "the input could not be read")
+                await self._unreadable(op, raw, work, error, trigger)
+                return
+            if op.needs_confirmation(data):
+                await self.safety.ask(op, raw, work)
+                return
+            checked = Checked(data, zone)
+            if item is not None:
+                await self.executor.perform(op, raw, work, item, checked=checked)
+            else:
+                await self.executor.start(op, raw, work, key=key if journaled else None, checked=checked)
+
+        self.jobs.spawn(self.guarded(self.conversation(work.user, work.origin), run(), typed=work.typed), name=op.name)
+
+    async def _unreadable(self, op: Operation, raw: RawInput, work: Work, error: InputError, trigger: str) -> None:
+        """Incomplete: the operation's form, prefilled. Wrong: what to fix, to the user alone."""
+        conversation = self.conversation(work.user, work.origin)
+        if not error.only_missing:
+            await conversation.tell(messages.input_problems(error, typed=work.typed))
+            return
+        too_long = modals.too_long_to_prefill(op, raw)
+        if too_long:
+            text = (
+                f"❌ Some values are too long for a form ({', '.join(too_long)}: Slack allows "
+                f"{modals.INPUT_LIMIT:,} characters per field), so no form was opened. Add the missing values "
+                "to the command instead. Nothing was sent to SegMetrics."
+            )
+            await conversation.tell(messages.notice(text, typed=work.typed))
+            return
+        await self._open_form(trigger, op, raw, work.user, work.origin, work.typed, None)
 
     def _help(self, resource: str | None, words: str) -> str | None:
         """Help text when the command asks for it (`/segmetrics`, `help`, `help order`, `/sm-tag`)."""

@@ -85,6 +85,10 @@ def _kept(value: Any) -> Any:
     return value if len(text) <= RESPONSE_KEPT else text[:RESPONSE_KEPT] + "…"
 
 
+class LeaseLost(Exception):
+    """The journal entry's lease ran out and another runner took it."""
+
+
 @dataclass(frozen=True)
 class Checked:
     """An input already validated before the acknowledgement, and the zone it was read in: reused when
@@ -139,13 +143,24 @@ class Executor:
         (None). `quiet`: no confirmation and no message on failure; the caller reports the result."""
         if key is None:
             return await self.perform(op, raw, work, None, quiet=quiet, checked=checked)
+        item = await self.journal(op, raw, work, key)
+        if item is None:
+            return None
+        return await self.perform(op, raw, work, item, quiet=quiet, checked=checked)
+
+    async def journal(self, op: Operation, raw: dict[str, Any], work: Work, key: str) -> Queued | None:
+        """Write down that `op` is to run for this Slack interaction, leased to this run; None when the
+        interaction was seen before."""
         now = datetime.now(UTC)
         deadline = now + timedelta(hours=self.settings.segmetrics_outbox_hours)
         item = await self.surface.store.begin(Begin(key, op.name, raw, work.as_dict(), now + LEASE, deadline))
         if item is None:
             log.info("%s: interaction %s already handled; not running it again", op.name, key)
-            return None
-        return await self.perform(op, raw, work, item, quiet=quiet, checked=checked)
+        return item
+
+    async def drop(self, item: Queued, reason: str) -> None:
+        """A journaled command that will not run (what was typed could not be read): never resumed."""
+        await self.surface.store.settle(Settle(item.id, "failed", item.next_at, 0, reason))
 
     async def perform(
         self,
@@ -161,13 +176,24 @@ class Executor:
         with for_operation(op.name):
             if item is None:
                 return await self._perform(op, raw, work, None, quiet, checked)
-            async with self._holding(item) as lease:
-                return await self._perform(op, raw, work, lease, quiet, checked)
+            try:
+                async with self._holding(item) as lease:
+                    return await self._perform(op, raw, work, lease, quiet, checked)
+            except LeaseLost:
+                log.warning("%s: journal entry %s was taken by another runner; leaving it to it", op.name, item.id)
+                return Failure("being run by another instance of the bot")
 
     @contextlib.asynccontextmanager
     async def _holding(self, item: Queued) -> AsyncIterator[Lease]:
         lease = Lease(item, item.next_at)
         store = self.surface.store
+        if item.next_at - datetime.now(UTC) < LEASE / 2:
+            # Journaled a while ago (it waited its turn behind a burst): renew before running, so the
+            # outbox cannot take it meanwhile.
+            until = datetime.now(UTC) + LEASE
+            if not await store.call(store.store.lease, item.id, item.next_at, until):
+                raise LeaseLost(item.id)
+            lease.until = until
         holding_journal_entry.set(True)
 
         async def renew() -> None:
@@ -217,11 +243,12 @@ class Executor:
         snapshot = item.job.get("snapshot") if item is not None and "snapshot" in item.job else None
         if snapshot is None:
             snapshot = await self._snapshot(op, data, ctx)
+        await surface.lane.turn()  # building and sending cost CPU: acknowledgements go first
         request = op.build(data, ctx)
         sent = {"method": request.method, "path": request.path, "json": request.json}
         given = frozenset(name for name, value in raw.items() if value)
         try:
-            outcome = await runner.execute(op, data, ctx, given=given)
+            outcome = await runner.execute(op, data, ctx, given=given, request=request)
         except SegMetricsError as error:
             return await self._failed(op, raw, work, lease, tries, error, sent, snapshot, conversation, quiet)
         notes = []
@@ -243,6 +270,8 @@ class Executor:
             snapshot=snapshot,
             key=item.key if item else None,
         )
+        if not quiet:
+            await surface.lane.turn()  # so does the confirmation
         await surface.confirm(outcome, op, work, conversation, ctx, snapshot=snapshot, notes=notes, quiet=quiet)
         return outcome
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import sys
 from collections.abc import Sequence
@@ -113,6 +114,10 @@ def _serve(args: argparse.Namespace) -> int:
             service = HttpService(bot, host=args.host, port=args.port)
         try:
             await bot.prepare()
+            # What start-up loaded (modules, language data, schemas) lives as long as the process: out of
+            # the collector's sight, a full collection takes a few ms instead of ~60 ms in mid-burst.
+            gc.collect()
+            gc.freeze()
             await service.start()
         except (StartupError, OSError) as error:
             print(f"Cannot start: {error}", file=sys.stderr)

@@ -61,16 +61,16 @@ class _Stream:
 
 
 def _find_operation(tokens: _Stream, registry: Registry) -> Operation:
-    resources = ", ".join(f"`{resource.name}`" for resource in registry.resources)
     first = next(tokens, None)
     if first is None or first.key is not None:
-        raise CommandError(f"Start with what to act on: {resources}.")
+        raise CommandError(f"Start with what to act on: {_resources(registry)}.")
     resource = registry.resource(first.value)
     if resource is None:
         hint = _did_you_mean(first.value, [r.name for r in registry.resources])
-        raise CommandError(f"`{first.value}` is not something the bot acts on{hint}. Choose one of {resources}.")
+        raise CommandError(
+            f"`{first.value}` is not something the bot acts on{hint}. Choose one of {_resources(registry)}."
+        )
     operations = registry.for_resource(resource.name)
-    verbs = ", ".join(f"`{verb}`" for op in operations for verb in op.verbs)
     second = next(tokens, None)
     if second is not None and second.key is None and not second.quoted:
         op = registry.find(resource.name, second.value)
@@ -82,10 +82,15 @@ def _find_operation(tokens: _Stream, registry: Registry) -> Operation:
         if second is not None:
             tokens.push_back(second)
         return op
+    verbs = ", ".join(f"`{verb}`" for op in operations for verb in op.verbs)
     if second is None:
         raise CommandError(f"What should the bot do with a {resource.name}? Say {verbs}.")
     hint = _did_you_mean(second.value, [verb for op in operations for verb in op.verbs])
     raise CommandError(f"`{resource.name} {second.value}` is not an operation{hint}. Say {verbs}.")
+
+
+def _resources(registry: Registry) -> str:
+    return ", ".join(f"`{resource.name}`" for resource in registry.resources)
 
 
 def _collect(parsed: ParsedCommand, tokens: _Stream, text: str) -> None:

@@ -473,18 +473,19 @@ class AsyncStore:
             group = self._waiting.pop(many, [])
         if not group:
             return
+        waiting = [future for _, future in group if future is not None]
         try:
             results = many([entry for entry, _ in group])
         except Exception as error:
-            waiting = [future for _, future in group if future is not None]
-            for future in waiting:
-                future.get_loop().call_soon_threadsafe(_fail, future, error)
+            if waiting:
+                waiting[0].get_loop().call_soon_threadsafe(_fail_all, waiting, error)
             if len(waiting) < len(group):
                 raise
             return
-        for (_, future), result in zip(group, results, strict=True):
-            if future is not None:
-                future.get_loop().call_soon_threadsafe(_resolve, future, result)
+        if waiting:
+            # One wake-up of the event loop for the whole group, not one per caller.
+            answers = [(future, result) for (_, future), result in zip(group, results, strict=True) if future]
+            waiting[0].get_loop().call_soon_threadsafe(_resolve_all, answers)
 
     async def flush(self) -> None:
         """Wait for every write submitted so far."""
@@ -496,14 +497,16 @@ class AsyncStore:
         self.store.close()
 
 
-def _resolve(future: asyncio.Future[Any], result: Any) -> None:
-    if not future.done():
-        future.set_result(result)
+def _resolve_all(answers: list[tuple[asyncio.Future[Any], Any]]) -> None:
+    for future, result in answers:
+        if not future.done():
+            future.set_result(result)
 
 
-def _fail(future: asyncio.Future[Any], error: BaseException) -> None:
-    if not future.done():
-        future.set_exception(error)
+def _fail_all(futures: list[asyncio.Future[Any]], error: BaseException) -> None:
+    for future in futures:
+        if not future.done():
+            future.set_exception(error)
 
 
 def _log_failure(future: Any) -> None:

@@ -4,17 +4,16 @@ and the work behind it catches up as soon as the burst lets it.
 
 asyncio has no priorities: every ready callback runs in turn, and a thousand validations queued behind a
 burst would sit between the acknowledgements. The lane hands out turns one at a time, in order: while Slack
-requests are being answered, at most one per `pace` seconds; when none are, one per loop iteration, which
-is as fast as the work can go.
+requests are being answered (or were, less than `pace` ago), at most one per `pace` seconds; otherwise one
+per loop iteration, which is as fast as the work can go.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections import deque
-from collections.abc import Iterator
+from types import TracebackType
 
 PACE = 0.01
 
@@ -26,17 +25,21 @@ class Lane:
         self._waiting: deque[asyncio.Future[None]] = deque()
         self._granting: asyncio.Handle | asyncio.TimerHandle | None = None
         self._last = 0.0
+        self._quiet_from = 0.0
 
-    @contextlib.contextmanager
-    def answer(self) -> Iterator[None]:
-        """Around the handling of one Slack request, until its acknowledgement is sent."""
+    def answer(self) -> Lane:
+        """`with lane.answer():` around the handling of one Slack request, until it is acknowledged."""
+        return self
+
+    def __enter__(self) -> None:
         self.answering += 1
-        try:
-            yield
-        finally:
-            self.answering -= 1
-            if not self.answering and self._waiting:
-                self._schedule(now=True)
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.answering -= 1
+        # Between two requests of a burst nothing is being answered for a moment: still busy.
+        self._quiet_from = time.monotonic() + self.pace
 
     @property
     def waiting(self) -> int:
@@ -49,13 +52,13 @@ class Lane:
         self._schedule()
         await future
 
-    def _schedule(self, *, now: bool = False) -> None:
+    def _schedule(self) -> None:
         if self._granting is not None:
-            if not now:
-                return
-            self._granting.cancel()
+            return
         loop = asyncio.get_running_loop()
-        wait = 0.0 if now or not self.answering else self.pace - (time.monotonic() - self._last)
+        now = time.monotonic()
+        busy = self.answering or now < self._quiet_from
+        wait = self._last + self.pace - now if busy else 0.0
         self._granting = loop.call_later(wait, self._grant) if wait > 0 else loop.call_soon(self._grant)
 
     def _grant(self) -> None:

@@ -44,10 +44,14 @@ async def test_while_answering_turns_are_paced_and_resume_at_once_after() -> Non
         # Two turns in at least one pace: the second waited for it.
         assert done[1] - done[0] >= 0.04
         assert lane.waiting == 2
-    # No request in flight any more: the rest go at once.
+    # No request any more: the rest soon go, and once it has been quiet for a pace, turns come at once.
     released = time.monotonic()
     await asyncio.wait_for(asyncio.gather(*tasks), 1)
-    assert done[-1] - released < 0.03 and started < done[0]
+    assert done[-1] - released < 2 * 0.05 + 0.03 and started < done[0]
+    await asyncio.sleep(0.06)
+    quiet = time.monotonic()
+    await asyncio.wait_for(asyncio.gather(*(worker() for _ in range(5))), 1)
+    assert done[-1] - quiet < 0.02
 
 
 async def test_a_cancelled_waiter_gives_up_its_turn() -> None:

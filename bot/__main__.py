@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import logging
 import sys
@@ -114,20 +115,27 @@ def _serve(args: argparse.Namespace) -> int:
             service = HttpService(bot, host=args.host, port=args.port)
         try:
             await bot.prepare()
-            # What start-up loaded (modules, language data, schemas) lives as long as the process: out of
-            # the collector's sight, a full collection takes a few ms instead of ~60 ms in mid-burst.
-            gc.collect()
-            gc.freeze()
             await service.start()
+            frozen = asyncio.create_task(_freeze_when(bot.warmed), name="freeze")
         except (StartupError, OSError) as error:
             print(f"Cannot start: {error}", file=sys.stderr)
             await bot.close(grace=0)
             return EXIT_FAILED
         await until_stopped()
+        frozen.cancel()
         await service.stop()
         return EXIT_OK
 
     return asyncio.run(serve())
+
+
+async def _freeze_when(warmed: asyncio.Task[None] | None) -> None:
+    """What start-up loaded (modules, language data, schemas) lives as long as the process: moved out of
+    the collector's sight once loaded, a full collection takes a few ms instead of ~60 ms in mid-burst."""
+    if warmed is not None:
+        with contextlib.suppress(Exception):
+            await asyncio.shield(warmed)
+    gc.freeze()
 
 
 def _audit(args: argparse.Namespace) -> int:

@@ -16,7 +16,6 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal
 
-from email_validator import EmailNotValidError, validate_email
 from pydantic import ValidationInfo
 from pydantic_core import PydanticCustomError, core_schema
 
@@ -111,6 +110,9 @@ class Email(Kind):
         text = raw.strip()
         if not text:
             raise InvalidValue("is empty", example=self.example)
+        # Imported on first use: start-up does not wait for it (see `Runner.warm_up`).
+        from email_validator import EmailNotValidError, validate_email
+
         try:
             return validate_email(text, check_deliverability=False).normalized
         except EmailNotValidError as error:

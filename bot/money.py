@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import cache
+from functools import cache, cached_property
 
 from babel.numbers import format_currency, get_currency_precision, get_currency_symbol, list_currencies
 
@@ -39,11 +39,23 @@ class Currency:
 
     code: str
     exponent: int
-    markers: frozenset[str]
 
     @classmethod
     def of(cls, code: str) -> Currency:
         return _currency(code.upper())
+
+    @cached_property
+    def markers(self) -> frozenset[str]:
+        # On first use: the signs come from four locales' data, which start-up need not wait for.
+        markers = {self.code.lower()}
+        for locale in _MARKER_LOCALES:
+            symbol = get_currency_symbol(self.code, locale=locale)
+            markers.add(symbol.lower())
+            # "CA$", "US$", "CN¥" are also typed as the bare sign.
+            bare = symbol.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+            if bare and bare != symbol:
+                markers.add(bare.lower())
+        return frozenset(markers)
 
     def format(self, minor_units: int) -> str:
         """`123456` → `$1,234.56` (for USD): for display."""
@@ -54,15 +66,7 @@ class Currency:
 def _currency(code: str) -> Currency:
     if code not in list_currencies():
         raise ValueError(f"unknown currency {code!r}")
-    markers = {code.lower()}
-    for locale in _MARKER_LOCALES:
-        symbol = get_currency_symbol(code, locale=locale)
-        markers.add(symbol.lower())
-        # "CA$", "US$", "CN¥" are also typed as the bare sign.
-        bare = symbol.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
-        if bare and bare != symbol:
-            markers.add(bare.lower())
-    return Currency(code=code, exponent=get_currency_precision(code), markers=frozenset(markers))
+    return Currency(code=code, exponent=get_currency_precision(code))
 
 
 @cache
@@ -90,11 +94,10 @@ class MoneyReader:
             raise ValueError("decimal_mark must be '.' or ','")
         self.currency = currency
         self.decimal_mark = decimal_mark
-        self._example = currency.format(4999 * 10**currency.exponent // 100)
 
-    @property
+    @cached_property
     def example(self) -> str:
-        return self._example
+        return self.currency.format(4999 * 10**self.currency.exponent // 100)
 
     def plain(self, minor_units: int) -> str:
         """`123456` → `1234.56` (or `1234,56` with DECIMAL_MARK=,): text that reads back exactly."""
@@ -108,30 +111,30 @@ class MoneyReader:
         """Return the amount in minor units (cents for USD); raise `InvalidValue` saying what to fix."""
         raw = text.strip()
         if not raw:
-            raise InvalidValue("is empty", example=self._example)
+            raise InvalidValue("is empty", example=self.example)
         # "45,-" and "45.–" are how some write a whole amount.
         raw = re.sub(r"(?<=[0-9])[.,][-–—]$", "", raw) or raw
         if len(raw) > MAX_INPUT_LENGTH:
-            raise InvalidValue(f"is too long to be an amount ({len(raw)} characters)", example=self._example)
+            raise InvalidValue(f"is too long to be an amount ({len(raw)} characters)", example=self.example)
         if re.search(r"[0-9][eE][+-]?[0-9]", raw):
-            raise InvalidValue(f"`{raw}` is not an amount (no exponents)", example=self._example)
+            raise InvalidValue(f"`{raw}` is not an amount (no exponents)", example=self.example)
         if any(sign in raw for sign in _SIGNS):
             if any(sign in raw for sign in "-−–("):
-                raise InvalidValue(f"`{raw}` is negative; amounts must be zero or more", example=self._example)
-            raise InvalidValue(f"`{raw}`: leave out the `+` sign", example=self._example)
+                raise InvalidValue(f"`{raw}` is negative; amounts must be zero or more", example=self.example)
+            raise InvalidValue(f"`{raw}`: leave out the `+` sign", example=self.example)
         match = _NUMBER.search(raw)
         if match is None:
-            raise InvalidValue(f"`{raw}` is not an amount", example=self._example)
+            raise InvalidValue(f"`{raw}` is not an amount", example=self.example)
         self._check_markers(raw, raw[: match.start()], raw[match.end() :])
         number = match.group().strip(_GROUP_ONLY)
         whole, fraction = self._split(raw, number)
         if len(fraction) > self.currency.exponent:
-            raise InvalidValue(self._too_many_decimals(raw, fraction), example=self._example)
+            raise InvalidValue(self._too_many_decimals(raw, fraction), example=self.example)
         major = int(whole) if whole else 0
         if major >= MAX_MAJOR_UNITS:
             raise InvalidValue(
                 f"`{raw}` is over {MAX_MAJOR_UNITS:,} {self.currency.code}, which looks like a typo",
-                example=self._example,
+                example=self.example,
             )
         scale = 10**self.currency.exponent
         return major * scale + (int(fraction.ljust(self.currency.exponent, "0")) if fraction else 0)
@@ -144,16 +147,16 @@ class MoneyReader:
             if folded in self.currency.markers:
                 continue
             if re.search(r"[0-9]", marker):
-                raise InvalidValue(f"`{raw}` holds more than one number", example=self._example)
+                raise InvalidValue(f"`{raw}` holds more than one number", example=self.example)
             other = _known_markers().get(folded)
             if other is not None and other != self.currency.code:
                 raise InvalidValue(
                     f"`{raw}` is in {other}, but this workspace records amounts in {self.currency.code}",
-                    example=self._example,
+                    example=self.example,
                 )
-            raise InvalidValue(f"`{raw}` is not an amount", example=self._example)
+            raise InvalidValue(f"`{raw}` is not an amount", example=self.example)
         if before.strip() and after.strip():
-            raise InvalidValue(f"`{raw}` names the currency twice", example=self._example)
+            raise InvalidValue(f"`{raw}` names the currency twice", example=self.example)
 
     def _split(self, raw: str, number: str) -> tuple[str, str]:
         """Split the digits into the whole part and the fraction, checking the grouping."""
@@ -163,7 +166,7 @@ class MoneyReader:
         if len(kinds) == 2:
             decimal_at, decimal_char = marks[-1]
             if sum(1 for _, char in marks if char == decimal_char) > 1:
-                raise InvalidValue(f"`{raw}` mixes `.` and `,` in a way that is not a number", example=self._example)
+                raise InvalidValue(f"`{raw}` mixes `.` and `,` in a way that is not a number", example=self.example)
         elif len(marks) == 1:
             index, char = marks[0]
             digits_after = len(number) - index - 1
@@ -171,9 +174,9 @@ class MoneyReader:
                 decimal_at = index
         whole, fraction = (number, "") if decimal_at is None else (number[:decimal_at], number[decimal_at + 1 :])
         if not fraction.isdigit() and fraction:
-            raise InvalidValue(f"`{raw}` has a malformed decimal part", example=self._example)
+            raise InvalidValue(f"`{raw}` has a malformed decimal part", example=self.example)
         if decimal_at is not None and not fraction:
-            raise InvalidValue(f"`{raw}` ends with a separator", example=self._example)
+            raise InvalidValue(f"`{raw}` ends with a separator", example=self.example)
         return self._ungroup(raw, whole), fraction
 
     def _ungroup(self, raw: str, whole: str) -> str:
@@ -187,7 +190,7 @@ class MoneyReader:
             if len(separators) > 1 or not first_ok or any(len(group) != 3 for group in groups[1:]):
                 raise InvalidValue(
                     f"`{raw}` has digits grouped oddly; group thousands by three or leave them out",
-                    example=self._example,
+                    example=self.example,
                 )
         return "".join(groups)
 

@@ -106,8 +106,13 @@ class Runner:
         await self.client.aclose()
 
     def warm_up(self) -> None:
-        """Pay the date parser's first-use cost at start-up rather than on a user's command."""
+        """Pay the first-use costs (the date parser's language data, the e-mail checker) before a user's
+        command has to: the Slack bot runs this in the background right after it starts serving."""
         self.dates.warm_up()
+        _ = self.money.example, self.money.currency.markers
+        from email_validator import validate_email
+
+        validate_email("warm-up@example.com", check_deliverability=False)
 
     def context(self, zone: str | ZoneInfo | None = None, *, now: datetime | None = None) -> Context:
         """The context for a user in `zone` (an IANA name; default SEGMETRICS_TIMEZONE)."""

@@ -42,6 +42,10 @@ def _split_csv(value: object) -> object:
     return value
 
 
+# Languages dateparser reads (a test checks it against dateparser's own list).
+COMMON_LANGUAGES = frozenset({"en", "fr", "de", "es", "it", "pt", "nl", "sv", "da", "nb", "fi", "pl"})
+
+
 class Settings(BaseSettings):
     """The bot's configuration. Field names are the environment variable names, case-insensitive."""
 
@@ -151,10 +155,13 @@ class Settings(BaseSettings):
     @field_validator("date_languages")
     @classmethod
     def _languages_known(cls, value: list[str]) -> list[str]:
-        from dateparser.languages.loader import default_loader
+        unknown = [code for code in value if code not in COMMON_LANGUAGES]
+        if unknown:
+            # Only for a rarer language does start-up pay for loading dateparser's whole list (~100 ms).
+            from dateparser.languages.loader import default_loader
 
-        known = set(default_loader.get_locale_map())
-        unknown = [code for code in value if code not in known]
+            known = set(default_loader.get_locale_map())
+            unknown = [code for code in unknown if code not in known]
         if unknown:
             raise ValueError(f"unknown language code(s) {', '.join(unknown)}; use codes such as en, fr, de")
         if not value:

@@ -13,8 +13,6 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
-
 from bot.tokens import unescape_slack
 
 MAX_ADDRESSES = 100
@@ -93,6 +91,8 @@ def find_contacts(message: Mapping[str, Any]) -> list[Found]:
 
 
 def _valid(candidate: str) -> str | None:
+    from email_validator import EmailNotValidError, validate_email  # first use, not start-up
+
     try:
         return validate_email(candidate, check_deliverability=False).normalized
     except EmailNotValidError:

@@ -48,10 +48,12 @@ class SlackBot:
     identity: KnownIdentity
     store: AsyncStore
     groups: Groups
+    warmed: asyncio.Task[None] | None = None
 
     async def prepare(self) -> None:
-        """Before serving: warm the date parser, check the bot token with Slack, say loudly if sandboxed."""
-        self.runner.warm_up()
+        """Before serving: check the bot token with Slack, say loudly if sandboxed. The date parser and
+        the e-mail checker load in the background meanwhile (`warmed`): serving need not wait for them."""
+        self.warmed = asyncio.get_running_loop().create_task(asyncio.to_thread(self.runner.warm_up), name="warm up")
         try:
             identity = await self.identity.identify()
         except SlackApiError as error:
@@ -83,6 +85,8 @@ class SlackBot:
 
     async def close(self, grace: float | None = None) -> None:
         """Finish acknowledged work (by default, as long as a SegMetrics call may take), then release connections."""
+        if self.warmed is not None and not self.warmed.done():
+            self.warmed.cancel()
         grace = self.grace if grace is None else grace
         # The outbox takes nothing new from here on; what is running, there and in jobs, gets the same grace.
         await asyncio.gather(self.surface.outbox.stop(grace), self.jobs.drain(grace))
@@ -112,6 +116,8 @@ def build_bot(settings: Settings, runner: Runner | None = None) -> SlackBot:
         client=AsyncWebClient(base_url=settings.slack_api_url, session=session, retry_handlers=retry),
         authorize=identity,
         signing_secret=secret,
+        # Named: without a name, Bolt inspects the call stack (reading source files) to invent one.
+        name="segmetrics-slack",
         # Listeners only parse, validate and ack; the slow work runs as jobs. Returning the
         # response as soon as the listener returns avoids Bolt's 10 ms ack polling.
         process_before_response=True,

@@ -123,3 +123,13 @@ def test_the_key_is_never_in_a_repr(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = load_settings()
     assert "sk-live-123" not in repr(settings)
     assert "sk-live-123" not in str(settings.model_dump())
+
+
+def test_the_languages_checked_without_dateparser_are_all_dateparsers() -> None:
+    from dateparser.languages.loader import default_loader
+
+    from bot.settings import COMMON_LANGUAGES
+
+    assert set(default_loader.get_locale_map()) >= COMMON_LANGUAGES
+    # A rarer one is still accepted, after a look at dateparser's list.
+    assert load_settings(None, date_languages="en,uk").date_languages == ["en", "uk"]

@@ -294,6 +294,12 @@ class Store:
         with self.engine.begin() as connection:
             return [connection.execute(_SETTLE, entry.params()).rowcount == 1 for entry in entries]
 
+    def release_many(self, held: Sequence[tuple[str, datetime]], now: datetime) -> None:
+        """Leases given up (a stopping bot's queued work): due at once, for whichever runner comes next."""
+        with self.engine.begin() as connection:
+            for item_id, until in held:
+                connection.execute(_LEASE, {"item_id": item_id, "held": until, "until": now})
+
     def prune(self, *, claims_after: timedelta, settled_after: timedelta) -> None:
         """Forget old claims, settled outbox entries and expired tickets (the audit trail is kept)."""
         now = _now()
@@ -444,8 +450,9 @@ class AsyncStore:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._thread, lambda: function(*args, **kwargs))
 
-    async def begin(self, entry: Begin) -> Queued | None:
-        return await self._grouped(self.store.begin_many, entry)  # type: ignore[no-any-return]
+    def begin(self, entry: Begin) -> asyncio.Future[Queued | None]:
+        """Journal `entry` (submitted now, committed with whatever else is waiting); await the answer."""
+        return self._grouped(self.store.begin_many, entry)
 
     async def settle(self, entry: Settle) -> bool:
         return await self._grouped(self.store.settle_many, entry)  # type: ignore[no-any-return]

@@ -79,6 +79,11 @@ class SlackBot:
             )
 
     @property
+    def warm(self) -> bool:
+        """Whether the first-use costs are paid (until then, the first commands are a little slower)."""
+        return self.warmed is not None and self.warmed.done()
+
+    @property
     def grace(self) -> float:
         """Long enough for a call already under way to finish, retries included."""
         return self.settings.segmetrics_timeout + self.settings.segmetrics_retry_budget
@@ -89,7 +94,7 @@ class SlackBot:
             self.warmed.cancel()
         grace = self.grace if grace is None else grace
         # The outbox takes nothing new from here on; what is running, there and in jobs, gets the same grace.
-        await asyncio.gather(self.surface.outbox.stop(grace), self.jobs.drain(grace))
+        await asyncio.gather(self.surface.outbox.stop(grace), self.surface.queue.stop(grace), self.jobs.drain(grace))
         await self.groups.stop()
         await self.runner.aclose()
         await self.store.close()

@@ -76,7 +76,12 @@ class HttpService:
         return await to_aiohttp_response(bolt_response)
 
     async def _health(self) -> tuple[bool, dict[str, Any]]:
-        return True, {"mode": "http", "sandbox": self.bot.settings.sandbox, "jobs": self.bot.jobs.pending}
+        return True, {
+            "mode": "http",
+            "sandbox": self.bot.settings.sandbox,
+            "jobs": self.bot.surface.pending,
+            "warm": self.bot.warm,
+        }
 
     async def start(self) -> None:
         await self._site.start()
@@ -108,7 +113,12 @@ class SocketModeService:
 
     async def _health(self) -> tuple[bool, dict[str, Any]]:
         connected = await self.handler.client.is_connected()
-        return connected, {"mode": "socket", "socket": connected, "sandbox": self.bot.settings.sandbox}
+        return connected, {
+            "mode": "socket",
+            "socket": connected,
+            "sandbox": self.bot.settings.sandbox,
+            "warm": self.bot.warm,
+        }
 
     async def start(self) -> None:
         # slack-sdk retries a refused app token forever; ask once first, so a wrong token stops start-up.

@@ -27,6 +27,7 @@ from bot.problems import CommandError, InputError
 from bot.runner import Outcome, Runner
 from bot.slack import messages, modals
 from bot.slack.groups import Groups
+from bot.slack.intake import WORKERS_PER_CONNECTION, Intake
 from bot.slack.jobs import Jobs
 from bot.slack.lane import Lane
 from bot.slack.outbox import Outbox
@@ -75,6 +76,7 @@ class SlackSurface:
         self.renderers: dict[str, Renderer] = {}
         self.lane = Lane()
         self.executor = Executor(self)
+        self.queue = Intake(self, workers=WORKERS_PER_CONNECTION * runner.settings.segmetrics_max_connections)
         self.safety = Safety(self)
         self.outbox = Outbox(self)
 
@@ -133,39 +135,38 @@ class SlackSurface:
         self.intake(op, dict(parsed.raw), work, trigger=str(body.get("trigger_id")))
 
     def intake(self, op: Operation, raw: dict[str, Any], work: Work, *, trigger: str) -> None:
-        """A command after its acknowledgement: journaled at once (unless it may ask first: then it is
-        journaled when confirmed), read in the user's own zone in its lane turn, then run, asked about,
-        opened as a form (when fields are missing), or answered with what to fix."""
+        """A command after its acknowledgement. Complete, and never asking first: journaled at once and
+        queued for the workers (`Intake`). Otherwise a job of its own, right away: a form must open within
+        3 s of the command; a look-up or a delete (which asks first, and is journaled when confirmed) is
+        read, then run or asked about. Either way the values are read in the user's own zone, in a lane
+        turn, and a problem with them goes to the user alone."""
         key = f"command:{trigger}"
-        journaled = op.verb != "show" and not op.may_ask
         incomplete = bool(op.missing(raw))
+        if op.verb != "show" and not op.may_ask and not incomplete:
+            self.queue.put(op, raw, work, key)
+            return
 
         async def run() -> None:
-            item = None
-            if journaled and not incomplete:
-                item = await self.executor.journal(op, raw, work, key)
-                if item is None:
-                    return  # delivered twice: the first delivery runs it
-            if not incomplete:  # a form must open within 3 s of the command: it skips the queue
+            if not incomplete:
                 await self.lane.turn()
             zone = await self.users.zone(work.user)
             try:
                 data = op.validate(raw, self.runner.context(zone))
             except InputError as error:
-                if item is not None:
-                    await self.executor.drop(item, "the input could not be read")
                 await self._unreadable(op, raw, work, error, trigger)
                 return
             if op.needs_confirmation(data):
                 await self.safety.ask(op, raw, work)
                 return
             checked = Checked(data, zone)
-            if item is not None:
-                await self.executor.perform(op, raw, work, item, checked=checked)
-            else:
-                await self.executor.start(op, raw, work, key=key if journaled else None, checked=checked)
+            await self.executor.start(op, raw, work, key=None if op.verb == "show" else key, checked=checked)
 
         self.jobs.spawn(self.guarded(self.conversation(work.user, work.origin), run(), typed=work.typed), name=op.name)
+
+    @property
+    def pending(self) -> int:
+        """Acknowledged work not finished yet: queued, being run, or a job."""
+        return self.queue.waiting + self.queue.busy + self.jobs.pending
 
     async def _unreadable(self, op: Operation, raw: RawInput, work: Work, error: InputError, trigger: str) -> None:
         """Incomplete: the operation's form, prefilled. Wrong: what to fix, to the user alone."""

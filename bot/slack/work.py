@@ -107,6 +107,7 @@ class Lease:
     item: Queued
     until: datetime
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    ended: bool = False  # settled (or put off): nothing left to hold
 
 
 class Executor:
@@ -152,12 +153,16 @@ class Executor:
     async def journal(self, op: Operation, raw: dict[str, Any], work: Work, key: str) -> Queued | None:
         """Write down that `op` is to run for this Slack interaction, leased to this run; None when the
         interaction was seen before."""
-        now = datetime.now(UTC)
-        deadline = now + timedelta(hours=self.settings.segmetrics_outbox_hours)
-        item = await self.surface.store.begin(Begin(key, op.name, raw, work.as_dict(), now + LEASE, deadline))
+        item = await self.journal_soon(op, raw, work, key)
         if item is None:
             log.info("%s: interaction %s already handled; not running it again", op.name, key)
         return item
+
+    def journal_soon(self, op: Operation, raw: dict[str, Any], work: Work, key: str) -> asyncio.Future[Queued | None]:
+        """`journal`, submitted now and answered later."""
+        now = datetime.now(UTC)
+        deadline = now + timedelta(hours=self.settings.segmetrics_outbox_hours)
+        return self.surface.store.begin(Begin(key, op.name, raw, work.as_dict(), now + LEASE, deadline))
 
     async def drop(self, item: Queued, reason: str) -> None:
         """A journaled command that will not run (what was typed could not be read): never resumed."""
@@ -201,6 +206,8 @@ class Executor:
             while True:
                 await asyncio.sleep(RENEW_EVERY)
                 async with lease.lock:
+                    if lease.ended:
+                        return
                     until = datetime.now(UTC) + LEASE
                     if not await store.call(store.store.lease, item.id, lease.until, until):
                         log.warning("lost the lease on %s; another runner has it", item.id)
@@ -319,6 +326,7 @@ class Executor:
                 job = {**item.job, **({"snapshot": snapshot} if snapshot is not None else {})}
                 store = self.surface.store
                 async with lease.lock:
+                    lease.ended = True
                     await store.call(
                         store.store.reschedule,
                         item.id,
@@ -372,6 +380,7 @@ class Executor:
             return
         holding_journal_entry.set(False)
         async with lease.lock:
+            lease.ended = True
             if not await self.surface.store.settle(Settle(lease.item.id, state, lease.until, tries, error)):
                 log.warning("journal entry %s was no longer ours when it ended (%s)", lease.item.id, state)
 

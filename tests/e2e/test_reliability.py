@@ -242,3 +242,21 @@ async def test_a_restart_during_a_call_resumes_it(bots: BotFactory, sandbox: San
     await settled(second)
     assert applied(sandbox) == 1
     assert second.bot.store.store.pending() == []
+
+
+async def test_commands_still_queued_at_a_stop_are_run_by_the_next_start(bots: BotFactory, sandbox: Sandbox) -> None:
+    database = temporary_database()
+    # One connection, so two workers: of six commands, four wait in the queue when the bot stops.
+    first = await bots.start(**FAST, segmetrics_max_connections=1, segmetrics_bot_database_url=database)
+    sandbox.add_fault(Fault(status=503, delay=2.0, times=2))
+    for n in range(6):
+        await first.command(f"contact add person{n}@example.com")
+    await asyncio.to_thread(sandbox.wait_for, lambda request: request.path == CONTACT, 5)
+    await bots.stop(first, grace=0.2)
+    assert first.bot.surface.pending == 0
+    second = await bots.start(**FAST, segmetrics_bot_database_url=database)
+    for n in range(6):
+        await second.posted(lambda call, n=n: f"saved contact person{n}@example.com" in call.args["text"], timeout=15)
+    await settled(second)
+    assert applied(sandbox) == 6
+    assert second.bot.store.store.pending() == []

@@ -161,7 +161,9 @@ async def test_a_form_that_cannot_open_in_time_tells_the_user(slack: Slack) -> N
 async def test_health(slack: Slack) -> None:
     response = await slack.http.get(f"{slack.url}/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "mode": "http", "sandbox": False, "jobs": 0}
+    await asyncio.wait_for(asyncio.shield(slack.bot.warmed), 10)  # type: ignore[arg-type]
+    response = await slack.http.get(f"{slack.url}/healthz")
+    assert response.json() == {"status": "ok", "mode": "http", "sandbox": False, "jobs": 0, "warm": True}
 
 
 async def test_without_credentials_every_confirmation_says_sandbox(sandboxed: Slack) -> None:

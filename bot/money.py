@@ -70,7 +70,7 @@ def _currency(code: str) -> Currency:
 
 
 @cache
-def _known_markers() -> dict[str, str]:
+def known_markers() -> dict[str, str]:
     """Every currency sign or code we can name in an error, mapped to its code (`€` → EUR)."""
     known: dict[str, str] = {}
     for code in sorted(list_currencies()):
@@ -148,7 +148,7 @@ class MoneyReader:
                 continue
             if re.search(r"[0-9]", marker):
                 raise InvalidValue(f"`{raw}` holds more than one number", example=self.example)
-            other = _known_markers().get(folded)
+            other = known_markers().get(folded)
             if other is not None and other != self.currency.code:
                 raise InvalidValue(
                     f"`{raw}` is in {other}, but this workspace records amounts in {self.currency.code}",

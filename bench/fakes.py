@@ -1,0 +1,49 @@
+"""The fakes' process for the benchmarks: Slack's Web API and the SegMetrics sandbox (answering after
+`latency` seconds), both on 127.0.0.1. Prints where they listen, then answers questions on stdin."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from bot.sandbox import Sandbox, SandboxServer
+from bot.testing import FakeSlack
+
+
+def main() -> None:
+    latency = float(sys.argv[1]) if len(sys.argv) > 1 else 0.2
+    sandbox = Sandbox(api_key="bench-api-key", account_id="bench", integration_id="bench", latency=latency)
+    # Every bench contact exists, so tag add succeeds like order add and contact add.
+    with SandboxServer(sandbox) as server, FakeSlack() as slack:
+        print(
+            json.dumps(
+                {
+                    "slack_api_url": slack.api_url,
+                    "response_url": slack.response_url("bench"),
+                    "bot_token": slack.bot_token,
+                    "import_url": server.import_url,
+                    "reporting_url": server.reporting_url,
+                }
+            ),
+            flush=True,
+        )
+        for line in sys.stdin:
+            question = line.strip()
+            if question.startswith("contacts "):
+                # Every bench contact exists up front, so a tag add succeeds like the other commands.
+                for index in range(int(question.split()[1])):
+                    body = json.dumps({"email": f"person{index}@example.com"}).encode()
+                    sandbox.handle("POST", "/api/v1/bench/bench/contact", "", {"authorization": "bench-api-key"}, body)
+                sandbox.reset_requests()
+                answer: object = True
+            elif question == "posted":
+                answer = len(slack.calls_to("chat.postMessage"))
+            elif question == "segmetrics":
+                answer = len(sandbox.requests)
+            else:
+                answer = None
+            print(json.dumps(answer), flush=True)
+
+
+if __name__ == "__main__":
+    main()

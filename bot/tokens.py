@@ -15,6 +15,9 @@ from bot.problems import CommandError
 
 _SLACK_MARKUP = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
 _KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_.\-]*)=")
+# `\s` is exactly `str.isspace()` for str patterns.
+_SPACES = re.compile(r"\s*")
+_WORD = re.compile(r"\S*")
 _CLOSERS = {
     '"': '"”“',
     "“": '”"',
@@ -69,10 +72,10 @@ class Token:
 
 def tokenize(text: str) -> Iterator[Token]:
     """Yield tokens lazily, so a caller may stop and take the rest of the text raw (a JSON body)."""
+    # A quote opens only where a value starts; the rest of a word, whatever it holds, is taken as is.
     index, length = 0, len(text)
     while True:
-        while index < length and text[index].isspace():
-            index += 1
+        index = _SPACES.match(text, index).end()
         if index >= length:
             return
         start = index
@@ -81,26 +84,18 @@ def tokenize(text: str) -> Iterator[Token]:
         if key_match:
             key = key_match.group(1)
             index = key_match.end()
-        parts: list[str] = []
-        quoted = False
-        at_value_start = True
-        while index < length and not text[index].isspace():
-            char = text[index]
-            if at_value_start and char in _CLOSERS:
-                close = _find_close(text, index)
-                if close is not None:
-                    parts.append(text[index + 1 : close])
-                    quoted = True
-                    index = close + 1
-                    at_value_start = False
-                    continue
-                if char not in _SINGLE:
-                    snippet = text[start : start + 30]
-                    raise CommandError(f"A quote is never closed in `{snippet}`: add the closing {_CLOSERS[char][0]}")
-            parts.append(char)
-            index += 1
-            at_value_start = False
-        yield Token("".join(parts), start, index, key, quoted)
+        head, quoted = "", False
+        char = text[index] if index < length else ""
+        if char in _CLOSERS:
+            close = _find_close(text, index)
+            if close is not None:
+                head, quoted, index = text[index + 1 : close], True, close + 1
+            elif char not in _SINGLE:
+                snippet = text[start : start + 30]
+                raise CommandError(f"A quote is never closed in `{snippet}`: add the closing {_CLOSERS[char][0]}")
+        rest = _WORD.match(text, index)
+        index = rest.end()
+        yield Token(head + rest.group(), start, index, key, quoted)
 
 
 def _find_close(text: str, open_at: int) -> int | None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.logs import new_request
 from bot.policy import Policy
 from bot.runner import Runner
 from bot.settings import Settings
@@ -77,6 +80,15 @@ class SlackBot:
                 "confirmation is marked as sandbox. Set SEGMETRICS_API_KEY, SEGMETRICS_ACCOUNT_ID and "
                 "SEGMETRICS_INTEGRATION_ID to go live."
             )
+
+    @contextlib.contextmanager
+    def answering(self) -> Iterator[None]:
+        """Around the handling of one Slack request, until it is acknowledged: the request gets an id in the
+        logs (so do the jobs it starts), and background work yields to it. The servers wrap Bolt's dispatch in
+        it rather than a Bolt middleware, which would cost a third argument injection per request."""
+        new_request()
+        with self.surface.lane.answer():
+            yield
 
     @property
     def warm(self) -> bool:

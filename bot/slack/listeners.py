@@ -4,11 +4,9 @@ to the dispatcher or to the surface it hands them to."""
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.logs import new_request
 from bot.slack.cards import ACTION_PREFIX as CARD_ACTIONS
 from bot.slack.cards import Cards
 from bot.slack.home import OPEN_PREFIX, Home
@@ -22,16 +20,9 @@ from bot.slack.undo import UNDO_ACTION, Undo
 def register(app: AsyncApp, surface: SlackSurface) -> None:
     shortcuts, cards, home, undo = Shortcuts(surface), Cards(surface), Home(surface), Undo(surface)
 
-    async def answering(next: Callable[[], Awaitable[None]]) -> None:  # Bolt passes it by this name
-        """Every request gets an id in the logs (so do the jobs it starts), and background work yields to
-        it until it is acknowledged."""
-        new_request()
-        with surface.lane.answer():
-            await next()
-
-    app.use(answering)
-    for command in surface.commands:
-        app.command(command)(surface.on_command)
+    # One listener for every command: Bolt tries listeners in turn, each try costing an argument injection.
+    every_command = "|".join(re.escape(command) for command in surface.commands)
+    app.command(re.compile(f"^(?:{every_command})$"))(surface.on_command)
     app.view_submission(re.compile(f"^{re.escape(CALLBACK_PREFIX)}"))(surface.on_submission)
     app.view_submission(TAG_CONTACTS_VIEW)(shortcuts.on_tag_submission)
     app.message_shortcut(TAG_FROM_MESSAGE)(shortcuts.on_tag_from_message)

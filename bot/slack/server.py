@@ -16,6 +16,8 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_sdk.errors import SlackApiError
+from slack_sdk.socket_mode.aiohttp import SocketModeClient
+from slack_sdk.socket_mode.request import SocketModeRequest
 
 from bot.slack.app import SlackBot, StartupError
 
@@ -72,8 +74,9 @@ class HttpService:
         return self._site.port
 
     async def _events(self, request: web.Request) -> web.Response:
-        bolt_response = await self.bot.app.async_dispatch(await to_bolt_request(request))
-        return await to_aiohttp_response(bolt_response)
+        with self.bot.answering():
+            bolt_response = await self.bot.app.async_dispatch(await to_bolt_request(request))
+            return await to_aiohttp_response(bolt_response)
 
     async def _health(self) -> tuple[bool, dict[str, Any]]:
         return True, {
@@ -92,6 +95,18 @@ class HttpService:
         await self.bot.close(grace)
 
 
+class _AnsweringHandler(AsyncSocketModeHandler):
+    """Bolt's Socket Mode handler, each request handled inside `bot.answering()` until its ack is sent."""
+
+    def __init__(self, bot: SlackBot, app_token: str) -> None:
+        super().__init__(bot.app, app_token, web_client=bot.client)
+        self._bot = bot
+
+    async def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
+        with self._bot.answering():
+            await super().handle(client, req)
+
+
 class SocketModeService:
     """`segmetrics-bot run`: Slack delivers over a websocket the bot opens; no public URL needed.
 
@@ -102,7 +117,7 @@ class SocketModeService:
         self, bot: SlackBot, app_token: str, *, health_host: str = "127.0.0.1", health_port: int = 3000
     ) -> None:
         self.bot = bot
-        self.handler = AsyncSocketModeHandler(bot.app, app_token, web_client=bot.client)
+        self.handler = _AnsweringHandler(bot, app_token)
         application = web.Application()
         application.router.add_get(HEALTH_PATH, _health_route(self._health))
         self._site = _Site(application, health_host, health_port)

@@ -60,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
                 waited = fake.wait_posted(before + args.n, args.confirm_timeout)
                 confirmed = round(time.monotonic() - started, 2) if waited is not None else None
                 bot[level] = {**burst.summary(), "all_confirmed_s": confirmed}
+            bot_peak = fake.ask("peak connections")
         finally:
             stop_server(server)
         port = free_port()
@@ -94,7 +95,9 @@ def main(argv: list[str] | None = None) -> int:
                "bare Bolt acks/s", "bare Bolt p99 ms", "bot ÷ bare"]  # fmt: skip
     print(f"{args.n} commands per level, SegMetrics answering in {args.latency * 1000:.0f} ms\n")
     print(table(headers, rows))
-    path = write_result("ack", {"n": args.n, "latency_s": args.latency, "bot": bot, "bare_bolt": bare})
+    print(f"SegMetrics: at most {bot_peak} connections open at once (SEGMETRICS_MAX_CONNECTIONS bounds them)")
+    result = {"n": args.n, "latency_s": args.latency, "segmetrics_peak_connections": bot_peak, "bot": bot}
+    path = write_result("ack", {**result, "bare_bolt": bare})
     print(f"\nwritten to {path}")
     return 0
 

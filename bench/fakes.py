@@ -40,6 +40,8 @@ def main() -> None:
                 answer = len(slack.calls_to("chat.postMessage"))
             elif question == "segmetrics":
                 answer = len(sandbox.requests)
+            elif question == "peak connections":
+                answer = server.peak_connections
             else:
                 answer = None
             print(json.dumps(answer), flush=True)

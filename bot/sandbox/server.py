@@ -53,6 +53,8 @@ class _Server(ThreadingHTTPServer):
         self.stopping = threading.Event()
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
+        # The most connections a client held open at once: how benchmarks see the bot's bound on SegMetrics.
+        self.peak_connections = 0
         super().__init__(address, _Handler)
 
     def server_bind(self) -> None:
@@ -65,6 +67,7 @@ class _Server(ThreadingHTTPServer):
     def track(self, connection: socket.socket) -> None:
         with self._connections_lock:
             self._connections.add(connection)
+            self.peak_connections = max(self.peak_connections, len(self._connections))
 
     def untrack(self, connection: socket.socket) -> None:
         with self._connections_lock:
@@ -227,6 +230,11 @@ class SandboxServer:
             raise RuntimeError("the sandbox server is not running; call start() first")
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
+
+    @property
+    def peak_connections(self) -> int:
+        """The most connections open at once since start: a bound on concurrent calls, seen from outside."""
+        return self._server.peak_connections if self._server is not None else 0
 
     @property
     def import_url(self) -> str:

@@ -244,6 +244,20 @@ async def test_a_restart_during_a_call_resumes_it(bots: BotFactory, sandbox: San
     assert second.bot.store.store.pending() == []
 
 
+async def test_segmetrics_never_sees_more_calls_at_once_than_the_setting(
+    bots: BotFactory, sandbox: Sandbox, segmetrics: SandboxServer
+) -> None:
+    sandbox.latency = 0.2
+    slack = await bots.start(segmetrics_max_connections=3)
+    for n in range(24):
+        await slack.command(f"contact add person{n}@example.com")
+    for n in range(24):
+        await slack.posted(lambda call, n=n: f"saved contact person{n}@example.com" in call.args["text"], timeout=15)
+    assert applied(sandbox) == 24
+    # 24 calls of 200 ms could all have been open at once: the bound held them to 3, and used all 3.
+    assert segmetrics.peak_connections == 3
+
+
 async def test_commands_still_queued_at_a_stop_are_run_by_the_next_start(bots: BotFactory, sandbox: Sandbox) -> None:
     database = temporary_database()
     # One connection, so two workers: of six commands, four wait in the queue when the bot stops.

@@ -171,8 +171,8 @@ class Runner:
         except NotFound as error:
             if operation.not_found is None:
                 raise
-            if request.method == "DELETE" and error.attempts > 1:
-                # The first try's answer was lost and the retry found nothing: the first try deleted it.
+            if request.method == "DELETE" and error.maybe_applied:
+                # A try's answer was lost and the retry found nothing: that try deleted it.
                 summary = operation.describe(data, None, ctx, given=given)
                 note = "SegMetrics' first answer was lost; a retry found nothing left, so it was deleted"
                 summary = Summary(summary.headline, summary.facts, (*summary.notes, note))

@@ -83,6 +83,14 @@ def _timed_out(exc: httpx.TransportError) -> bool:
     return isinstance(exc, httpx.TimeoutException)
 
 
+def _never_sent(exc: BaseException) -> bool:
+    """Whether the request surely never left: no connection was made (refused, unknown host, connecting)."""
+    return any(
+        isinstance(cause, ConnectionRefusedError | socket.gaierror | httpx.ConnectError | aiohttp.ClientConnectorError)
+        for cause in _causes(exc)
+    )
+
+
 def _dropped(exc: BaseException) -> bool:
     """Whether the connection broke under a request (aiohttp's disconnects reach httpx as timeouts)."""
     return any(
@@ -130,15 +138,13 @@ class SegMetricsClient:
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
         self._sleep = sleep
-        # Calls beyond the pool wait here, not in httpcore's pool queue, which it rescans on every
-        # event: with a burst of a thousand queued calls that costs more than the calls themselves.
+        # Calls beyond the pool wait here, in order, rather than in the connection pool's own queue.
         self._slots = asyncio.Semaphore(max_connections)
         # httpx's interface over aiohttp's connection pool (as the Anthropic SDK offers): measured here,
         # httpcore's pool spends 2.5 times the CPU per call, most of it rescanning idle connections.
+        # Timeouts are set per try (`_attempt`); the pool's size is the connector's (`_session_factory`).
         self._http = httpx.AsyncClient(
             transport=transport or AiohttpTransport(client=_session_factory(max_connections)),
-            timeout=httpx.Timeout(timeout, connect=min(5.0, timeout)),
-            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
             headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
             follow_redirects=False,
         )
@@ -175,7 +181,7 @@ class SegMetricsClient:
         url = self.url_for(request)
         headers = self._headers(request.headers)
         started = time.monotonic()
-        attempt, timeout = 0, self.timeout
+        attempt, timeout, lost = 0, self.timeout, False
         while True:
             attempt += 1
             async with self._slots:
@@ -186,7 +192,9 @@ class SegMetricsClient:
             elapsed = time.monotonic() - started
             wait = self._wait_before_retry(error, attempt, elapsed)
             if wait is None:
+                error.maybe_applied = lost or error.maybe_applied
                 raise self._final(error, attempt, elapsed)
+            lost = lost or error.maybe_applied
             log.warning(
                 "segmetrics %s %s failed (%s); retry %d in %.2fs",
                 request.method,
@@ -219,27 +227,34 @@ class SegMetricsClient:
                 timeout=httpx.Timeout(timeout, connect=min(5.0, timeout), pool=None),
             )
         except httpx.TransportError as exc:
-            if _timed_out(exc):
-                return TimedOut(f"SegMetrics did not answer within {timeout:g} s")
-            return ConnectionFailed(f"Could not reach SegMetrics at {url.host} ({self._reason(exc)})")
+            failure: ConnectionFailed = (
+                TimedOut(f"SegMetrics did not answer within {timeout:g} s")
+                if _timed_out(exc)
+                else ConnectionFailed(f"Could not reach SegMetrics at {url.host} ({self._reason(exc)})")
+            )
+            failure.maybe_applied = not _never_sent(exc)
+            return failure
         except TimeoutError:
-            return TimedOut(f"SegMetrics did not answer within {timeout:g} s")
+            failure = TimedOut(f"SegMetrics did not answer within {timeout:g} s")
+            failure.maybe_applied = True
+            return failure
         except aiohttp.ClientError as exc:  # one the transport does not translate
-            return ConnectionFailed(f"Could not reach SegMetrics at {url.host} ({type(exc).__name__})")
+            failure = ConnectionFailed(f"Could not reach SegMetrics at {url.host} ({type(exc).__name__})")
+            failure.maybe_applied = not _never_sent(exc)
+            return failure
         body = self._scrub(_body(response))
-        elapsed = time.monotonic() - started
         log.info(
             "segmetrics %s %s -> %d in %.0f ms (attempt %d)",
             request.method,
             request.path,
             response.status_code,
-            elapsed * 1000,
+            (time.monotonic() - started) * 1000,
             attempt,
         )
         error = self._status_error(request, response, body, attempt) or self._unexpected(request, response, body)
         if error is not None:
             return error
-        return ApiResponse(status_code=response.status_code, body=body, attempts=attempt, elapsed=elapsed)
+        return ApiResponse(status_code=response.status_code, body=body, attempts=attempt)
 
     def _headers(self, extra: Mapping[str, str]) -> dict[str, str]:
         for name in extra:
@@ -321,13 +336,11 @@ class SegMetricsClient:
 
     def _reason(self, exc: httpx.TransportError) -> str:
         """A few words on why the connection failed, from the root cause httpx wraps."""
-        cause: BaseException | None = exc
-        while cause is not None:
-            if isinstance(cause, ConnectionRefusedError):
-                return "connection refused"
-            if isinstance(cause, socket.gaierror):
-                return "host name not found"
-            cause = cause.__cause__ or cause.__context__
+        causes = _causes(exc)
+        if any(isinstance(cause, ConnectionRefusedError) for cause in causes):
+            return "connection refused"
+        if any(isinstance(cause, socket.gaierror) for cause in causes):
+            return "host name not found"
         if _dropped(exc) or isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
             return "the connection was dropped"
         return self._redact(str(exc) or type(exc).__name__)[:120]

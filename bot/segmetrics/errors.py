@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 
 class SegMetricsError(Exception):
     """Base of every error the client raises."""
+
+    # True when the same request may well succeed later (connection trouble, 429, 5xx).
+    transient: ClassVar[bool] = False
+    # Set by the client when one of its tries may have reached SegMetrics without the answer coming back
+    # (a timeout, a dropped connection): "nothing there" afterwards may be that try's doing.
+    maybe_applied: bool = False
 
     def __init__(self, message: str, *, attempts: int = 1) -> None:
         super().__init__(message)
@@ -18,18 +24,11 @@ class SegMetricsError(Exception):
     def __str__(self) -> str:
         return self.message
 
-    @property
-    def transient(self) -> bool:
-        """True when the same request may well succeed later (connection trouble, 429, 5xx)."""
-        return False
-
 
 class ConnectionFailed(SegMetricsError):
     """SegMetrics could not be reached at all, or the connection broke."""
 
-    @property
-    def transient(self) -> bool:
-        return True
+    transient = True
 
 
 class TimedOut(ConnectionFailed):
@@ -71,17 +70,13 @@ class NotFound(StatusError):
 class RateLimited(StatusError):
     """429, still after the retries."""
 
-    @property
-    def transient(self) -> bool:
-        return True
+    transient = True
 
 
 class ServerError(StatusError):
     """5xx, still after the retries."""
 
-    @property
-    def transient(self) -> bool:
-        return True
+    transient = True
 
 
 class UnexpectedResponse(SegMetricsError):

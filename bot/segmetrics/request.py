@@ -49,4 +49,3 @@ class ApiResponse:
     status_code: int
     body: Any
     attempts: int = 1
-    elapsed: float = 0.0

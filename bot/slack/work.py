@@ -262,7 +262,7 @@ class Executor:
         notes = []
         if item is not None and item.tries > 0:
             notes.append(f"queued while SegMetrics was not answering; went through on try {tries}")
-            if not outcome.found and request.method == "DELETE":
+            if not outcome.found and request.method == "DELETE" and item.job.get("maybe_applied"):
                 # An earlier try's answer was lost, and it had deleted it.
                 outcome = replace(outcome, found=True, summary=op.describe(data, None, ctx, given=given))
                 notes.append("an earlier try had already deleted it")
@@ -324,6 +324,8 @@ class Executor:
             next_at = datetime.now(UTC) + timedelta(seconds=delay)
             if next_at <= item.deadline:
                 job = {**item.job, **({"snapshot": snapshot} if snapshot is not None else {})}
+                if error.maybe_applied:
+                    job["maybe_applied"] = True  # a later "nothing to delete" is then this try's doing
                 store = self.surface.store
                 async with lease.lock:
                     lease.ended = True

@@ -98,6 +98,14 @@ async def test_a_delete_whose_answer_was_lost_is_reported_done(runner: Runner, s
     assert sandbox.invoice("INV-9") is None
 
 
+async def test_a_delete_of_nothing_after_a_503_is_not_reported_done(runner: Runner, sandbox: Sandbox) -> None:
+    # A 503 is an answer: that try changed nothing, so the retry's "not found" means there was nothing.
+    sandbox.add_fault(Fault(status=503, method="DELETE"))
+    outcome = await runner.run_text("order delete INV-NEVER")
+    assert not outcome.found
+    assert outcome.summary.headline != "deleted order INV-NEVER"
+
+
 async def test_the_confirmation_names_the_defaults_used(runner: Runner) -> None:
     outcome = await runner.run_text(
         "subscription add SUB-1 jane@example.com amount=29 product_id=P start=2026-11-01 cycle=month"

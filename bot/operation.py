@@ -588,6 +588,18 @@ class Registry:
     def find(self, resource: str, verb: str) -> Operation | None:
         return self._operations.get((resource, verb.lower()))
 
+    def named(self, name: str) -> Operation | None:
+        """By its name (`"contact add"`), as the journal and tickets store it."""
+        resource, _, verb = name.partition(" ")
+        return self.find(resource, verb)
+
+    def __getitem__(self, name: str) -> Operation:
+        """An operation the code itself names (`registry["tag add"]`): it must be declared."""
+        op = self.named(name)
+        if op is None:
+            raise KeyError(f"{name} is not declared")
+        return op
+
     def by_shortcut(self, callback_id: str) -> Operation | None:
         return next((op for op in self.operations if op.shortcut == callback_id), None)
 

@@ -105,9 +105,9 @@ class Settings(BaseSettings):
     segmetrics_outbox_max_gap: float = Field(300.0, gt=0, le=86400, description="Longest wait between two retries.")
     log_format: Literal["text", "json"] = Field("text", description="json: one JSON object per log line.")
 
-    @field_validator("segmetrics_bot_admins", mode="before")
+    @field_validator("segmetrics_bot_admins", "date_languages", mode="before")
     @classmethod
-    def _admins_from_csv(cls, value: object) -> object:
+    def _lists_from_csv(cls, value: object) -> object:
         return _split_csv(value)
 
     @field_validator("segmetrics_bot_admins")
@@ -146,11 +146,6 @@ class Settings(BaseSettings):
         except ArgumentError:
             raise ValueError(f"{value!r} is not a database URL; e.g. sqlite:///segmetrics-bot.db") from None
         return value
-
-    @field_validator("date_languages", mode="before")
-    @classmethod
-    def _languages_from_csv(cls, value: object) -> object:
-        return _split_csv(value)
 
     @field_validator("date_languages")
     @classmethod
@@ -250,6 +245,10 @@ class Settings(BaseSettings):
     @property
     def api_zone(self) -> ZoneInfo:
         return ZoneInfo(self.segmetrics_timezone)
+
+    def outbox_delay(self, tries: int) -> float:
+        """Seconds before queued work is tried again after `tries` tries: doubling from the first retry, capped."""
+        return min(self.segmetrics_outbox_max_gap, self.segmetrics_outbox_first_retry * 2 ** (tries - 1))
 
 
 class SocketModeSettings(Settings):

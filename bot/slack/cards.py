@@ -30,7 +30,7 @@ from bot.slack import messages, modals
 log = logging.getLogger("segmetrics_slack.cards")
 
 ACTION_PREFIX = "card_"
-SHOW = ("contact", "show")
+SHOW = "contact show"
 # The Reporting fields an Edit form is prefilled with (dates are left out: they come back in the API's
 # zone and would be re-read in the user's).
 EDITABLE = (
@@ -114,12 +114,7 @@ class Cards:
     def __init__(self, surface: Any) -> None:
         # The dispatcher (`SlackSurface`): its runner, client, users and jobs.
         self.surface = surface
-        surface.renderers[" ".join(SHOW)] = lambda outcome, user: card(outcome, user)
-
-    def _op(self, resource: str, verb: str) -> Any:
-        op = self.surface.runner.registry.find(resource, verb)
-        assert op is not None, f"{resource} {verb} is declared"
-        return op
+        surface.renderers[SHOW] = lambda outcome, user: card(outcome, user)
 
     async def on_action(self, ack: Any, body: Mapping[str, Any]) -> None:
         await ack()
@@ -143,9 +138,9 @@ class Cards:
         # One delete per card, however often Delete is clicked or delivered.
         delete_key = f"card-delete:{channel}:{(body.get('container') or {}).get('message_ts')}:{action.get('value')}"
         trigger = str(body.get("trigger_id"))
-        forms = {"add_tag": ("tag", "add"), "add_order": ("order", "add"), "add_contact": ("contact", "add")}
+        forms = {"add_tag": "tag add", "add_order": "order add", "add_contact": "contact add"}
         if name in forms:
-            self.surface.open_form(trigger, self._op(*forms[name]), key, user, origin)
+            self.surface.open_form(trigger, self.surface.runner.registry[forms[name]], key, user, origin)
         else:
             jobs = {
                 "edit": lambda: self._edit(trigger, key, user, origin),
@@ -158,10 +153,10 @@ class Cards:
 
     async def _look_up(self, key: Mapping[str, str], user: str) -> Outcome:
         ctx = self.surface.runner.context(await self.surface.users.zone(user))
-        return await self.surface.runner.run(self._op(*SHOW), key, ctx)
+        return await self.surface.runner.run(self.surface.runner.registry[SHOW], key, ctx)
 
     async def _edit(self, trigger: str, key: Mapping[str, str], user: str, origin: modals.Origin) -> None:
-        op = self._op("contact", "add")
+        op = self.surface.runner.registry["contact add"]
         try:
             opened = await self.surface.client.views_open(trigger_id=trigger, view=modals.loading_view(op.title))
         except SlackApiError as error:
@@ -190,7 +185,7 @@ class Cards:
 
     async def _delete(self, key: Mapping[str, str], user: str, origin: modals.Origin, delete_key: str) -> None:
         """Slack's confirm dialog (on the button) was the confirmation; the policy still decides."""
-        op = self._op("contact", "delete")
+        op = self.surface.runner.registry["contact delete"]
         # Delete by id when the card had one: by e-mail would remove every contact with that e-mail.
         raw = {"contact_id": key["contact_id"]} if "contact_id" in key else dict(key)
         work = self.surface.work(op, user, origin, typed=f"/segmetrics contact delete {next(iter(raw.values()))}")

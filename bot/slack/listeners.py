@@ -27,9 +27,8 @@ def register(app: AsyncApp, surface: SlackSurface) -> None:
     app.view_submission(TAG_CONTACTS_VIEW)(shortcuts.on_tag_submission)
     app.message_shortcut(TAG_FROM_MESSAGE)(shortcuts.on_tag_from_message)
     app.message_shortcut(CONTACT_FROM_MESSAGE)(shortcuts.on_contact_from_message)
-    for op in surface.runner.registry:
-        if op.shortcut:
-            app.global_shortcut(op.shortcut)(shortcuts.on_global)
+    every_shortcut = "|".join(re.escape(op.shortcut) for op in surface.runner.registry if op.shortcut)
+    app.global_shortcut(re.compile(f"^(?:{every_shortcut})$"))(shortcuts.on_global)
     app.action(UNDO_ACTION)(undo.on_action)
     app.action(CONFIRM)(surface.safety.on_confirm)
     app.action(CANCEL)(surface.safety.on_cancel)

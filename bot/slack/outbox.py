@@ -93,8 +93,7 @@ class Outbox:
             if not await store.call(store.store.lease, item.id, item.next_at, until):
                 continue  # another bot took it
             leased = replace(item, next_at=until)
-            resource, _, verb = item.operation.partition(" ")
-            op = registry.find(resource, verb)
+            op = registry.named(item.operation)
             work = Work.from_dict(dict(item.job))
             if op is None:
                 await store.call(store.store.settle, item.id, "failed", held=until, tries=item.tries, error="unknown")
@@ -119,8 +118,7 @@ class Outbox:
         """An unexpected failure counts as a try: retried later, given up at its deadline like any other."""
         store, settings = self.surface.store, self.surface.runner.settings
         tries = item.tries + 1
-        delay = min(settings.segmetrics_outbox_max_gap, settings.segmetrics_outbox_first_retry * 2 ** (tries - 1))
-        next_at = datetime.now(UTC) + timedelta(seconds=delay)
+        next_at = datetime.now(UTC) + timedelta(seconds=settings.outbox_delay(tries))
         if next_at > item.deadline:
             await store.call(store.store.settle, item.id, "gave_up", held=item.next_at, tries=tries, error=repr(error))
             work = Work.from_dict(dict(item.job))

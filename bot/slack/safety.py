@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -81,10 +82,10 @@ class Safety:
 
     # -- confirm before destroying ----------------------------------------------------------------
 
-    async def ask(self, op: Operation, raw: dict[str, Any], work: Work) -> None:
+    async def ask(self, op: Operation, raw: dict[str, Any], data: Any, work: Work) -> None:
         """Show what is about to be destroyed, only to the person who asked, with Delete and Cancel."""
         conversation = self.surface.conversation(work.user, work.origin)
-        lines, snapshot = await self._what_goes(op, raw, work)
+        lines = await self._what_goes(op, raw, data, work)
         if lines is None:
             return
         ticket = await self._ticket("confirm", {"op": op.name, "raw": raw, "work": work.as_dict()}, CONFIRM_TTL)
@@ -100,11 +101,10 @@ class Safety:
         await conversation.tell(
             messages.Message(messages.escape(lines[0]), [messages.section(text), buttons.to_dict()])
         )
-        log.info("%s awaits confirmation (%s)", op.name, "snapshot" if snapshot else "no look-up")
+        log.info("%s awaits confirmation", op.name)
 
-    async def _what_goes(self, op: Operation, raw: dict[str, Any], work: Work) -> tuple[list[str] | None, Any]:
+    async def _what_goes(self, op: Operation, raw: dict[str, Any], data: Any, work: Work) -> list[str] | None:
         ctx = self.surface.runner.context(await self.surface.users.zone(work.user))
-        data = op.validate(raw, ctx)
         if op.name == "contact delete":
             show = self.surface.runner.registry.find("contact", "show")
             try:
@@ -114,14 +114,13 @@ class Safety:
             except SegMetricsError as error:
                 text = f"❌ Could not look the contact up before deleting it: {error}. Nothing was deleted."
                 await self.surface.conversation(work.user, work.origin).tell(messages.notice(text, typed=work.typed))
-                return None, None
+                return None
             if not outcome.found:
                 await self.surface.conversation(work.user, work.origin).tell(
                     messages.notice(f"ℹ️ {outcome.summary.headline} Nothing to delete.")
                 )
-                return None, None
+                return None
             facts = {fact.label: fact.value for fact in outcome.summary.facts}
-            snapshot = (outcome.response.body or {}).get("data") if outcome.response else None
             name = facts.get("Name", "")
             email, contact_id = facts.get("E-mail", ""), facts.get("Contact ID", "")
             lines = [
@@ -134,13 +133,13 @@ class Safety:
             if "contact_id" not in raw:
                 everyone = f"Every contact with the e-mail {data.contact} in this integration will be deleted."
                 lines.append(f"*{messages.escape(everyone)}*")
-            return lines, snapshot
+            return lines
         headline = op.fill(op.done, data, ctx)
         if op.verb == "remove":
             return [f"⚠️ *Remove {len(data.tags)} tags from {messages.escape(data.contact)}?*",
-                    f"• {messages.escape(op.param('tags').kind.describe(data.tags, ctx))}"], None  # fmt: skip
+                    f"• {messages.escape(op.param('tags').kind.describe(data.tags, ctx))}"]  # fmt: skip
         return [f"⚠️ *{messages.escape(op.title)}?* This will have {messages.escape(headline)}.",
-                "Deleting is permanent."], None  # fmt: skip
+                "Deleting is permanent."]  # fmt: skip
 
     async def on_confirm(self, ack: Any, body: Mapping[str, Any]) -> None:
         await ack()
@@ -164,7 +163,7 @@ class Safety:
             return
         if not await self._claim(f"confirm:{ticket}"):
             return  # a double click: already running
-        op = self._op(payload["op"])
+        op = self.surface.runner.registry[payload["op"]]
         decision = self.decide(op, work)
         if not decision.allowed:
             await conversation.replace(self.refusal(decision))
@@ -237,17 +236,8 @@ class Safety:
             text = f"❌ Only <@{deleted_by.user}> or an admin can restore this contact."
             await conversation.tell(messages.Message(text, [messages.section(text)]))
             return
-        op = self._op("contact add")
-        work = Work(
-            operation=op.name,
-            user=user,
-            team=deleted_by.team,
-            channel_id=deleted_by.channel_id,
-            channel_name=deleted_by.channel_name,
-            response_url=body.get("response_url"),
-            thread_ts=deleted_by.thread_ts,
-            typed=None,
-        )
+        op = self.surface.runner.registry["contact add"]
+        work = replace(deleted_by, operation=op.name, user=user, response_url=body.get("response_url"), typed=None)
         decision = self.decide(op, work)
         if not decision.allowed:
             await conversation.tell(self.refusal(decision))
@@ -277,15 +267,10 @@ class Safety:
                 return
             payload, _ = found
             work = Work.from_dict(dict(payload["work"]))
-            self.surface.open_form(trigger, self._op(payload["op"]), dict(payload["raw"]), user, work.origin)
+            op = self.surface.runner.registry[payload["op"]]
+            self.surface.open_form(trigger, op, dict(payload["raw"]), user, work.origin)
 
         self.surface.jobs.spawn(self.surface.guarded(conversation, reopen()), name="edit and retry")
-
-    def _op(self, name: str) -> Operation:
-        resource, _, verb = name.partition(" ")
-        op = self.surface.runner.registry.find(resource, verb)
-        assert op is not None, f"{name} is declared"
-        return op
 
 
 def restore_raw(snapshot: Mapping[str, Any], api_zone: Any) -> dict[str, Any]:

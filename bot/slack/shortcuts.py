@@ -77,11 +77,6 @@ class Shortcuts:
         # The dispatcher (`SlackSurface`): its runner, client, users and jobs.
         self.surface = surface
 
-    def _op(self, resource: str, verb: str) -> Operation:
-        op = self.surface.runner.registry.find(resource, verb)
-        assert op is not None, f"{resource} {verb} is declared"
-        return op
-
     # -- opening --------------------------------------------------------------------------------
 
     async def on_global(self, ack: Any, body: Mapping[str, Any]) -> None:
@@ -109,13 +104,18 @@ class Shortcuts:
         user = str((body.get("user") or {}).get("id"))
         notice = None if found else NO_ADDRESS
         self.surface.open_form(
-            str(body.get("trigger_id")), self._op("contact", "add"), raw, user, _thread_origin(body), notice=notice
+            str(body.get("trigger_id")),
+            self.surface.runner.registry["contact add"],
+            raw,
+            user,
+            _thread_origin(body),
+            notice=notice,
         )
 
     async def on_tag_from_message(self, ack: Any, body: Mapping[str, Any]) -> None:
         await ack()
         user, origin = str((body.get("user") or {}).get("id")), _thread_origin(body)
-        op = self._op("tag", "add")
+        op = self.surface.runner.registry["tag add"]
         decision = self.surface.safety.decide(op, self.surface.work(op, user, origin))
         if not decision.allowed:
             conversation = self.surface.conversation(user, origin)
@@ -134,7 +134,7 @@ class Shortcuts:
             await self.surface.conversation(user, origin).tell(messages.notice(text))
 
     def _tag_view(self, found: list[Any], user: str, origin: modals.Origin) -> dict[str, Any]:
-        op = self._op("tag", "add")
+        op = self.surface.runner.registry["tag add"]
         ctx = self.surface.runner.context(self.surface.users.cached_zone(user))
         selectable = [item for item in found if len(item.email) <= OPTION_VALUE_LIMIT]
         leftover = [item.email for item in found if len(item.email) > OPTION_VALUE_LIMIT]
@@ -196,7 +196,7 @@ class Shortcuts:
         contacts = list(dict.fromkeys(str(contact) for contact in [*chosen, *typed] if contact))
         tags = _element(values, "tags").get("value") or ""
         where = CONTACTS_BLOCK if CONTACTS_BLOCK in values else MORE_BLOCK
-        op = self._op("tag", "add")
+        op = self.surface.runner.registry["tag add"]
         ctx = self.surface.runner.context(self.surface.users.cached_zone(user))
         errors: dict[str, str] = {}
         if not contacts:

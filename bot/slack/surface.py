@@ -155,11 +155,7 @@ class SlackSurface:
             except InputError as error:
                 await self._unreadable(op, raw, work, error, trigger)
                 return
-            if op.needs_confirmation(data):
-                await self.safety.ask(op, raw, work)
-                return
-            checked = Checked(data, zone)
-            await self.executor.start(op, raw, work, key=None if op.verb == "show" else key, checked=checked)
+            await self._go(op, raw, data, zone, work, key)
 
         self.jobs.spawn(self.guarded(self.conversation(work.user, work.origin), run(), typed=work.typed), name=op.name)
 
@@ -214,14 +210,19 @@ class SlackSurface:
     def proceed(self, op: Operation, raw: dict[str, Any], data: Any, work: Work, *, key: str | None) -> None:
         """After the acknowledgement: ask first when the operation destroys, else run it (a look-up is not
         journaled: it changes nothing)."""
-        conversation = self.conversation(work.user, work.origin)
+        # Validated before the acknowledgement in the zone known then: reused if it is still the user's.
+        job = self._go(op, raw, data, self.users.cached_zone(work.user), work, key)
+        self.jobs.spawn(self.guarded(self.conversation(work.user, work.origin), job, typed=work.typed), name=op.name)
+
+    async def _go(
+        self, op: Operation, raw: dict[str, Any], data: Any, zone: str | None, work: Work, key: str | None
+    ) -> None:
         if op.needs_confirmation(data):
-            job: Awaitable[Any] = self.safety.ask(op, raw, work)
+            await self.safety.ask(op, raw, data, work)
         else:
-            # Validated before the acknowledgement in the zone known then: reused if it is still the user's.
-            checked = Checked(data, self.users.cached_zone(work.user))
-            job = self.executor.start(op, raw, work, key=None if op.verb == "show" else key, checked=checked)
-        self.jobs.spawn(self.guarded(conversation, job, typed=work.typed), name=op.name)
+            await self.executor.start(
+                op, raw, work, key=None if op.verb == "show" else key, checked=Checked(data, zone)
+            )
 
     # -- forms --------------------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from typing import Any
 from bot.runner import Outcome
 from bot.slack import messages
 from bot.slack.replies import Conversation
+from bot.slack.safety import click
 from bot.slack.work import Failure, Work
 
 log = logging.getLogger("segmetrics_slack.undo")
@@ -30,13 +31,12 @@ class Undo:
 
     async def on_action(self, ack: Any, body: Mapping[str, Any]) -> None:
         await ack()
-        action = next((item for item in body.get("actions") or [] if item.get("action_id") == UNDO_ACTION), {})
-        clicker = str((body.get("user") or {}).get("id"))
+        clicker, ticket = click(body, UNDO_ACTION)
         channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
         conversation = Conversation(
             self.surface.client, clicker, channel_id=channel, response_url=body.get("response_url")
         )
-        work = self._undo(body, str(action.get("value") or ""), clicker, conversation)
+        work = self._undo(body, ticket, clicker, conversation)
         self.surface.jobs.spawn(self.surface.guarded(conversation, work), name="undo")
 
     async def _undo(self, body: Mapping[str, Any], ticket: str, clicker: str, conversation: Conversation) -> None:
@@ -58,8 +58,7 @@ class Undo:
             return
         if not await safety.claim(f"undo:{ticket}"):
             return  # clicked twice: the first click is doing it
-        resource, _, verb = str(payload["op"]).partition(" ")
-        op = self.surface.runner.registry.find(resource, verb)
+        op = self.surface.runner.registry.named(str(payload["op"]))
         if op is None:
             return
         channel = conversation.channel_id

@@ -17,7 +17,6 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from bot.dates import describe_datetime
 from bot.logs import for_operation
@@ -258,7 +257,7 @@ class Executor:
         try:
             outcome = await runner.execute(op, data, ctx, given=given, request=request)
         except SegMetricsError as error:
-            return await self._failed(op, raw, work, lease, tries, error, sent, snapshot, conversation, quiet)
+            return await self._failed(op, raw, work, lease, tries, error, sent, snapshot, conversation, quiet, ctx)
         notes = []
         if item is not None and item.tries > 0:
             notes.append(f"queued while SegMetrics was not answering; went through on try {tries}")
@@ -310,6 +309,7 @@ class Executor:
         snapshot: Any,
         conversation: Conversation,
         quiet: bool,
+        ctx: Any,
     ) -> Failure:
         item = lease.item if lease else None
         details: dict[str, Any] = {"request": sent, "attempts": error.attempts, "detail": str(error)}
@@ -318,10 +318,7 @@ class Executor:
         if snapshot is not None:
             details["snapshot"] = snapshot
         if error.transient and lease is not None and item is not None and self.settings.segmetrics_outbox_hours > 0:
-            delay = min(
-                self.settings.segmetrics_outbox_max_gap, self.settings.segmetrics_outbox_first_retry * 2 ** (tries - 1)
-            )
-            next_at = datetime.now(UTC) + timedelta(seconds=delay)
+            next_at = datetime.now(UTC) + timedelta(seconds=self.settings.outbox_delay(tries))
             if next_at <= item.deadline:
                 job = {**item.job, **({"snapshot": snapshot} if snapshot is not None else {})}
                 if error.maybe_applied:
@@ -341,7 +338,7 @@ class Executor:
                 self.audit(work, "queued", key=item.key, **details)
                 self.surface.outbox.wake()
                 if tries == 1 and not quiet:
-                    until = describe_datetime(item.deadline, ZoneInfo(await self._zone(work)))
+                    until = describe_datetime(item.deadline, ctx.zone)
                     text = (
                         f"⏳ SegMetrics is not answering ({error.reason}). *{op.title}* is queued and will be "
                         f"retried until {until}; you will be told when it goes through or if it gives up."
@@ -385,6 +382,3 @@ class Executor:
             lease.ended = True
             if not await self.surface.store.settle(Settle(lease.item.id, state, lease.until, tries, error)):
                 log.warning("journal entry %s was no longer ours when it ended (%s)", lease.item.id, state)
-
-    async def _zone(self, work: Work) -> str:
-        return await self.surface.users.zone(work.user) or self.settings.segmetrics_timezone

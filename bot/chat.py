@@ -12,7 +12,8 @@ import difflib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from bot.operation import CONTACT, Operation, Registry
+from bot.fields import KeyValues
+from bot.operation import CONTACT, Operation, Registry, slot_fields
 from bot.problems import CommandError
 from bot.tokens import Token, tokenize, unescape_slack
 
@@ -25,7 +26,6 @@ class ParsedCommand:
 
     operation: Operation
     raw: dict[str, str | list[str]] = field(default_factory=dict)
-    text: str = ""
 
 
 def parse_command(text: str, registry: Registry, *, slack: bool = False) -> ParsedCommand:
@@ -37,7 +37,7 @@ def parse_command(text: str, registry: Registry, *, slack: bool = False) -> Pars
     clean = (unescape_slack(text) if slack else text).strip()
     tokens = _Stream(tokenize(clean))
     op = _find_operation(tokens, registry)
-    parsed = ParsedCommand(op, {}, clean)
+    parsed = ParsedCommand(op)
     _collect(parsed, tokens, clean)
     _check_order(parsed)
     return parsed
@@ -102,10 +102,6 @@ def _collect(parsed: ParsedCommand, tokens: _Stream, text: str) -> None:
             _add_keyed(parsed, token)
             continue
         if slot >= len(slots):
-            last = op.param(slots[-1]) if slots and slots[-1] != CONTACT else None
-            if last is not None and last.kind.many:
-                _append(parsed, last.name, token.value)
-                continue
             raise CommandError(
                 f"`{token.value}` is not expected here; values other than {_positional_words(op)} "
                 "need a key, like `key=value`.",
@@ -119,10 +115,10 @@ def _collect(parsed: ParsedCommand, tokens: _Stream, text: str) -> None:
             _set(parsed, name, text[token.start :].strip())
             return
         if spec.kind.many:
-            _append(parsed, name, token.value)
+            _append(parsed, name, token.value)  # the last positional (declarations are checked): takes the rest
         else:
             _set(parsed, name, token.value)
-        slot += 1
+            slot += 1
 
 
 def _check_order(parsed: ParsedCommand) -> None:
@@ -152,8 +148,8 @@ def _add_keyed(parsed: ParsedCommand, token: Token) -> None:
         prefixed = op.prefixed(token.key)
         if prefixed is not None:
             spec, entry_key = prefixed
-            separator = getattr(spec.kind, "separator", "=")
-            _append(parsed, spec.name, f"{entry_key} {separator} {token.value}".rstrip())
+            assert isinstance(spec.kind, KeyValues)  # declarations are checked
+            _append(parsed, spec.name, f"{entry_key} {spec.kind.separator} {token.value}".rstrip())
             return
         raise CommandError(_unknown_key(op, token.key), usage=op.usage())
     if not token.value.strip():
@@ -221,8 +217,7 @@ def format_command(op: Operation, raw: Mapping[str, str | Sequence[str]]) -> str
     done: set[str] = set()
     rest = ""
     for slot in op.positional:
-        names = ("email", "contact_id") if slot == CONTACT else (slot,)
-        name = next((candidate for candidate in names if raw.get(candidate)), None)
+        name = next((candidate for candidate in slot_fields(slot) if raw.get(candidate)), None)
         if name is None:
             break
         spec = op.param(name)
@@ -241,7 +236,8 @@ def format_command(op: Operation, raw: Mapping[str, str | Sequence[str]]) -> str
             continue
         entries = [value] if isinstance(value, str) else list(value)
         if spec.prefix:
-            separator = getattr(spec.kind, "separator", "=")
+            assert isinstance(spec.kind, KeyValues)
+            separator = spec.kind.separator
             for entry in entries:
                 for line in entry.splitlines():
                     key, _, item = line.partition(separator)

@@ -3,7 +3,7 @@ of one resource. Plain text with `code` spans, readable in a terminal and in Sla
 
 from __future__ import annotations
 
-from bot.operation import CONTACT, Operation, Param, Registry
+from bot.operation import Operation, Param, Registry
 from bot.problems import CommandError
 
 
@@ -27,18 +27,17 @@ def resource_help(registry: Registry, word: str) -> str:
 def operation_help(op: Operation) -> str:
     verbs = " | ".join(op.verbs)
     lines = [f"*{op.title}* (`{op.resource} {verbs}`): {op.description}", f"Usage: `{op.usage()}`"]
-    positional = set(op.positional)
     for spec in op.params:
-        lines.append(_param_line(spec, positional))
+        lines.append(_param_line(spec, op.by_position))
     lines.append("Examples:")
     lines += [f"  `{example}`" for example in op.examples]
     return "\n".join(lines)
 
 
-def _param_line(spec: Param, positional: set[str]) -> str:
+def _param_line(spec: Param, positional: frozenset[str]) -> str:
     words = [f"{spec.prefix}.<name>="] if spec.prefix else [spec.name, *spec.aliases]
     keys = " / ".join(f"`{word}`" for word in words)
-    if spec.name in positional or (CONTACT in positional and spec.name in ("email", "contact_id")):
+    if spec.name in positional:
         keys += " (or by position)"
     need = "required" if spec.required else (f"default `{spec.default}`" if spec.default else "optional")
     line = f"• {keys}: {spec.title}, {need}."

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import PydanticUndefined
 
 from bot.context import Context
-from bot.fields import ERROR_TYPE, Kind, Moment
+from bot.fields import ERROR_TYPE, KeyValues, Kind, Moment
 from bot.problems import FieldError, InputError, as_examples
 from bot.segmetrics.request import ApiRequest, ApiResponse
 
@@ -43,6 +43,16 @@ OPTION_TEXT_LIMIT = 75
 
 RawValue = str | Sequence[str]
 RawInput = Mapping[str, RawValue]
+
+
+def given(raw: RawInput) -> dict[str, RawValue]:
+    """The values a user actually gave: blank ones count as not given."""
+    return {name: value for name, value in raw.items() if value not in (None, "", [], ())}
+
+
+def slot_fields(slot: str) -> tuple[str, ...]:
+    """The fields a positional fills: the contact slot fills `email` or `contact_id`."""
+    return CONTACT_FIELDS if slot == CONTACT else (slot,)
 
 
 class DeclarationError(Exception):
@@ -121,9 +131,17 @@ class Input(BaseModel):
         examples = as_examples(example or spec.example)
         return FieldError(name, spec.title, problem, examples, "missing" if missing else "invalid")
 
+    def values(self) -> typing.Iterator[tuple[Param, Any]]:
+        """Each field that has a value worth showing, in declaration order."""
+        for item in self.params():
+            value = getattr(self, item.name)
+            if value not in (None, [], {}):
+                yield item, value
+
     def to_api(self, ctx: Context, *, exclude: Iterable[str] = ()) -> dict[str, Any]:
         """Every given field as the API wants it, under its API name, in declaration order."""
         skip = set(exclude)
+        # Unlike `values()`, an empty body (`api POST contact {}`) is sent as typed.
         return {
             item.name: item.kind.to_api(value, ctx)
             for item in self.params()
@@ -273,30 +291,31 @@ class Operation:
         return self.destructive or (self.confirm_when is not None and self.confirm_when(data))
 
     @property
+    def by_position(self) -> frozenset[str]:
+        """The fields a positional can fill."""
+        return frozenset(name for slot in self.positional for name in slot_fields(slot))
+
+    @property
     def may_ask(self) -> bool:
         """Whether some input makes it ask for confirmation first."""
         return self.destructive or self.confirm_when is not None
 
     def missing(self, raw: RawInput) -> list[str]:
         """The required fields `raw` has no value for: a cheap look, before any value is read."""
-        given = {name for name, value in raw.items() if value not in (None, "", [], ())}
-        absent = [spec.name for spec in self.params if spec.required and spec.name not in given]
-        if CONTACT in self.positional and not given & set(CONTACT_FIELDS):
+        present = given(raw).keys()
+        absent = [spec.name for spec in self.params if spec.required and spec.name not in present]
+        if CONTACT in self.positional and not present & set(CONTACT_FIELDS):
             absent.insert(0, "email")
         return absent
 
     def raw_of(self, data: Any, ctx: Context) -> dict[str, str]:
         """A validated input back to raw text, as a user could type it: what Undo re-runs and what an
         edit form is prefilled with."""
-        return {
-            spec.name: spec.kind.to_text(value, ctx)
-            for spec in self.params
-            if (value := getattr(data, spec.name)) not in (None, [], {})
-        }
+        return {spec.name: spec.kind.to_text(value, ctx) for spec, value in data.values()}
 
     def validate(self, raw: RawInput, ctx: Context) -> Any:
         """Read raw text values into the input model; raise `InputError` listing every problem."""
-        data = {name: value for name, value in raw.items() if value not in (None, "", [], ())}
+        data = given(raw)
         problems = []
         if CONTACT in self.positional and not any(data.get(name) for name in CONTACT_FIELDS):
             examples = as_examples(self.param("email").example_for(ctx))
@@ -340,11 +359,7 @@ class Operation:
         if self.summarize is not None and response is not None:
             facts = tuple(self.summarize(data, response, ctx))
         else:
-            facts = tuple(
-                Fact(item.title, item.kind.describe(value, ctx), item.name)
-                for item in self.params
-                if (value := getattr(data, item.name)) not in (None, [], {})
-            )
+            facts = tuple(Fact(item.title, item.kind.describe(value, ctx), item.name) for item, value in data.values())
         notes = self._notes(data, ctx)
         if given is not None:
             defaulted = [
@@ -368,7 +383,7 @@ class Operation:
         return template.format_map(values)
 
     def _notes(self, data: Any, ctx: Context) -> tuple[str, ...]:
-        sent_times = any(isinstance(item.kind, Moment) and getattr(data, item.name) for item in self.params)
+        sent_times = any(isinstance(item.kind, Moment) for item, _ in data.values())
         if sent_times and ctx.api_zone.key != ctx.zone.key:
             return (f"times shown in {ctx.zone.key}; sent to SegMetrics in {ctx.api_zone.key}",)
         if sent_times:
@@ -385,8 +400,7 @@ class Operation:
             spec = self.param(name)
             text = f"<{name}…>" if spec.kind.many else f"<{name}>"
             words.append(text if spec.required else f"[{text}]")
-        given = set(self.positional) | (set(CONTACT_FIELDS) if CONTACT in self.positional else set())
-        keyed = [spec for spec in self.params if spec.name not in given]
+        keyed = [spec for spec in self.params if spec.name not in self.by_position]
         words += [f"{spec.name}=…" for spec in keyed if spec.required]
         words += [
             f"[{spec.prefix}.<name>=…]" if spec.prefix else f"[{spec.name}=…]" for spec in keyed if not spec.required
@@ -526,7 +540,7 @@ def _check_param(spec: Param) -> list[str]:
         len(label) > OPTION_TEXT_LIMIT or len(value) > OPTION_TEXT_LIMIT for value, label in options
     ):
         problems.append(f"a select holds at most {OPTION_LIMIT} options of {OPTION_TEXT_LIMIT} characters")
-    if spec.prefix and not spec.kind.many:
+    if spec.prefix and not isinstance(spec.kind, KeyValues):
         problems.append("only a key/value field may have a prefix")
     return problems
 
@@ -559,7 +573,7 @@ class Registry:
         if len(set(shortcuts)) != len(shortcuts):
             raise DeclarationError("a global shortcut callback id is declared twice")
         for op in self.operations:
-            inverse = self._operations.get((op.resource, op.undo)) if op.undo else None
+            inverse = self.inverse(op)
             if op.undo and (inverse is None or [p.name for p in inverse.params] != [p.name for p in op.params]):
                 raise DeclarationError(
                     f"{op.name}: undo {op.undo!r} must be a verb of {op.resource} with the same fields"
@@ -612,6 +626,3 @@ class Registry:
 
     def __iter__(self) -> typing.Iterator[Operation]:
         return iter(self.operations)
-
-    def __len__(self) -> int:
-        return len(self.operations)

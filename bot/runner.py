@@ -16,7 +16,7 @@ from bot.chat import ParsedCommand, parse_command
 from bot.context import Context
 from bot.dates import DateReader
 from bot.money import Currency, MoneyReader, known_markers
-from bot.operation import Operation, RawInput, Registry, Summary
+from bot.operation import Operation, RawInput, Registry, Summary, given
 from bot.segmetrics.client import Credentials, SegMetricsClient
 from bot.segmetrics.errors import NotFound
 from bot.segmetrics.request import ApiRequest, ApiResponse
@@ -143,8 +143,7 @@ class Runner:
 
     async def run(self, operation: Operation, raw: RawInput, ctx: Context) -> Outcome:
         """Validate raw values (raises `InputError`, nothing sent) and run the operation."""
-        given = frozenset(name for name, value in raw.items() if value)
-        return await self.execute(operation, operation.validate(raw, ctx), ctx, given=given)
+        return await self.execute(operation, operation.validate(raw, ctx), ctx, given=given(raw).keys())
 
     async def run_text(self, text: str, *, zone: str | ZoneInfo | None = None, now: datetime | None = None) -> Outcome:
         """Run one chat command, e.g. `tag add jane@example.com VIP`."""

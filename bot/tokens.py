@@ -65,7 +65,6 @@ class Token:
 
     value: str
     start: int
-    end: int
     key: str | None = None
     quoted: bool = False
 
@@ -95,7 +94,7 @@ def tokenize(text: str) -> Iterator[Token]:
                 raise CommandError(f"A quote is never closed in `{snippet}`: add the closing {_CLOSERS[char][0]}")
         rest = _WORD.match(text, index)
         index = rest.end()
-        yield Token(head + rest.group(), start, index, key, quoted)
+        yield Token(head + rest.group(), start, key, quoted)
 
 
 def _find_close(text: str, open_at: int) -> int | None:

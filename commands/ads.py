@@ -58,6 +58,13 @@ class AdInput(Input):
         return self
 
 
+def _created(id: str, name: str | None, **parents: str | None) -> Any:
+    """The id, or with a name the object that creates it in SegMetrics (with its parents' ids)."""
+    if not name:
+        return id
+    return {"id": id, "name": name, **{key: value for key, value in parents.items() if value}}
+
+
 @operation(
     "ad",
     "record",
@@ -75,22 +82,10 @@ class AdInput(Input):
 def record_ad(ad: AdInput, ctx: Context) -> ApiRequest:
     """Record one ad's spend (and clicks, impressions) for one day. Names create the ad, ad set or
     campaign in SegMetrics when they are new."""
-    payload: dict[str, Any] = ad.to_api(
-        ctx, exclude={"ad_name", "adset", "adset_name", "adcampaign", "adcampaign_name"}
-    )
-    if ad.ad_name:
-        payload["ad"] = {"id": ad.ad, "name": ad.ad_name}
-        if ad.adset:
-            payload["ad"]["adset"] = ad.adset
-        if ad.adcampaign:
-            payload["ad"]["adcampaign"] = ad.adcampaign
+    payload = ad.to_api(ctx, exclude={"ad_name", "adset_name", "adcampaign_name"})
+    payload["ad"] = _created(ad.ad, ad.ad_name, adset=ad.adset, adcampaign=ad.adcampaign)
     if ad.adset:
-        adset: dict[str, Any] = {"id": ad.adset, "name": ad.adset_name}
-        if ad.adcampaign:
-            adset["adcampaign"] = ad.adcampaign
-        payload["adset"] = adset if ad.adset_name else ad.adset
+        payload["adset"] = _created(ad.adset, ad.adset_name, adcampaign=ad.adcampaign)
     if ad.adcampaign:
-        payload["adcampaign"] = (
-            {"id": ad.adcampaign, "name": ad.adcampaign_name} if ad.adcampaign_name else ad.adcampaign
-        )
+        payload["adcampaign"] = _created(ad.adcampaign, ad.adcampaign_name)
     return ApiRequest.post("ad/performance", payload)

@@ -10,9 +10,7 @@ from bot.context import Context
 from bot.dates import describe_datetime
 from bot.fields import (
     IP,
-    ContactId,
     CustomFields,
-    EmailAddress,
     Identifier,
     Latitude,
     Longitude,
@@ -22,10 +20,10 @@ from bot.fields import (
     WhenPast,
     choice,
 )
-from bot.operation import CONTACT, Fact, Input, Resource, operation, param
+from bot.operation import CONTACT, Fact, Resource, operation, param
 from bot.segmetrics.client import contact_lookup_request
 from bot.segmetrics.request import ApiRequest, ApiResponse
-from commands.common import contact_id_param, email_param
+from commands.common import ContactRef
 
 RESOURCE = Resource("contact", "Contacts", aliases=("contacts",), command="/sm-contact")
 
@@ -34,9 +32,7 @@ STATUS = choice(
 )
 
 
-class ContactInput(Input):
-    email: EmailAddress | None = email_param()
-    contact_id: ContactId | None = contact_id_param()
+class ContactInput(ContactRef):
     first_name: Name | None = param(None, title="First name", examples=["Jane"], aliases=["first", "firstname"])
     last_name: Name | None = param(None, title="Last name", examples=["Doe"], aliases=["last", "lastname"])
     status: Annotated[str, STATUS] | None = param(
@@ -94,11 +90,6 @@ class ContactInput(Input):
 def add_contact(contact: ContactInput, ctx: Context) -> ApiRequest:
     """Create a contact, or update the one with this contact ID (else this e-mail)."""
     return ApiRequest.post("contact", contact.to_api(ctx))
-
-
-class ContactRef(Input):
-    email: EmailAddress | None = email_param()
-    contact_id: ContactId | None = contact_id_param()
 
 
 @operation(

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from bot.context import Context
-from bot.fields import ContactId, EmailAddress, TagList
-from bot.operation import CONTACT, Input, Resource, operation, param
+from bot.fields import TagList
+from bot.operation import CONTACT, Resource, operation, param
 from bot.segmetrics.request import ApiRequest
-from commands.common import contact_id_param, email_param
+from commands.common import ContactRef
 
 RESOURCE = Resource("tag", "Tags", aliases=("tags",), command="/sm-tag")
 
 
-class TagInput(Input):
-    email: EmailAddress | None = email_param()
-    contact_id: ContactId | None = contact_id_param()
+class TagInput(ContactRef):
     tags: TagList = param(
         title="Tags",
         hint="Comma-separated; `id:45` is the tag with id 45. In chat, quote a tag with spaces.",

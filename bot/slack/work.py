@@ -20,7 +20,7 @@ from typing import Any
 
 from bot.dates import describe_datetime
 from bot.logs import for_operation
-from bot.operation import Operation
+from bot.operation import Operation, given
 from bot.problems import InputError
 from bot.runner import Outcome
 from bot.segmetrics.errors import NotFound, SegMetricsError, StatusError
@@ -253,9 +253,9 @@ class Executor:
         await surface.lane.turn()  # building and sending cost CPU: acknowledgements go first
         request = op.build(data, ctx)
         sent = {"method": request.method, "path": request.path, "json": request.json}
-        given = frozenset(name for name, value in raw.items() if value)
+        typed = given(raw).keys()
         try:
-            outcome = await runner.execute(op, data, ctx, given=given, request=request)
+            outcome = await runner.execute(op, data, ctx, given=typed, request=request)
         except SegMetricsError as error:
             return await self._failed(op, raw, work, lease, tries, error, sent, snapshot, conversation, quiet, ctx)
         notes = []
@@ -263,7 +263,7 @@ class Executor:
             notes.append(f"queued while SegMetrics was not answering; went through on try {tries}")
             if not outcome.found and request.method == "DELETE" and item.job.get("maybe_applied"):
                 # An earlier try's answer was lost, and it had deleted it.
-                outcome = replace(outcome, found=True, summary=op.describe(data, None, ctx, given=given))
+                outcome = replace(outcome, found=True, summary=op.describe(data, None, ctx, given=typed))
                 notes.append("an earlier try had already deleted it")
         await self._settle(lease, "done", tries)
         response = outcome.response

@@ -126,14 +126,8 @@ def start_server(command: Sequence[str], env: dict[str, str], port: int, cwd: Pa
         if time.monotonic() - started > STARTUP_LIMIT:
             process.kill()
             raise RuntimeError(f"{command} was not healthy after {STARTUP_LIMIT} s")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2) as connection:
-                connection.sendall(f"GET /healthz HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
-                status_line = connection.recv(32)
-                if status_line.startswith(b"HTTP/1.") and status_line[8:13] == b" 200 ":
-                    return Server(process, f"http://127.0.0.1:{port}", started, time.monotonic() - started)
-        except OSError:
-            pass
+        if health(port, timeout=0.2) is not None:
+            return Server(process, f"http://127.0.0.1:{port}", started, time.monotonic() - started)
         time.sleep(0.005)  # polling a starting process: bounded by STARTUP_LIMIT
 
 
@@ -153,10 +147,10 @@ def serve_command(port: int) -> list[str]:
     return [*launcher, "serve", "--host", "127.0.0.1", "--port", str(port)]
 
 
-def health(port: int) -> dict[str, Any] | None:
+def health(port: int, timeout: float = 1.0) -> dict[str, Any] | None:
     """The bot's /healthz answer, or None when it does not answer 200."""
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1) as connection:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as connection:
             connection.sendall(f"GET /healthz HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
             answer = b""
             while chunk := connection.recv(4096):

@@ -146,7 +146,7 @@ def _audit(args: argparse.Namespace) -> int:
 
     from bot.dates import DateReader
     from bot.problems import InvalidValue
-    from bot.store import Store, rows_as_json
+    from bot.store import Store, audit, rows_as_json
 
     try:
         settings = load_settings()
@@ -170,8 +170,7 @@ def _audit(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(rows_as_json(rows))
         return EXIT_OK
-    columns = ["id", "at", "team_id", "user_id", "channel_id", "operation", "outcome", "detail", "request",
-               "status_code", "response", "attempts", "snapshot", "key"]  # fmt: skip
+    columns = list(audit.c.keys())
     writer = csv.DictWriter(sys.stdout, fieldnames=columns)
     writer.writeheader()
     for row in rows:

@@ -164,8 +164,7 @@ class Store:
     """Synchronous access; `AsyncStore` runs it on its own thread."""
 
     def __init__(self, url: str) -> None:
-        self.url = url
-        self.engine: Engine = create_engine(url, future=True, **_engine_options(url))
+        self.engine: Engine = create_engine(url, **_engine_options(url))
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
         metadata.create_all(self.engine)
@@ -282,7 +281,8 @@ class Store:
         if job is not None:
             values["job"] = dict(job)
         with self.engine.begin() as connection:
-            result = connection.execute(update(outbox).where(*_held(item_id, held)).values(**values))
+            statement = update(outbox).where(*_HELD).values(**values)
+            result = connection.execute(statement, {"item_id": item_id, "held": held})
         return result.rowcount == 1
 
     def settle(self, item_id: str, state: str, *, held: datetime, tries: int, error: str | None = None) -> bool:
@@ -327,11 +327,6 @@ class Store:
         if row is None:
             return None
         return row.payload, row.expires_at >= _now()
-
-
-def _held(item_id: str, held: datetime) -> tuple[Any, ...]:
-    """The row, while still pending under the lease its runner holds."""
-    return outbox.c.id == item_id, outbox.c.state == "pending", outbox.c.next_at == held
 
 
 @dataclass(frozen=True)
@@ -384,6 +379,7 @@ class Settle:
 # Built once: a statement built per call (`insert(...).values(...)`) costs more than SQLite's own work.
 _INSERT_AUDIT = insert(audit)
 _INSERT_OUTBOX = insert(outbox)
+# The row, while still pending under the lease its runner holds.
 _HELD = (outbox.c.id == bindparam("item_id"), outbox.c.state == "pending", outbox.c.next_at == bindparam("held"))
 _LEASE = update(outbox).where(*_HELD).values(next_at=bindparam("until"))
 _SETTLE = (
@@ -403,19 +399,7 @@ def key_of(key: str) -> str:
 
 
 def _queued(row: Mapping[str, Any]) -> Queued:
-    return Queued(
-        id=row["id"],
-        key=row["key"],
-        operation=row["operation"],
-        raw=row["raw"],
-        job=row["job"],
-        created_at=row["created_at"],
-        next_at=row["next_at"],
-        deadline=row["deadline"],
-        tries=row["tries"],
-        state=row["state"],
-        last_error=row.get("last_error"),
-    )
+    return Queued(**row)  # the outbox's columns are Queued's fields
 
 
 def _engine_options(url: str) -> dict[str, Any]:

@@ -380,29 +380,21 @@ class Sandbox:
             found = self._find_contact(contact_id_or_email)
             return copy.deepcopy(found) if found is not None else None
 
-    def invoice(self, invoice_id: str | int) -> dict[str, Any] | None:
+    def _view(self, store: dict[str, dict[str, Any]], key: str | int) -> dict[str, Any] | None:
         with self._cond:
-            return copy.deepcopy(self._invoices.get(str(invoice_id)))
+            return copy.deepcopy(store.get(str(key)))
+
+    def invoice(self, invoice_id: str | int) -> dict[str, Any] | None:
+        return self._view(self._invoices, invoice_id)
 
     def subscription(self, subscription_id: str | int) -> dict[str, Any] | None:
-        with self._cond:
-            return copy.deepcopy(self._subscriptions.get(str(subscription_id)))
+        return self._view(self._subscriptions, subscription_id)
 
     def product(self, product_id: str | int) -> dict[str, Any] | None:
-        with self._cond:
-            return copy.deepcopy(self._products.get(str(product_id)))
+        return self._view(self._products, product_id)
 
     def ad(self, ad_id: str | int) -> dict[str, Any] | None:
-        with self._cond:
-            return copy.deepcopy(self._ads.get(str(ad_id)))
-
-    def adset(self, adset_id: str | int) -> dict[str, Any] | None:
-        with self._cond:
-            return copy.deepcopy(self._adsets.get(str(adset_id)))
-
-    def adcampaign(self, adcampaign_id: str | int) -> dict[str, Any] | None:
-        with self._cond:
-            return copy.deepcopy(self._adcampaigns.get(str(adcampaign_id)))
+        return self._view(self._ads, ad_id)
 
     def ad_performance(self, ad_id: str | int, date: str) -> dict[str, Any] | None:
         """The day's numbers, with the ad, its ad set and its campaign as they are now."""

@@ -253,6 +253,7 @@ class Operation:
     summarize: Summarize | None = None
     not_found: str | None = None
     destructive: bool = False
+    reads: bool = False
     shortcut: str | None = None
     shortcut_name: str | None = None
     undo: str | None = None
@@ -420,6 +421,7 @@ def operation(
     summarize: Summarize | None = None,
     not_found: str | None = None,
     destructive: bool = False,
+    reads: bool = False,
     shortcut: str | None = None,
     shortcut_name: str | None = None,
     undo: str | None = None,
@@ -430,7 +432,8 @@ def operation(
     `shortcut` is the callback id of a global shortcut that opens the operation's form (named
     `shortcut_name`, default the title); `undo` names the
     verb of the same resource whose operation, given the same input, undoes this one. A `destructive`
-    operation always asks for confirmation first; `confirm_when(input)` asks in other cases.
+    operation always asks for confirmation first; `confirm_when(input)` asks in other cases. An operation
+    that `reads` changes nothing: it is not journaled, and the policy counts it among the reads.
 
 
     @operation("order", "add", also=["update"], title="Add or update order", …)
@@ -458,6 +461,7 @@ def operation(
             summarize=summarize,
             not_found=not_found,
             destructive=destructive,
+            reads=reads,
             shortcut=shortcut,
             shortcut_name=shortcut_name,
             undo=undo,

@@ -60,7 +60,7 @@ def category(op: Operation) -> Category:
         return "api"
     if op.destructive:
         return "deletes"
-    if op.verb in ("show",):
+    if op.reads:
         return "reads"
     return "writes"
 

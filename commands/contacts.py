@@ -163,6 +163,7 @@ def _api_time(value: Any, ctx: Context) -> str | None:
     summarize=_card,
     not_found="SegMetrics has no contact {contact}.",
     examples=["contact show jane@example.com"],
+    reads=True,
 )
 def show_contact(contact: ContactRef, ctx: Context) -> ApiRequest:
     """Show a contact from SegMetrics: name, status, tags, orders, subscriptions, custom fields."""

@@ -142,7 +142,7 @@ class SlackSurface:
         turn, and a problem with them goes to the user alone."""
         key = f"command:{trigger}"
         incomplete = bool(op.missing(raw))
-        if op.verb != "show" and not op.may_ask and not incomplete:
+        if not op.reads and not op.may_ask and not incomplete:
             self.queue.put(op, raw, work, key)
             return
 
@@ -220,9 +220,7 @@ class SlackSurface:
         if op.needs_confirmation(data):
             await self.safety.ask(op, raw, data, work)
         else:
-            await self.executor.start(
-                op, raw, work, key=None if op.verb == "show" else key, checked=Checked(data, zone)
-            )
+            await self.executor.start(op, raw, work, key=None if op.reads else key, checked=Checked(data, zone))
 
     # -- forms --------------------------------------------------------------------------------------
 

@@ -257,6 +257,7 @@ class Operation:
     shortcut: str | None = None
     shortcut_name: str | None = None
     undo: str | None = None
+    snapshot: str | None = None
     confirm_when: Callable[[Any], bool] | None = None
     _keys: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
@@ -425,6 +426,7 @@ def operation(
     shortcut: str | None = None,
     shortcut_name: str | None = None,
     undo: str | None = None,
+    snapshot: str | None = None,
     confirm_when: Callable[[Any], bool] | None = None,
 ) -> Callable[[Callable[..., ApiRequest]], Operation]:
     """Declare an operation. The decorated function's first parameter's annotation is its input model.
@@ -434,6 +436,8 @@ def operation(
     verb of the same resource whose operation, given the same input, undoes this one. A `destructive`
     operation always asks for confirmation first; `confirm_when(input)` asks in other cases. An operation
     that `reads` changes nothing: it is not journaled, and the policy counts it among the reads.
+    `snapshot` names the verb of the same resource, with the same input, that reads what this one
+    destroys: what it finds is shown before asking, and kept in the audit trail for Restore.
 
 
     @operation("order", "add", also=["update"], title="Add or update order", …)
@@ -465,6 +469,7 @@ def operation(
             shortcut=shortcut,
             shortcut_name=shortcut_name,
             undo=undo,
+            snapshot=snapshot,
             confirm_when=confirm_when,
         )
         return declared
@@ -582,6 +587,11 @@ class Registry:
                 raise DeclarationError(
                     f"{op.name}: undo {op.undo!r} must be a verb of {op.resource} with the same fields"
                 )
+            reader = self.reader(op)
+            if op.snapshot and (reader is None or reader.model is not op.model or not reader.reads):
+                raise DeclarationError(
+                    f"{op.name}: snapshot {op.snapshot!r} must be a reading verb of {op.resource} with the same input"
+                )
         for resource in self.resources:
             if resource.default_verb and (resource.name, resource.default_verb) not in self._operations:
                 raise DeclarationError(f"{resource.name}: default verb {resource.default_verb!r} is not declared")
@@ -624,6 +634,10 @@ class Registry:
     def inverse(self, op: Operation) -> Operation | None:
         """The operation that undoes `op`, if it declares one."""
         return self._operations.get((op.resource, op.undo)) if op.undo else None
+
+    def reader(self, op: Operation) -> Operation | None:
+        """The operation that reads what `op` destroys, if it declares one (`snapshot=`)."""
+        return self._operations.get((op.resource, op.snapshot)) if op.snapshot else None
 
     def for_resource(self, resource: str) -> list[Operation]:
         return [op for op in self.operations if op.resource == resource]

@@ -100,6 +100,7 @@ def add_contact(contact: ContactInput, ctx: Context) -> ApiRequest:
     done="deleted contact {contact}",
     not_found="SegMetrics has no contact {contact}; nothing was deleted.",
     destructive=True,
+    snapshot="show",
     examples=["contact delete jane@example.com", "contact delete 12345"],
 )
 def delete_contact(contact: ContactRef, ctx: Context) -> ApiRequest:

@@ -105,12 +105,10 @@ class Safety:
 
     async def _what_goes(self, op: Operation, raw: dict[str, Any], data: Any, work: Work) -> list[str] | None:
         ctx = self.surface.runner.context(await self.surface.users.zone(work.user))
-        if op.name == "contact delete":
-            show = self.surface.runner.registry.find("contact", "show")
+        reader = self.surface.runner.registry.reader(op)
+        if reader is not None:
             try:
-                outcome = await self.surface.runner.run(
-                    show, {k: v for k, v in raw.items() if k in ("email", "contact_id")}, ctx
-                )
+                outcome = await self.surface.runner.execute(reader, data, ctx)
             except SegMetricsError as error:
                 text = f"❌ Could not look the contact up before deleting it: {error}. Nothing was deleted."
                 await self.surface.conversation(work.user, work.origin).tell(messages.notice(text, typed=work.typed))

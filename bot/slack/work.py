@@ -283,13 +283,12 @@ class Executor:
         return outcome
 
     async def _snapshot(self, op: Operation, data: Any, ctx: Any) -> Any:
-        """Before deleting a contact, what it was: kept in the audit trail, and what Restore re-creates."""
-        if op.name != "contact delete":
+        """Before destroying, what its `snapshot` reader finds: kept in the audit trail, what Restore re-creates."""
+        reader = self.surface.runner.registry.reader(op)
+        if reader is None:
             return None
-        show = self.surface.runner.registry.find("contact", "show")
-        key = {name: value for name in ("contact_id", "email") if (value := getattr(data, name, None))}
         try:
-            outcome = await self.surface.runner.run(show, key, ctx)
+            outcome = await self.surface.runner.execute(reader, data, ctx)
         except SegMetricsError as error:
             log.warning("could not look the contact up before deleting it (%s)", type(error).__name__)
             return None

@@ -185,3 +185,11 @@ def test_help_lists_one_example_per_operation_and_every_key() -> None:
     assert "default `now`" in orders
     assert "Replaces ALL the contact's tags" in resource_help(REGISTRY, "contact")
     assert "One of `day`, `week`, `month`, `year`" in resource_help(REGISTRY, "sub")
+
+
+def test_a_snapshot_must_be_a_reading_verb_with_the_same_input() -> None:
+    destroys = declare(destructive=True, snapshot="show")
+    with pytest.raises(DeclarationError, match="snapshot 'show' must be a reading verb"):
+        Registry([Resource("thing", "Things")], [destroys])  # type: ignore[list-item]
+    reads = operation("thing", "show", title="S", done="d", examples=["thing show 1"], reads=True)(build)  # type: ignore[arg-type]
+    assert Registry([Resource("thing", "Things")], [destroys, reads]).reader(destroys) is reads  # type: ignore[list-item, arg-type]

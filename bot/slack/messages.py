@@ -24,6 +24,8 @@ from bot.problems import CommandError, InputError
 from bot.runner import Outcome
 from bot.segmetrics.errors import BadRequest, SegMetricsError
 
+# The buttons these messages carry; the listeners register the same ids.
+UNDO_ACTION, RESTORE_ACTION, RETRY_ACTION = "undo", "restore", "retry_edit"
 SECTION_LIMIT = 3000
 FIELD_LIMIT = 2000
 FIELDS_PER_SECTION = 10
@@ -85,9 +87,9 @@ def _undo_button(ticket: str | None, restore: str | None = None) -> list[Block]:
     """Undo (a ticket id) or Restore (for a deleted contact), both good for 10 minutes."""
     buttons = []
     if ticket is not None:
-        buttons.append(ButtonElement(text="Undo", action_id="undo", value=ticket))
+        buttons.append(ButtonElement(text="Undo", action_id=UNDO_ACTION, value=ticket))
     if restore is not None:
-        buttons.append(ButtonElement(text="Restore", action_id="restore", value=restore))
+        buttons.append(ButtonElement(text="Restore", action_id=RESTORE_ACTION, value=restore))
     if not buttons:
         return []
     hint = ContextBlock(block_id=HINT_BLOCK, elements=[MarkdownTextObject(text="Possible for 10 minutes.")])
@@ -227,7 +229,7 @@ def segmetrics_problem(
         text = f"❌ *{escape(operation.title)}* was rejected by SegMetrics:\n{reasons}"
     else:
         text = f"❌ *{escape(operation.title)} failed.* {escape(str(error))}"
-    buttons = [ActionsBlock(elements=[ButtonElement(text="Edit and retry", action_id="retry_edit", value=retry)])]
+    buttons = [ActionsBlock(elements=[ButtonElement(text="Edit and retry", action_id=RETRY_ACTION, value=retry)])]
     return _message(escape(str(error)), [_section(text), *_retype(typed), *(buttons if retry else [])])
 
 

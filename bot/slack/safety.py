@@ -26,7 +26,8 @@ from bot.slack.work import RETRY_TTL, UNDO_TTL, Failure, Work
 
 log = logging.getLogger("segmetrics_slack.safety")
 
-CONFIRM, CANCEL, RESTORE, RETRY = "confirm_run", "confirm_cancel", "restore", "retry_edit"
+CONFIRM, CANCEL = "confirm_run", "confirm_cancel"
+RESTORE, RETRY = messages.RESTORE_ACTION, messages.RETRY_ACTION
 CONFIRM_TTL = timedelta(minutes=30)
 
 

@@ -19,7 +19,7 @@ from bot.slack.work import Failure, Work
 
 log = logging.getLogger("segmetrics_slack.undo")
 
-UNDO_ACTION = "undo"
+UNDO_ACTION = messages.UNDO_ACTION
 
 
 class Undo:

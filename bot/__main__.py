@@ -12,13 +12,18 @@ from collections.abc import Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot import logs
+from bot.context import Habits
 from bot.help import overview, resource_help
+from bot.locales import known_locale
 from bot.problems import CommandError, InputError
 from bot.runner import Outcome, Runner
 from bot.segmetrics.errors import SegMetricsError
 from bot.settings import Settings, SettingsError, load_settings
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+LOCALE_HELP = "how you write dates, as a Slack locale: en-US (02/03 is Feb 3) or en-GB (2 Mar); default DATE_ORDER"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -38,9 +43,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     show.add_argument("--url", help="the bot's public base URL, e.g. https://bot.example.com (HTTP mode)")
     shell = sub.add_parser("shell", help="type chat commands in a terminal (live, or the sandbox without credentials)")
     shell.add_argument("--tz", help="your IANA time zone, for relative dates (default: SEGMETRICS_TIMEZONE)")
+    shell.add_argument("--locale", help=LOCALE_HELP)
     run_one = sub.add_parser("exec", help="run one chat command and print the confirmation")
     run_one.add_argument("text", help='e.g. "tag add jane@example.com VIP"')
     run_one.add_argument("--tz", help="your IANA time zone, for relative dates (default: SEGMETRICS_TIMEZONE)")
+    run_one.add_argument("--locale", help=LOCALE_HELP)
     sub.add_parser("sandbox", help="serve the local SegMetrics sandbox over HTTP", add_help=False)
     args, rest = parser.parse_known_args(argv)
 
@@ -72,9 +79,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (ZoneInfoNotFoundError, ValueError):
             print(f"✗ --tz: {args.tz!r} is not an IANA time zone; use e.g. America/New_York", file=sys.stderr)
             return EXIT_BAD_INPUT
+    if args.locale and not known_locale(args.locale):
+        print(f"✗ --locale: {args.locale!r} is not a locale; use e.g. en-US or en-GB", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    habits = Habits(zone=args.tz, locale=args.locale)
     if args.command == "exec":
-        return asyncio.run(_exec(settings, args.text, args.tz))
-    return asyncio.run(_shell(settings, args.tz))
+        return asyncio.run(_exec(settings, args.text, habits))
+    return asyncio.run(_shell(settings, habits))
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -197,9 +208,9 @@ def _print_outcome(outcome: Outcome) -> None:
     print(("✓ " if outcome.found else "• ") + mark + outcome.summary.as_text())
 
 
-async def _run(runner: Runner, text: str, zone: str | None) -> int:
+async def _run(runner: Runner, text: str, habits: Habits) -> int:
     try:
-        _print_outcome(await runner.run_text(text, zone=zone))
+        _print_outcome(await runner.run_text(text, who=habits))
     except CommandError as error:
         print(f"✗ {error.message}", file=sys.stderr)
         if error.usage:
@@ -216,14 +227,14 @@ async def _run(runner: Runner, text: str, zone: str | None) -> int:
     return EXIT_OK
 
 
-async def _exec(settings: Settings, text: str, zone: str | None) -> int:
+async def _exec(settings: Settings, text: str, habits: Habits) -> int:
     if settings.sandbox:
         print(_banner(settings), file=sys.stderr)
     async with Runner.from_settings(settings) as runner:
-        return await _run(runner, text, zone)
+        return await _run(runner, text, habits)
 
 
-async def _shell(settings: Settings, zone: str | None) -> int:
+async def _shell(settings: Settings, habits: Habits) -> int:
     print(_banner(settings))
     print("Type a command (`help` for examples, `help order` for every key, `quit` to leave).")
     async with Runner.from_settings(settings) as runner:
@@ -247,7 +258,7 @@ async def _shell(settings: Settings, zone: str | None) -> int:
                 except CommandError as error:
                     print(f"✗ {error.message}")
                 continue
-            await _run(runner, text, zone)
+            await _run(runner, text, habits)
 
 
 if __name__ == "__main__":

@@ -142,19 +142,24 @@ class Money(Kind):
 
 @dataclass(frozen=True)
 class Moment(Kind):
-    """A date and time, read in the user's zone, sent as `YYYY-MM-DD HH:MM:SS` in SEGMETRICS_TIMEZONE."""
+    """A date and time, read in the user's zone and locale, sent as `YYYY-MM-DD HH:MM:SS` in
+    SEGMETRICS_TIMEZONE. `prefer="past"`: a field about the past, which refuses a moment still to come;
+    `prefer="future"`: one about the future, which takes a past moment but says so in the confirmation."""
 
     prefer: Prefer = "current_period"
     example: str = "yesterday 3pm"
 
     def read(self, raw: str, ctx: Context) -> datetime:
-        return ctx.dates.read(raw, zone=ctx.zone, now=ctx.now, prefer=self.prefer)
+        return ctx.dates.read(raw, zone=ctx.zone, now=ctx.now, prefer=self.prefer, locale=ctx.locale)
 
     def to_api(self, value: datetime, ctx: Context) -> str:
         return to_api_datetime(value, ctx.api_zone)
 
     def describe(self, value: datetime, ctx: Context) -> str:
-        return describe_datetime(value, ctx.zone)
+        shown = describe_datetime(value, ctx.zone)
+        if self.prefer == "future" and value < ctx.now:
+            return f"{shown} (already past)"
+        return shown
 
     def to_text(self, value: datetime, ctx: Context) -> str:
         return f"{value.astimezone(ctx.zone):%Y-%m-%d %H:%M}"
@@ -168,7 +173,8 @@ class Day(Kind):
     example: str = "yesterday"
 
     def read(self, raw: str, ctx: Context) -> date:
-        return ctx.dates.read(raw, zone=ctx.zone, now=ctx.now, prefer=self.prefer).date()
+        return ctx.dates.read(raw, zone=ctx.zone, now=ctx.now, prefer=self.prefer, locale=ctx.locale,
+                              whole_day=True).date()  # fmt: skip
 
     def to_api(self, value: date, ctx: Context) -> str:
         return to_api_date(value)

@@ -13,7 +13,7 @@ import httpx
 from pydantic import SecretStr
 
 from bot.chat import ParsedCommand, parse_command
-from bot.context import Context
+from bot.context import Context, Habits
 from bot.dates import DateReader
 from bot.money import Currency, MoneyReader, known_markers
 from bot.operation import Operation, RawInput, Registry, Summary, given
@@ -114,11 +114,14 @@ class Runner:
 
         validate_email("warm-up@example.com", check_deliverability=False)
 
-    def context(self, zone: str | ZoneInfo | None = None, *, now: datetime | None = None) -> Context:
-        """The context for a user in `zone` (an IANA name; default SEGMETRICS_TIMEZONE)."""
+    def context(self, who: Habits | str | ZoneInfo | None = None, *, now: datetime | None = None) -> Context:
+        """The context for a user: their `Habits` (zone and locale), or just a zone (an IANA name); the zone
+        defaults to SEGMETRICS_TIMEZONE, the locale to none (DATE_ORDER decides)."""
+        habits = who if isinstance(who, Habits) else Habits(zone=who.key if isinstance(who, ZoneInfo) else who)
         return Context(
             now=now or datetime.now(UTC),
-            zone=self.zone(zone),
+            zone=self.zone(habits.zone),
+            locale=habits.locale,
             api_zone=self.api_zone,
             money=self.money,
             dates=self.dates,
@@ -145,10 +148,18 @@ class Runner:
         """Validate raw values (raises `InputError`, nothing sent) and run the operation."""
         return await self.execute(operation, operation.validate(raw, ctx), ctx, given=given(raw).keys())
 
-    async def run_text(self, text: str, *, zone: str | ZoneInfo | None = None, now: datetime | None = None) -> Outcome:
-        """Run one chat command, e.g. `tag add jane@example.com VIP`."""
+    async def run_text(
+        self,
+        text: str,
+        *,
+        zone: str | ZoneInfo | None = None,
+        who: Habits | None = None,
+        now: datetime | None = None,
+    ) -> Outcome:
+        """Run one chat command, e.g. `tag add jane@example.com VIP`, for a user in `zone` (or with `who`'s
+        zone and locale)."""
         parsed = self.parse(text)
-        return await self.run(parsed.operation, parsed.raw, self.context(zone, now=now))
+        return await self.run(parsed.operation, parsed.raw, self.context(who or zone, now=now))
 
     async def execute(
         self,

@@ -152,7 +152,7 @@ class Cards:
                 self.surface.jobs.spawn(guarded, name=f"card {name}")
 
     async def _look_up(self, key: Mapping[str, str], user: str) -> Outcome:
-        ctx = self.surface.runner.context(await self.surface.users.zone(user))
+        ctx = self.surface.runner.context(await self.surface.users.habits(user))
         return await self.surface.runner.run(self.surface.runner.registry[SHOW], key, ctx)
 
     async def _edit(self, trigger: str, key: Mapping[str, str], user: str, origin: modals.Origin) -> None:
@@ -176,7 +176,7 @@ class Cards:
         if too_long:
             raw = {name: value for name, value in raw.items() if op.param(name).title not in too_long}
             notice = f"{', '.join(too_long)}: too long to edit here, left as they are. {notice or ''}".strip()
-        ctx = self.surface.runner.context(self.surface.users.cached_zone(user))
+        ctx = self.surface.runner.context(self.surface.users.cached_habits(user))
         view = modals.build_view(op, raw=raw, ctx=ctx, origin=origin, sandbox=self.surface.sandbox, notice=notice)
         try:
             await self.surface.client.views_update(view_id=view_id, view=view)

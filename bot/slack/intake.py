@@ -80,14 +80,14 @@ class Intake:
             return  # delivered twice: the first delivery runs it
         surface = self.surface
         await surface.lane.turn()
-        zone = await surface.users.zone(work.user)
+        habits = await surface.users.habits(work.user)
         try:
-            data = op.validate(raw, surface.runner.context(zone))
+            data = op.validate(raw, surface.runner.context(habits))
         except InputError as error:
             await surface.executor.drop(item, "the input could not be read")
             await surface.conversation(work.user, work.origin).tell(messages.input_problems(error, typed=work.typed))
             return
-        await surface.executor.perform(op, raw, work, item, checked=Checked(data, zone))
+        await surface.executor.perform(op, raw, work, item, checked=Checked(data, habits))
 
     async def stop(self, grace: float) -> None:
         """Let the commands being run finish (up to `grace`); hand what is still queued to the next start."""

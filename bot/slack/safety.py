@@ -105,7 +105,7 @@ class Safety:
         log.info("%s awaits confirmation", op.name)
 
     async def _what_goes(self, op: Operation, raw: dict[str, Any], data: Any, work: Work) -> list[str] | None:
-        ctx = self.surface.runner.context(await self.surface.users.zone(work.user))
+        ctx = self.surface.runner.context(await self.surface.users.habits(work.user))
         reader = self.surface.runner.registry.reader(op)
         if reader is not None:
             try:

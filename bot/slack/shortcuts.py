@@ -135,7 +135,7 @@ class Shortcuts:
 
     def _tag_view(self, found: list[Any], user: str, origin: modals.Origin) -> dict[str, Any]:
         op = self.surface.runner.registry["tag add"]
-        ctx = self.surface.runner.context(self.surface.users.cached_zone(user))
+        ctx = self.surface.runner.context(self.surface.users.cached_habits(user))
         selectable = [item for item in found if len(item.email) <= OPTION_VALUE_LIMIT]
         leftover = [item.email for item in found if len(item.email) > OPTION_VALUE_LIMIT]
         intro = "Each contact is tagged separately; the confirmation goes in the message's thread."
@@ -197,7 +197,7 @@ class Shortcuts:
         tags = _element(values, "tags").get("value") or ""
         where = CONTACTS_BLOCK if CONTACTS_BLOCK in values else MORE_BLOCK
         op = self.surface.runner.registry["tag add"]
-        ctx = self.surface.runner.context(self.surface.users.cached_zone(user))
+        ctx = self.surface.runner.context(self.surface.users.cached_habits(user))
         errors: dict[str, str] = {}
         if not contacts:
             errors[where] = "Choose or type at least one contact."
@@ -246,7 +246,7 @@ class Shortcuts:
             return  # this form was already handled (submitted twice)
         done = [(who, outcome) for who, outcome in results if isinstance(outcome, Outcome)]
         failed = [(who, outcome.reason) for who, outcome in results if isinstance(outcome, Failure)]
-        ctx = self.surface.runner.context(await self.surface.users.zone(work.user))
+        ctx = self.surface.runner.context(await self.surface.users.habits(work.user))
         inverse = self.surface.runner.registry.inverse(op)
         undo = None
         if inverse is not None and done:

@@ -20,6 +20,7 @@ from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.chat import format_command
+from bot.context import Habits
 from bot.help import overview, resource_help
 from bot.operation import Operation, RawInput
 from bot.policy import Policy
@@ -149,13 +150,13 @@ class SlackSurface:
         async def run() -> None:
             if not incomplete:
                 await self.lane.turn()
-            zone = await self.users.zone(work.user)
+            habits = await self.users.habits(work.user)
             try:
-                data = op.validate(raw, self.runner.context(zone))
+                data = op.validate(raw, self.runner.context(habits))
             except InputError as error:
                 await self._unreadable(op, raw, work, error, trigger)
                 return
-            await self._go(op, raw, data, zone, work, key)
+            await self._go(op, raw, data, habits, work, key)
 
         self.jobs.spawn(self.guarded(self.conversation(work.user, work.origin), run(), typed=work.typed), name=op.name)
 
@@ -210,17 +211,17 @@ class SlackSurface:
     def proceed(self, op: Operation, raw: dict[str, Any], data: Any, work: Work, *, key: str | None) -> None:
         """After the acknowledgement: ask first when the operation destroys, else run it (a look-up is not
         journaled: it changes nothing)."""
-        # Validated before the acknowledgement in the zone known then: reused if it is still the user's.
-        job = self._go(op, raw, data, self.users.cached_zone(work.user), work, key)
+        # Validated before the acknowledgement with the zone and locale known then: reused if still the user's.
+        job = self._go(op, raw, data, self.users.cached_habits(work.user), work, key)
         self.jobs.spawn(self.guarded(self.conversation(work.user, work.origin), job, typed=work.typed), name=op.name)
 
     async def _go(
-        self, op: Operation, raw: dict[str, Any], data: Any, zone: str | None, work: Work, key: str | None
+        self, op: Operation, raw: dict[str, Any], data: Any, habits: Habits, work: Work, key: str | None
     ) -> None:
         if op.needs_confirmation(data):
             await self.safety.ask(op, raw, data, work)
         else:
-            await self.executor.start(op, raw, work, key=None if op.reads else key, checked=Checked(data, zone))
+            await self.executor.start(op, raw, work, key=None if op.reads else key, checked=Checked(data, habits))
 
     # -- forms --------------------------------------------------------------------------------------
 
@@ -258,7 +259,7 @@ class SlackSurface:
         typed: str | None,
         notice: str | None,
     ) -> None:
-        ctx = self.runner.context(self.users.cached_zone(user))
+        ctx = self.runner.context(self.users.cached_habits(user))
         view = modals.build_view(op, raw=raw, ctx=ctx, origin=origin, sandbox=self.sandbox, notice=notice)
         try:
             await self.client.views_open(trigger_id=trigger_id, view=view)
@@ -295,7 +296,7 @@ class SlackSurface:
             await ack(response_action="errors", errors={op.params[0].name: decision.message.replace("*", "")})
             return
         try:
-            data = op.validate(raw, self.runner.context(self.users.cached_zone(user)))
+            data = op.validate(raw, self.runner.context(self.users.cached_habits(user)))
         except InputError as error:
             await ack(response_action="errors", errors=modals.inline_errors(op, error))
             return

@@ -1,5 +1,6 @@
-"""What the bot needs to know about each Slack user, from `users.info`, cached: their own time zone
-(relative dates are read in it) and whether they are a workspace admin (who may undo others' changes)."""
+"""What the bot needs to know about each Slack user, from `users.info`, cached: their own time zone and
+locale (dates are read in the zone; the locale says whether 02/03 is 2 March or 3 February) and whether
+they are a workspace admin (who may undo others' changes)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.context import Habits
 
 log = logging.getLogger("segmetrics_slack.users")
 
@@ -28,14 +31,19 @@ class Users:
         self._users: dict[str, tuple[Mapping[str, Any], float]] = {}
         self._pending: dict[str, asyncio.Future[Mapping[str, Any]]] = {}
 
-    def cached_zone(self, user_id: str) -> str | None:
-        """The zone if known and fresh, without asking Slack (for the acknowledgement path)."""
+    def cached_habits(self, user_id: str) -> Habits:
+        """Zone and locale if known and fresh, without asking Slack (for the acknowledgement path)."""
         entry = self._users.get(user_id)
-        return entry[0].get("tz") or None if entry and entry[1] >= time.monotonic() else None
+        return _habits(entry[0]) if entry and entry[1] >= time.monotonic() else Habits()
+
+    async def habits(self, user_id: str) -> Habits:
+        """The user's IANA zone and Slack locale; either is None when Slack does not say (the zone then
+        falls back to SEGMETRICS_TIMEZONE, the day/month order to DATE_ORDER)."""
+        return _habits(await self._user(user_id))
 
     async def zone(self, user_id: str) -> str | None:
         """The user's IANA zone, or None when Slack does not say (the caller falls back to SEGMETRICS_TIMEZONE)."""
-        return (await self._user(user_id)).get("tz") or None
+        return (await self.habits(user_id)).zone
 
     async def is_admin(self, user_id: str) -> bool:
         """Asked fresh each time: a demoted admin must not keep the right for hours."""
@@ -64,7 +72,7 @@ class Users:
 
     async def _look_up(self, user_id: str) -> tuple[Mapping[str, Any], float]:
         try:
-            response = await self._client.users_info(user=user_id)
+            response = await self._client.users_info(user=user_id, include_locale=True)
         except SlackApiError as error:
             log.warning("users.info for %s failed (%s)", user_id, error.response.get("error"))
             return {}, FAILURE_TTL
@@ -72,3 +80,7 @@ class Users:
             log.warning("users.info for %s failed (%s)", user_id, type(error).__name__)
             return {}, FAILURE_TTL
         return response.get("user") or {}, self._ttl
+
+
+def _habits(user: Mapping[str, Any]) -> Habits:
+    return Habits(zone=user.get("tz") or None, locale=user.get("locale") or None)

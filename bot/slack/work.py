@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot.context import Habits
 from bot.dates import describe_datetime
 from bot.logs import for_operation
 from bot.operation import Operation, given
@@ -91,11 +92,11 @@ class LeaseLost(Exception):
 
 @dataclass(frozen=True)
 class Checked:
-    """An input already validated before the acknowledgement, and the zone it was read in: reused when
-    that is the user's zone, so a command's dates are read once, at the moment it was sent."""
+    """An input already validated before the acknowledgement, and the zone and locale it was read with:
+    reused when they are still the user's, so a command's dates are read once, as it was sent."""
 
     data: Any
-    zone: str | None
+    habits: Habits
 
 
 @dataclass
@@ -236,10 +237,12 @@ class Executor:
         tries = (item.tries if item else 0) + 1
         if item is not None and datetime.now(UTC) > item.deadline:
             return await self._give_up(op, work, lease, tries - 1, "its time ran out while the bot was away")
-        zone = await surface.users.zone(work.user)
-        ctx = runner.context(zone)
+        habits = await surface.users.habits(work.user)
+        # Dates are read as of when the user sent the command, not when a retry runs: "yesterday" typed
+        # before midnight and retried after it is still the day before it was typed.
+        ctx = runner.context(habits, now=item.created_at if item is not None else None)
         try:
-            data = checked.data if checked is not None and checked.zone == zone else op.validate(raw, ctx)
+            data = checked.data if checked is not None and checked.habits == habits else op.validate(raw, ctx)
         except InputError as error:  # valid in the fallback zone, not in the user's (rare)
             await self._settle(lease, "failed", tries, str(error))
             self.audit(work, "failed", detail=str(error))

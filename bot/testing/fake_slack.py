@@ -65,6 +65,7 @@ class FakeSlack:
         bot_user_id: str = "UBOT",
         default_zone: str = "America/New_York",
         user_zones: Mapping[str, str] | None = None,
+        user_locales: Mapping[str, str] | None = None,
         port: int = 0,
     ) -> None:
         self.bot_token = bot_token
@@ -73,6 +74,8 @@ class FakeSlack:
         self.bot_user_id = bot_user_id
         self.default_zone = default_zone
         self.user_zones: dict[str, str] = dict(user_zones or {})
+        # Each user's Slack locale, returned (as Slack does) only when asked with include_locale.
+        self.user_locales: dict[str, str] = dict(user_locales or {})
         # Users users.info reports as workspace admins.
         self.admins: set[str] = set()
         # User groups for usergroups.list: handle → (id, member ids).
@@ -496,7 +499,10 @@ class FakeSlack:
             user = args.get("user")
             if not user:
                 return {"ok": False, "error": "user_not_found"}
-            return {"ok": True, "user": self._user(str(user))}
+            found = self._user(str(user))
+            if str(args.get("include_locale", "")).lower() in ("true", "1"):
+                found["locale"] = self.user_locales.get(str(user), "en-US")
+            return {"ok": True, "user": found}
         if method == "chat.postMessage":
             channel = args.get("channel")
             if not channel:

@@ -1,20 +1,31 @@
-"""Money as people type it ("$1,234.50", "45", "12,50 €") to exact integer minor units, and back.
+"""Money as people type it ("$1,234.50", "45", "12,50 €", "3 990 Ft", "RM50") to exact integer minor
+units, and back.
 
 Only integer arithmetic on the digits: no float ever touches an amount.
+
+Minor units are ISO 4217's (cents for USD, none for JPY, 1/100 for HUF), from the `iso4217` package,
+which follows the ISO table: CLDR's own "digits" drop the minor unit of some currencies (HUF, COP, IDR)
+that SegMetrics and payment processors still count in.
+
+The configured currency may be written with any of its signs, codes or names in the languages of the
+countries that use it and in English (`zł`, `Kč`, `₽`, `円`, `원`, `lei`, `dollars`), as CLDR has them
+through babel, plus a short table of common abbreviations CLDR lacks (`руб.`, `грн.`, `Rs.`).
 
 The one rule for separators (documented in the README):
 - a space, an apostrophe or a thin space only ever groups thousands;
 - when both `.` and `,` appear, the last one is the decimal mark;
-- a separator that appears more than once groups thousands (`1,234,567`);
+- a separator that appears more than once groups thousands (`1,234,567`; `1,00,000` for currencies
+  grouped the Indian way);
 - a single separator not followed by exactly three digits is the decimal mark (`45.5`, `12,50`);
-- a single separator followed by exactly three digits (`1,234` / `1.234`) is read with the
-  `DECIMAL_MARK` setting: with `.` (the default) `1,234` is 1234 and `1.234` has three decimals, which
-  a two-decimal currency refuses.
+- a single separator followed by exactly three digits (`1,234` / `1.234`) is read with the decimal mark:
+  `DECIMAL_MARK` when set; otherwise the one the currency's own countries use, and when they disagree
+  (the euro, Swiss francs, Canadian dollars) such an amount is refused as ambiguous.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache, cached_property
@@ -27,10 +38,106 @@ MAX_INPUT_LENGTH = 64
 MAX_MAJOR_UNITS = 1_000_000_000
 
 _GROUP_ONLY = " '’\u00a0\u202f\u2009"
-_NUMBER = re.compile(r"[0-9][0-9.,'’ \u00a0\u202f\u2009]*|[.,][0-9]+")
-_SIGNS = "-−–+("
+_SEPARATORS = ".,'’ \u00a0\u202f\u2009"
+_NUMBER = re.compile(
+    r"[0-9](?:[.,'’\u00a0\u202f\u2009]?[0-9]|[ ](?=[0-9]{3}(?![0-9])))*(?:[.,][0-9]+)?|(?<![^\W\d_])[.,][0-9]+"
+)
+# Marks that say "a whole amount": "45,-" "12.–" "CHF 12.-" "Rs. 499/-" "1,500/=" "99:-".
+_WHOLE_MARK = re.compile(r"(?<=[0-9])\s?(?:[.,:]\s?[-–—]+|/[-=])")
+_INVISIBLE = dict.fromkeys(map(ord, "\u200e\u200f\u200b\u2066\u2067\u2068\u2069\u061c"), None)
+# Arabic's own decimal and group marks are never ambiguous.
+_ARABIC_MARKS = str.maketrans({"٫": ".", "٬": ","})
 # Where people write a currency's sign differently ("$" in the US is "US$" in Canada).
 _MARKER_LOCALES = ("en_US", "en_CA", "en_GB", "en_AU")
+# Abbreviations in common use that CLDR does not list (it moved on to the new signs).
+COMMON_SIGNS: dict[str, tuple[str, ...]] = {
+    "RUB": ("руб", "руб.", "р.", "rub", "rubles", "roubles"),
+    "UAH": ("грн", "грн.", "uah"),
+    "BYN": ("руб.", "br"),
+    "KZT": ("тг", "тенге"),
+    "KRW": ("원",),
+    "CNY": ("元", "rmb", "yuan"),
+    "JPY": ("円", "yen"),
+    "INR": ("rs", "rs.", "rupees", "₨"),
+    "PKR": ("rs", "rs.", "₨"),
+    "LKR": ("rs", "rs."),
+    "NPR": ("rs", "rs."),
+    "KES": ("kshs", "ksh.", "/="),
+    "BHD": ("bd",),
+    "KWD": ("kd",),
+    "JOD": ("jd",),
+    "OMR": ("ro",),
+    "TND": ("dt",),
+    "CLP": ("clp$",),
+    "TZS": ("tsh",),
+    "UGX": ("ush",),
+    "MXN": ("mx$", "mex$"),
+    "PEN": ("s/.",),
+    "VND": ("đ", "vnđ", "vnd"),
+    "IDR": ("rp.",),
+    "SGD": ("s$", "sg$"),
+    "TWD": ("nt$", "ntd", "元", "新台幣", "新台币"),
+    "HKD": ("hk$", "元", "港幣"),
+    "AUD": ("a$", "au$"),
+    "NZD": ("nz$",),
+    "CAD": ("c$",),
+    "CHF": ("fr.", "sfr.", "fr"),
+    "SEK": ("kr.", ":-"),
+    "NOK": ("kr.",),
+    "DKK": ("kr", "kr."),
+    "ISK": ("kr", "kr."),
+    "CZK": ("kc",),
+    "PLN": ("zl",),
+    "RON": ("lei",),
+    "BGN": ("лв",),
+    "TRY": ("tl",),
+    "ILS": ("nis", 'ש"ח', "ש״ח"),
+    "AED": ("dhs", "dh", "د.إ"),
+    "SAR": ("sr", "ر.س"),
+    "EGP": ("e£", "le", "l.e.", "l.e", "ج.م"),
+    "EUR": ("eur", "euro", "euros", "€"),
+    "USD": ("dollars", "dollar", "us$", "us $"),
+    "GBP": ("pounds", "pound", "gbp"),
+    "THB": ("บาท",),
+    "MYR": ("ringgit",),
+    "PHP": ("php", "₱"),
+    "NGN": ("₦",),
+    "BRL": ("reais", "real"),
+    "ARS": ("ar$",),
+}
+# The minor unit by name: "99p", "50 cents", "500 fils".
+_CENTS = ("¢", "cent", "cents")
+MINOR_WORDS: dict[str, tuple[str, ...]] = {
+    **{code: _CENTS for code in ("USD", "EUR", "CAD", "AUD", "NZD", "SGD", "HKD", "ZAR", "TWD")},
+    "GBP": ("p", "pence", "penny"),
+    **{code: ("fils",) for code in ("BHD", "KWD", "JOD", "IQD", "AED")},
+    "OMR": ("baisa", "baiza"),
+    "TND": ("millimes",),
+}
+_EUROZONE = [
+    "AT",
+    "BE",
+    "CY",
+    "DE",
+    "EE",
+    "ES",
+    "FI",
+    "FR",
+    "GR",
+    "HR",
+    "IE",
+    "IT",
+    "LT",
+    "LU",
+    "LV",
+    "MT",
+    "NL",
+    "PT",
+    "SI",
+    "SK",
+]
+_SCALE_WORDS = re.compile(r"[0-9]\s?(k|m|mm|mn|bn|b|mil|million|millions|thousand|grand|lakh|lakhs|crore)\b", re.I)
+_RANGE = re.compile(r"[0-9]\s*[^0-9]{0,6}?\s*(?:-|–|—|~|to|bis|à|a|до)\s*[^0-9]{0,6}?[0-9]", re.I)
 
 
 @dataclass(frozen=True)
@@ -46,27 +153,116 @@ class Currency:
 
     @cached_property
     def markers(self) -> frozenset[str]:
-        # On first use: the signs come from four locales' data, which start-up need not wait for.
-        markers = {self.code.lower()}
-        for locale in _MARKER_LOCALES:
-            symbol = get_currency_symbol(self.code, locale=locale)
-            markers.add(symbol.lower())
-            # "CA$", "US$", "CN¥" are also typed as the bare sign.
-            bare = symbol.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
-            if bare and bare != symbol:
-                markers.add(bare.lower())
-        return frozenset(markers)
+        """Every way to write this currency next to an amount, lower case: its code, its signs and its names
+        in the countries that use it and in English. Built on first use (start-up need not wait)."""
+        markers = {self.code.lower(), *COMMON_SIGNS.get(self.code, ())}
+        for locale in _marker_locales(self.code):
+            symbol = locale.currency_symbols.get(self.code)
+            if symbol:
+                markers |= _sign_forms(symbol)
+            names = [locale.currencies.get(self.code)]
+            names += list((locale._data["currency_names_plural"].get(self.code) or {}).values())
+            for name in filter(None, names):
+                markers |= _name_forms(name)
+        for locale_name in _MARKER_LOCALES:
+            markers |= _sign_forms(get_currency_symbol(self.code, locale=locale_name))
+        return frozenset(marker for marker in markers if marker)
+
+    @cached_property
+    def minor_markers(self) -> frozenset[str]:
+        return frozenset(MINOR_WORDS.get(self.code, ()))
+
+    @cached_property
+    def decimal_marks(self) -> frozenset[str]:
+        """The decimal marks of the countries that use this currency (`,` for PLN; both for EUR)."""
+        marks = set()
+        for locale in _home_locales(self.code):
+            symbols = locale.number_symbols.get("latn") or {}
+            if symbols.get("decimal") in (".", ","):
+                marks.add(symbols["decimal"])
+        return frozenset(marks)
+
+    @cached_property
+    def groups_by_lakh(self) -> bool:
+        """Whether the currency's own countries group digits the Indian way (`1,00,000`)."""
+        return any("#,##,##0" in locale.decimal_formats[None].pattern for locale in _home_locales(self.code))
 
     def format(self, minor_units: int) -> str:
         """`123456` → `$1,234.56` (for USD): for display."""
-        return format_currency(Decimal(minor_units).scaleb(-self.exponent), self.code, locale="en_US")
+        amount = Decimal(minor_units).scaleb(-self.exponent)
+        if get_currency_precision(self.code) == self.exponent:
+            return format_currency(amount, self.code, locale="en_US")
+        # CLDR would round HUF to whole forints: show the minor unit ISO gives it.
+        pattern = "¤#,##0" + ("." + "0" * self.exponent if self.exponent else "")
+        return format_currency(amount, self.code, locale="en_US", format=pattern, currency_digits=False)
 
 
 @cache
 def _currency(code: str) -> Currency:
     if code not in list_currencies():
         raise ValueError(f"unknown currency {code!r}")
-    return Currency(code=code, exponent=get_currency_precision(code))
+    return Currency(code=code, exponent=_iso_exponent(code))
+
+
+def _iso_exponent(code: str) -> int:
+    """ISO 4217's minor unit (HUF: 2), or CLDR's digits for a code ISO gives none (a precious metal)."""
+    try:
+        from iso4217 import Currency as Iso
+
+        exponent = Iso(code).exponent
+    except (ImportError, ValueError):
+        exponent = None
+    return exponent if exponent is not None else get_currency_precision(code)
+
+
+def _home_territories(code: str) -> list[str]:
+    if code == "EUR":
+        return _EUROZONE
+    return [code[:2]]
+
+
+@cache
+def _home_locales(code: str) -> tuple:  # type: ignore[type-arg]
+    """The locales of the currency's own countries, in their official languages (pl_PL for PLN; de_CH,
+    fr_CH and it_CH for CHF; every eurozone country's for EUR)."""
+    from babel import Locale, UnknownLocaleError
+    from babel.languages import get_official_languages
+
+    locales = []
+    for territory in _home_territories(code):
+        for language in get_official_languages(territory, de_facto=True)[:3]:
+            try:
+                locales.append(Locale.parse(f"{language}_{territory}"))
+            except (UnknownLocaleError, ValueError):
+                continue
+    return tuple(locales)
+
+
+def _marker_locales(code: str) -> list:  # type: ignore[type-arg]
+    from babel import Locale
+
+    return [*_home_locales(code), *(Locale.parse(name) for name in ("en", *_MARKER_LOCALES))]
+
+
+def _sign_forms(symbol: str) -> set[str]:
+    """A sign as written, lower case and without invisible marks; "CA$", "US$", "CN¥" also bare ("$")."""
+    sign = symbol.translate(_INVISIBLE).strip()
+    forms = {sign.lower(), sign.lower().rstrip(".")}
+    bare = sign.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    if bare and bare != sign and not any(char.isalpha() for char in bare):
+        forms.add(bare)
+    return forms
+
+
+def _name_forms(name: str) -> set[str]:
+    """A currency's name ("Polish zlotys", "lei românești", "대한민국 원") and its words of three letters or
+    more ("zlotys", "lei", …), and the one-word names of scripts without spaces ("円")."""
+    name = name.lower().strip()
+    forms = {name}
+    words = name.split()
+    if len(words) > 1:
+        forms |= {word for word in words if len(word) >= 3 or all(ord(char) >= 0x2E80 for char in word)}
+    return forms
 
 
 @cache
@@ -79,18 +275,22 @@ def known_markers() -> dict[str, str]:
             symbol = get_currency_symbol(code, locale=locale).lower()
             if symbol != code.lower():
                 known.setdefault(symbol, code)
-    known["$"] = "USD"
-    known["€"] = "EUR"
-    known["£"] = "GBP"
-    known["¥"] = "JPY"
+    for code, signs in COMMON_SIGNS.items():
+        for sign in signs:
+            if not sign.isascii() or len(sign) > 2:
+                known.setdefault(sign, code)
+    known.update({"$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY", "₹": "INR", "₽": "RUB", "₴": "UAH",
+                  "zł": "PLN", "kč": "CZK", "ft": "HUF", "₩": "KRW", "₪": "ILS", "฿": "THB", "₺": "TRY",
+                  "r$": "BRL", "rm": "MYR", "rp": "IDR", "₫": "VND", "₱": "PHP", "₦": "NGN", "円": "JPY"})  # fmt: skip
     return known
 
 
 class MoneyReader:
-    """Reads amounts in one configured currency."""
+    """Reads amounts in one configured currency. `decimal_mark` is "." or "," (DECIMAL_MARK), or None to use
+    the one of the countries that use the currency."""
 
-    def __init__(self, currency: Currency, decimal_mark: str = ".") -> None:
-        if decimal_mark not in ".,":
+    def __init__(self, currency: Currency, decimal_mark: str | None = ".") -> None:
+        if decimal_mark not in (".", ",", None):
             raise ValueError("decimal_mark must be '.' or ','")
         self.currency = currency
         self.decimal_mark = decimal_mark
@@ -105,29 +305,53 @@ class MoneyReader:
         if exponent == 0:
             return str(minor_units)
         major, minor = divmod(minor_units, 10**exponent)
-        return f"{major}{self.decimal_mark}{minor:0{exponent}d}"
+        mark = self.decimal_mark or (next(iter(self.currency.decimal_marks)) if len(self.currency.decimal_marks) == 1
+                                     else ".")  # fmt: skip
+        return f"{major}{mark}{minor:0{exponent}d}"
 
     def parse(self, text: str) -> int:
         """Return the amount in minor units (cents for USD); raise `InvalidValue` saying what to fix."""
         raw = text.strip()
         if not raw:
             raise InvalidValue("is empty", example=self.example)
-        # "45,-" and "45.–" are how some write a whole amount.
-        raw = re.sub(r"(?<=[0-9])[.,][-–—]$", "", raw) or raw
         if len(raw) > MAX_INPUT_LENGTH:
             raise InvalidValue(f"is too long to be an amount ({len(raw)} characters)", example=self.example)
-        if re.search(r"[0-9][eE][+-]?[0-9]", raw):
+        clean = _ascii_digits(unicodedata.normalize("NFKC", raw).translate(_INVISIBLE)).strip()
+        whole_mark = _WHOLE_MARK.search(clean)
+        # "1.299,-": the mark before the dash is where the decimals would go.
+        decimal_hint = whole_mark.group().strip()[0] if whole_mark and whole_mark.group().strip()[0] in ".," else None
+        clean = _WHOLE_MARK.sub("", clean).strip()
+        if re.search(r"[0-9][eE][+-]?[0-9]", clean):
             raise InvalidValue(f"`{raw}` is not an amount (no exponents)", example=self.example)
-        if any(sign in raw for sign in _SIGNS):
-            if any(sign in raw for sign in "-−–("):
-                raise InvalidValue(f"`{raw}` is negative; amounts must be zero or more", example=self.example)
-            raise InvalidValue(f"`{raw}`: leave out the `+` sign", example=self.example)
-        match = _NUMBER.search(raw)
-        if match is None:
+        scaled = _SCALE_WORDS.search(clean)
+        if scaled and self._marker_side(clean[scaled.start(1) :]) is None:
+            raise InvalidValue(f"`{raw}`: write the amount in full, without `{scaled.group(1)}`", example=self.example)
+        numbers = list(_NUMBER.finditer(clean))
+        if not numbers:
             raise InvalidValue(f"`{raw}` is not an amount", example=self.example)
-        self._check_markers(raw, raw[: match.start()], raw[match.end() :])
+        if len(numbers) > 1:
+            if _RANGE.search(clean[numbers[0].start() : numbers[1].end()]):
+                raise InvalidValue(f"`{raw}` is a range; give one amount", example=self.example)
+            if all(char in _SEPARATORS for char in clean[numbers[0].end() : numbers[1].start()]):
+                raise InvalidValue(
+                    f"`{raw}` has digits grouped oddly; group thousands by three or leave them out",
+                    example=self.example,
+                )
+            raise InvalidValue(f"`{raw}` holds more than one number", example=self.example)
+        match = numbers[0]
+        before, after = clean[: match.start()].strip(), clean[match.end() :].strip()
+        if after in (".", ","):
+            raise InvalidValue(f"`{raw}` ends with a separator", example=self.example)
+        self._check_sign(raw, before, after)
+        minor = self._check_markers(raw, before, after)
         number = match.group().strip(_GROUP_ONLY)
-        whole, fraction = self._split(raw, number)
+        whole, fraction = self._split(raw, number, decimal_hint)
+        if whole_mark and fraction:
+            raise InvalidValue(f"`{raw}` has decimals and a mark saying it has none", example=self.example)
+        if minor:
+            if fraction:
+                raise InvalidValue(f"`{raw}` gives a fraction of the smallest unit", example=self.example)
+            return int(whole or "0")
         if len(fraction) > self.currency.exponent:
             raise InvalidValue(self._too_many_decimals(raw, fraction), example=self.example)
         major = int(whole) if whole else 0
@@ -139,26 +363,53 @@ class MoneyReader:
         scale = 10**self.currency.exponent
         return major * scale + (int(fraction.ljust(self.currency.exponent, "0")) if fraction else 0)
 
-    def _check_markers(self, raw: str, before: str, after: str) -> None:
-        for marker in (before.strip(), after.strip()):
-            if not marker:
+    def _check_sign(self, raw: str, before: str, after: str) -> None:
+        """A minus before the amount, or the whole amount in parentheses, is negative; a plus is refused."""
+        leading = before.replace(" ", "")
+        if (leading.startswith("(") and after.endswith(")")) or any(sign in leading for sign in "-−–"):
+            raise InvalidValue(f"`{raw}` is negative; amounts must be zero or more", example=self.example)
+        if after.startswith(("-", "−", "–")):
+            raise InvalidValue(f"`{raw}` ends with a minus: is it negative? Amounts must be zero or more",
+                               example=self.example)  # fmt: skip
+        if "+" in leading:
+            raise InvalidValue(f"`{raw}`: leave out the `+` sign", example=self.example)
+
+    def _check_markers(self, raw: str, before: str, after: str) -> bool:
+        """Check the text around the number; True when it names the minor unit ("99p", "50 cents")."""
+        sides = [side for side in (before, after) if side]
+        kinds = [self._marker_side(side) for side in sides]
+        if kinds == ["minor", "minor"] or (len(kinds) == 2 and "minor" in kinds and "major" in kinds):
+            raise InvalidValue(f"`{raw}` names two units", example=self.example)
+        for side, kind in zip(sides, kinds, strict=True):
+            if kind is not None:
                 continue
-            folded = marker.lower()
-            if folded in self.currency.markers:
-                continue
-            if re.search(r"[0-9]", marker):
-                raise InvalidValue(f"`{raw}` holds more than one number", example=self.example)
+            folded = _fold(side)
             other = known_markers().get(folded)
             if other is not None and other != self.currency.code:
                 raise InvalidValue(
                     f"`{raw}` is in {other}, but this workspace records amounts in {self.currency.code}",
                     example=self.example,
                 )
+            if re.search(r"[^\W\d_]", side):
+                raise InvalidValue(f"`{raw}` has extra words (`{side}`); give only the amount", example=self.example)
             raise InvalidValue(f"`{raw}` is not an amount", example=self.example)
-        if before.strip() and after.strip():
-            raise InvalidValue(f"`{raw}` names the currency twice", example=self.example)
+        return "minor" in kinds
 
-    def _split(self, raw: str, number: str) -> tuple[str, str]:
+    def _marker_side(self, side: str) -> str | None:
+        """ "major" when `side` names this currency, "minor" when it names its minor unit, else None."""
+        folded = _fold(side)
+        markers = self.currency.markers
+        if folded in markers or folded.rstrip(".") in markers or folded.replace(" ", "") in markers:
+            return "major"
+        if folded in self.currency.minor_markers:
+            return "minor"
+        # "USD $", "人民币 … 元" written as two signs of the same currency
+        words = folded.split()
+        if len(words) > 1 and all(word in markers or word.rstrip(".") in markers for word in words):
+            return "major"
+        return None
+
+    def _split(self, raw: str, number: str, hint: str | None = None) -> tuple[str, str]:
         """Split the digits into the whole part and the fraction, checking the grouping."""
         marks = [(index, char) for index, char in enumerate(number) if char in ".,"]
         kinds = {char for _, char in marks}
@@ -170,7 +421,14 @@ class MoneyReader:
         elif len(marks) == 1:
             index, char = marks[0]
             digits_after = len(number) - index - 1
-            if digits_after != 3 or char == self.decimal_mark:
+            if digits_after != 3:
+                decimal_at = index
+            elif hint is not None:
+                decimal_at = index if char == hint else None
+            elif any(group in number for group in _GROUP_ONLY) or number.startswith("0"):
+                # "1 234,567", "0,500": grouped another way already, or no thousand: decimals
+                decimal_at = index
+            elif self._is_decimal_mark(raw, char):
                 decimal_at = index
         whole, fraction = (number, "") if decimal_at is None else (number[:decimal_at], number[decimal_at + 1 :])
         if not fraction.isdigit() and fraction:
@@ -178,6 +436,29 @@ class MoneyReader:
         if decimal_at is not None and not fraction:
             raise InvalidValue(f"`{raw}` ends with a separator", example=self.example)
         return self._ungroup(raw, whole), fraction
+
+    def _is_decimal_mark(self, raw: str, char: str) -> bool:
+        """For `1,234` / `1.234`: the decimal mark decides (DECIMAL_MARK, or when unset the one of the
+        currency's own countries). A group it would make is ambiguous when those countries write their
+        decimals with that very sign (`1,299 zł` with DECIMAL_MARK "." is 1.299 to a Pole), when the
+        currency has three decimals (`1,250` dinars), or when DECIMAL_MARK is unset and the countries
+        disagree (the euro)."""
+        home = self.currency.decimal_marks
+        mark = self.decimal_mark
+        if mark is None and len(home) == 1:
+            mark = next(iter(home))
+        if self.currency.exponent == 0:
+            return char == mark  # no decimals to write: only the decimal mark itself can be one
+        if char == mark:
+            return True
+        if mark is None or (home and mark not in home) or self.currency.exponent == 3:
+            other = "," if char == "." else "."
+            raise InvalidValue(
+                f"`{raw}` could be read two ways where {self.currency.code} is used: write "
+                f"`{raw.replace(char, '')}` for thousands, or give the decimals with `{other}` in between",
+                example=self.example,
+            )
+        return False
 
     def _ungroup(self, raw: str, whole: str) -> str:
         if not whole:
@@ -187,7 +468,14 @@ class MoneyReader:
         if len(groups) > 1:
             # "0,500" is no thousand: a first group never starts with 0.
             first_ok = 1 <= len(groups[0]) <= 3 and not groups[0].startswith("0")
-            if len(separators) > 1 or not first_ok or any(len(group) != 3 for group in groups[1:]):
+            thousands = all(len(group) == 3 for group in groups[1:])
+            lakhs = (
+                self.currency.groups_by_lakh
+                and len(groups[-1]) == 3
+                and all(len(group) == 2 for group in groups[1:-1])
+                and len(groups[0]) <= 2
+            )
+            if len(separators) > 1 or not first_ok or not (thousands or lakhs):
                 raise InvalidValue(
                     f"`{raw}` has digits grouped oddly; group thousands by three or leave them out",
                     example=self.example,
@@ -199,6 +487,18 @@ class MoneyReader:
         allowed = "no decimals" if places == 0 else f"at most {places} decimal{'s' if places > 1 else ''}"
         message = f"`{raw}` has {len(fraction)} decimals, but {code} amounts have {allowed}"
         if len(fraction) == 3 and raw.count(".") + raw.count(",") == 1:
-            whole = int(re.sub(r"[^0-9]", "", raw))
+            whole = int(re.sub(r"[^0-9]", "", _ascii_digits(raw)))
             message += f" (if you meant {whole:,}, write `{whole}`)"
         return message
+
+
+def _fold(side: str) -> str:
+    return " ".join(side.lower().split())
+
+
+def _ascii_digits(text: str) -> str:
+    """Any script's digits as ASCII ("١٢٣" → "123"), Arabic's own separators as `.` and `,`."""
+    text = text.translate(_ARABIC_MARKS)
+    if text.isascii():
+        return text
+    return "".join(str(unicodedata.decimal(char)) if char.isdecimal() else char for char in text)

@@ -74,8 +74,10 @@ class Settings(BaseSettings):
     date_languages: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["en"], description="Languages dates are written in, comma-separated."
     )
-    decimal_mark: Literal[".", ","] = Field(
-        ".", description="How to read one separator followed by three digits: 1,234 or 1.234."
+    decimal_mark: Literal[".", ","] | None = Field(
+        None,
+        description="How to read one separator followed by three digits (1,234 or 1.234); unset: as the "
+        "countries that use SEGMETRICS_CURRENCY write it, and refused where they disagree.",
     )
     slack_bot_token: SecretStr | None = Field(
         None,

@@ -42,7 +42,7 @@ def test_defaults_mean_the_sandbox() -> None:
     assert settings.segmetrics_currency == "USD"
     assert settings.date_order == "MDY"
     assert settings.date_languages == ["en"]
-    assert settings.decimal_mark == "."
+    assert settings.decimal_mark is None
 
 
 def test_reads_the_contract_names(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -74,6 +74,18 @@ def test_an_unknown_time_zone_is_refused(tmp_path: Path) -> None:
     assert "'Mars/Olympus' is not an IANA time zone" in result.stderr
 
 
+def test_locale_decides_day_and_month_in_the_terminal(tmp_path: Path) -> None:
+    command = "order add INV-1 jane@example.com amount=5 product_id=P date=02/03/2026"
+    british = run_cli("exec", command, "--tz", "Europe/London", "--locale", "en-GB", cwd=tmp_path)
+    assert british.returncode == 0, british.stderr
+    assert "Mon Mar 2, 2026" in british.stdout
+    american = run_cli("exec", command, "--tz", "Europe/London", "--locale", "en-US", cwd=tmp_path)
+    assert "Tue Feb 3, 2026" in american.stdout
+    unknown = run_cli("exec", command, "--locale", "xx-Nowhere", cwd=tmp_path)
+    assert unknown.returncode == 2
+    assert "--locale" in unknown.stderr and "en-GB" in unknown.stderr
+
+
 def test_settings_problems_stop_the_cli_with_one_message(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("SEGMETRICS_TIMEZONE=Nowhere/Land\nSEGMETRICS_CURRENCY=XYZ1\n")
     result = run_cli("exec", "contact add a@b.com", cwd=tmp_path)

@@ -9,7 +9,7 @@ that SegMetrics and payment processors still count in.
 
 The configured currency may be written with any of its signs, codes or names in the languages of the
 countries that use it and in English (`zł`, `Kč`, `₽`, `円`, `원`, `lei`, `dollars`), as CLDR has them
-through babel, plus a short table of common abbreviations CLDR lacks (`руб.`, `грн.`, `Rs.`).
+(`currency_habits.py`), plus a short table of common abbreviations CLDR lacks (`руб.`, `грн.`, `Rs.`).
 
 The one rule for separators (documented in the README):
 - a space, an apostrophe or a thin space only ever groups thousands;
@@ -32,6 +32,7 @@ from functools import cache, cached_property
 
 from babel.numbers import format_currency, get_currency_precision, get_currency_symbol, list_currencies
 
+from bot.currency_habits import habits
 from bot.problems import InvalidValue
 
 MAX_INPUT_LENGTH = 64
@@ -114,28 +115,6 @@ MINOR_WORDS: dict[str, tuple[str, ...]] = {
     "OMR": ("baisa", "baiza"),
     "TND": ("millimes",),
 }
-_EUROZONE = [
-    "AT",
-    "BE",
-    "CY",
-    "DE",
-    "EE",
-    "ES",
-    "FI",
-    "FR",
-    "GR",
-    "HR",
-    "IE",
-    "IT",
-    "LT",
-    "LU",
-    "LV",
-    "MT",
-    "NL",
-    "PT",
-    "SI",
-    "SK",
-]
 _SCALE_WORDS = re.compile(r"[0-9]\s?(k|m|mm|mn|bn|b|mil|million|millions|thousand|grand|lakh|lakhs|crore)\b", re.I)
 _RANGE = re.compile(r"[0-9]\s*[^0-9]{0,6}?\s*(?:-|–|—|~|to|bis|à|a|до)\s*[^0-9]{0,6}?[0-9]", re.I)
 
@@ -154,19 +133,8 @@ class Currency:
     @cached_property
     def markers(self) -> frozenset[str]:
         """Every way to write this currency next to an amount, lower case: its code, its signs and its names
-        in the countries that use it and in English. Built on first use (start-up need not wait)."""
-        markers = {self.code.lower(), *COMMON_SIGNS.get(self.code, ())}
-        for locale in _marker_locales(self.code):
-            symbol = locale.currency_symbols.get(self.code)
-            if symbol:
-                markers |= _sign_forms(symbol)
-            names = [locale.currencies.get(self.code)]
-            names += list((locale._data["currency_names_plural"].get(self.code) or {}).values())
-            for name in filter(None, names):
-                markers |= _name_forms(name)
-        for locale_name in _MARKER_LOCALES:
-            markers |= _sign_forms(get_currency_symbol(self.code, locale=locale_name))
-        return frozenset(marker for marker in markers if marker)
+        in the countries that use it and in English (`currency_habits.json`), and the common abbreviations."""
+        return frozenset({self.code.lower(), *COMMON_SIGNS.get(self.code, ()), *habits(self.code).markers})
 
     @cached_property
     def minor_markers(self) -> frozenset[str]:
@@ -175,17 +143,12 @@ class Currency:
     @cached_property
     def decimal_marks(self) -> frozenset[str]:
         """The decimal marks of the countries that use this currency (`,` for PLN; both for EUR)."""
-        marks = set()
-        for locale in _home_locales(self.code):
-            symbols = locale.number_symbols.get("latn") or {}
-            if symbols.get("decimal") in (".", ","):
-                marks.add(symbols["decimal"])
-        return frozenset(marks)
+        return habits(self.code).decimal_marks
 
     @cached_property
     def groups_by_lakh(self) -> bool:
         """Whether the currency's own countries group digits the Indian way (`1,00,000`)."""
-        return any("#,##,##0" in locale.decimal_formats[None].pattern for locale in _home_locales(self.code))
+        return habits(self.code).lakh
 
     def format(self, minor_units: int) -> str:
         """`123456` → `$1,234.56` (for USD): for display."""
@@ -213,56 +176,6 @@ def _iso_exponent(code: str) -> int:
     except (ImportError, ValueError):
         exponent = None
     return exponent if exponent is not None else get_currency_precision(code)
-
-
-def _home_territories(code: str) -> list[str]:
-    if code == "EUR":
-        return _EUROZONE
-    return [code[:2]]
-
-
-@cache
-def _home_locales(code: str) -> tuple:  # type: ignore[type-arg]
-    """The locales of the currency's own countries, in their official languages (pl_PL for PLN; de_CH,
-    fr_CH and it_CH for CHF; every eurozone country's for EUR)."""
-    from babel import Locale, UnknownLocaleError
-    from babel.languages import get_official_languages
-
-    locales = []
-    for territory in _home_territories(code):
-        for language in get_official_languages(territory, de_facto=True)[:3]:
-            try:
-                locales.append(Locale.parse(f"{language}_{territory}"))
-            except (UnknownLocaleError, ValueError):
-                continue
-    return tuple(locales)
-
-
-def _marker_locales(code: str) -> list:  # type: ignore[type-arg]
-    from babel import Locale
-
-    return [*_home_locales(code), *(Locale.parse(name) for name in ("en", *_MARKER_LOCALES))]
-
-
-def _sign_forms(symbol: str) -> set[str]:
-    """A sign as written, lower case and without invisible marks; "CA$", "US$", "CN¥" also bare ("$")."""
-    sign = symbol.translate(_INVISIBLE).strip()
-    forms = {sign.lower(), sign.lower().rstrip(".")}
-    bare = sign.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
-    if bare and bare != sign and not any(char.isalpha() for char in bare):
-        forms.add(bare)
-    return forms
-
-
-def _name_forms(name: str) -> set[str]:
-    """A currency's name ("Polish zlotys", "lei românești", "대한민국 원") and its words of three letters or
-    more ("zlotys", "lei", …), and the one-word names of scripts without spaces ("円")."""
-    name = name.lower().strip()
-    forms = {name}
-    words = name.split()
-    if len(words) > 1:
-        forms |= {word for word in words if len(word) >= 3 or all(ord(char) >= 0x2E80 for char in word)}
-    return forms
 
 
 @cache
@@ -294,6 +207,11 @@ class MoneyReader:
             raise ValueError("decimal_mark must be '.' or ','")
         self.currency = currency
         self.decimal_mark = decimal_mark
+
+    def warm_up(self) -> None:
+        """Load the currency's markers and its countries' habits (CLDR data, ~50 ms) before a user needs them."""
+        _ = self.example, self.currency.markers, self.currency.decimal_marks, self.currency.groups_by_lakh
+        known_markers()
 
     @cached_property
     def example(self) -> str:

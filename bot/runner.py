@@ -15,7 +15,7 @@ from pydantic import SecretStr
 from bot.chat import ParsedCommand, parse_command
 from bot.context import Context, Habits
 from bot.dates import DateReader
-from bot.money import Currency, MoneyReader, known_markers
+from bot.money import Currency, MoneyReader
 from bot.operation import Operation, RawInput, Registry, Summary, given
 from bot.segmetrics.client import Credentials, SegMetricsClient
 from bot.segmetrics.errors import NotFound
@@ -109,7 +109,7 @@ class Runner:
         """Pay the first-use costs (the date parser's language data, the e-mail checker) before a user's
         command has to: the Slack bot runs this in the background right after it starts serving."""
         self.dates.warm_up()
-        _ = self.money.example, self.money.currency.markers, known_markers()
+        self.money.warm_up()
         from email_validator import validate_email
 
         validate_email("warm-up@example.com", check_deliverability=False)

@@ -49,6 +49,7 @@ class DateReader:
         for text in ("yesterday 3pm", "the day after Thanksgiving at noon EST", "Fri Jan 2, 2026", "Christmas Eve"):
             self.read(text, zone=utc, now=moment, prefer="past", locale="en-US")
         zones.country_of(utc)
+        zones.country_zone(("india",))
         if any(language != "en" for language in self.languages):
             self._other_languages("hier", utc, moment, "past", None, False)
 

@@ -104,7 +104,8 @@ class Grammar:
             return
         self.furthest = max(self.furthest, i)
         if i == self.n:
-            if spec.pieces:
+            # One reading reached two ways (a matcher skips "the" that the walk also skips) is one reading.
+            if spec.pieces and spec not in self.readings:
                 self.readings.append(spec)
             return
         word = self.words[i]

@@ -278,3 +278,21 @@ def test_round_trip_through_the_display_form(amount: int, code: str) -> None:
         money = reader(code, mark)
         assert money.parse(money.currency.format(amount)) == amount
         assert money.parse(money.plain(amount)) == amount
+
+
+def test_the_shipped_currency_habits_are_cldrs() -> None:
+    """`currency_habits.json` is what `python -m bot.currency_habits` works out from babel's CLDR data."""
+    import json
+
+    import babel
+
+    from bot import currency_habits
+
+    shipped = json.loads(currency_habits.DATA.read_text(encoding="utf-8"))
+    assert shipped["currencies"]["PLN"]["decimal_marks"] == [","]
+    assert shipped["currencies"]["EUR"]["decimal_marks"] == [",", "."]
+    assert shipped["currencies"]["INR"]["lakh"] is True
+    assert "zł" in shipped["currencies"]["PLN"]["markers"]
+    if shipped["babel"] == babel.__version__:  # a newer babel may know more: regenerate the file then
+        for code in ("PLN", "JPY", "CHF"):
+            assert currency_habits.from_cldr(code) == shipped["currencies"][code]

@@ -73,3 +73,22 @@ def test_every_key_is_documented() -> None:
                 assert f"{spec.prefix}.<name>" in README
             else:
                 assert spec.name in README, f"{op.name}: {spec.name}"
+
+
+DATE_EXAMPLES = [line for line in blocks("dates")[0].splitlines() if line]
+
+
+@pytest.mark.parametrize("phrase", DATE_EXAMPLES)
+def test_every_date_the_readme_says_is_understood_is(phrase: str) -> None:
+    from bot.dates import DateReader
+    from bot.problems import InvalidValue
+    from tests.conftest import NEW_YORK, NOW
+
+    reader = DateReader()
+    readings = []
+    for prefer in ("past", "future"):
+        try:
+            readings.append(reader.read(phrase, zone=NEW_YORK, now=NOW, prefer=prefer, locale="en-US"))
+        except InvalidValue:
+            continue
+    assert readings, f"{phrase!r} is refused in both kinds of field"

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from fractions import Fraction
+from functools import cache
 from typing import Any
 
 from bot.dates import holidays, zones
@@ -479,7 +480,11 @@ class Grammar:
                 return
         words = holidays.fold_words(texts)
         for length in range(len(words), 0, -1):
-            if holidays.could_be_public(words[:length]) and all(self.words[j + k] for k in range(length)):
+            if (
+                holidays.could_be_public(words[:length])
+                and all(self.words[j + k] for k in range(length))
+                and not any(word in _grammar_only() for word in words[:length])
+            ):
                 yield (
                     {"day": Holiday("public:" + " ".join(words[:length]), mode, self._text(i, j + length))},
                     (j + length),
@@ -822,6 +827,16 @@ class Grammar:
 
     def _text(self, start: int, end: int) -> str:
         return " ".join(token.text for token in self.tokens[start:end])
+
+
+@cache
+def _grammar_only() -> frozenset[str]:
+    """Words the grammar reads that no holiday's name has ("after", "noon", "at"): a phrase with one of them
+    is not a public holiday's name, and the 17 MB holiday package need not load to say so."""
+    from bot.dates.spelling import known
+
+    in_names = {word for name in holidays.NAMES for word in name}
+    return frozenset(known() - in_names)
 
 
 def _scale(unit: str, amount: Fraction) -> Duration | None:

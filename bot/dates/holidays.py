@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cache
 
-from dateutil.easter import easter
+from dateutil.easter import EASTER_ORTHODOX, EASTER_WESTERN, easter
 
 
 @dataclass(frozen=True)
@@ -58,13 +58,16 @@ class Day:
     title: str
     names: tuple[str, ...]
     rules: dict[str, Rule]
+    # A country's own day by this name (Korea's Memorial Day is 6 June) wins over the "*" rule for any
+    # country without a rule here; it comes from the `holidays` package, loaded only then.
+    national: bool = False
 
 
-def _day(title: str, names: str, rule: Rule | None = None, **by_country: Rule) -> Day:
+def _day(title: str, names: str, rule: Rule | None = None, *, national: bool = False, **by_country: Rule) -> Day:
     rules = dict(by_country)
     if rule is not None:
         rules["*"] = rule
-    return Day(title, tuple(name.strip() for name in names.split("|")), _expand(rules))
+    return Day(title, tuple(name.strip() for name in names.split("|")), _expand(rules), national)
 
 
 def _expand(rules: dict[str, Rule]) -> dict[str, Rule]:
@@ -77,14 +80,28 @@ def _expand(rules: dict[str, Rule]) -> dict[str, Rule]:
 
 
 US_THANKSGIVING = nth(4, THU, 11)
+# Easter by the Orthodox reckoning, and Christmas on 7 January (the Julian 25 December), where that is the
+# public holiday. (Ukraine moved Christmas to 25 December in 2023; Moldova keeps both, so it is asked.)
+ORTHODOX_EASTER = frozenset({"GR", "CY", "RO", "BG", "RU", "BY", "UA", "RS", "ME", "MK", "GE", "MD", "EG", "ET", "ER"})
+JULIAN_CHRISTMAS = "RU_BY_RS_ME_MK_GE_KZ_EG_ET_ER"
 
 DAYS: dict[str, Day] = {
     day.title: day
     for day in (
         _day("New Year's Day", "new year's day|new years day|new year's|new years|new year|ny day|nyd", fixed(1, 1)),
         _day("New Year's Eve", "new year's eve|new years eve|nye|hogmanay|silvester", fixed(12, 31)),
-        _day("Christmas Day", "christmas|christmas day|xmas|xmas day|x mas", fixed(12, 25)),
-        _day("Christmas Eve", "christmas eve|xmas eve|christmas eve day", fixed(12, 24)),
+        _day(
+            "Christmas Day",
+            "christmas|christmas day|xmas|xmas day|x mas",
+            fixed(12, 25),
+            **{JULIAN_CHRISTMAS: fixed(1, 7), "MD": Rule("both")},
+        ),
+        _day(
+            "Christmas Eve",
+            "christmas eve|xmas eve|christmas eve day",
+            fixed(12, 24),
+            **{JULIAN_CHRISTMAS: fixed(1, 6), "MD": Rule("both")},
+        ),
         _day("Boxing Day", "boxing day", fixed(12, 26)),
         _day(
             "Valentine's Day",
@@ -104,7 +121,14 @@ DAYS: dict[str, Day] = {
         _day("Halloween", "halloween|hallowe'en|all hallows eve", fixed(10, 31)),
         _day("Groundhog Day", "groundhog day", fixed(2, 2)),
         _day("Singles' Day", "singles' day|singles day|double eleven|double 11", fixed(11, 11)),
-        _day("Thanksgiving", "thanksgiving|thanksgiving day", US_THANKSGIVING, CA=nth(2, MON, 10)),
+        _day(
+            "Thanksgiving",
+            "thanksgiving|thanksgiving day",
+            US_THANKSGIVING,
+            national=True,
+            US=US_THANKSGIVING,
+            CA=nth(2, MON, 10),
+        ),
         _day("Black Friday", "black friday", after("us thanksgiving", 1)),
         _day("Small Business Saturday", "small business saturday", after("us thanksgiving", 2)),
         _day("Cyber Monday", "cyber monday", after("us thanksgiving", 4)),
@@ -137,17 +161,41 @@ DAYS: dict[str, Day] = {
             IT_ES_PT=fixed(3, 19),
             BR=nth(2, SUN, 8),
         ),
-        _day("Independence Day", "independence day|fourth of july|july fourth", US=fixed(7, 4)),
-        _day("Memorial Day", "memorial day", nth(-1, MON, 5)),
-        _day("Labor Day", "labor day|labour day", US_CA=nth(1, MON, 9), NZ=nth(4, MON, 10)),
-        _day("Presidents' Day", "presidents' day|presidents day|president's day|washington's birthday", nth(3, MON, 2)),
+        _day("Independence Day", "independence day|fourth of july|july fourth", national=True, US=fixed(7, 4)),
+        _day("Memorial Day", "memorial day", nth(-1, MON, 5), national=True, US=nth(-1, MON, 5)),
+        _day("Labor Day", "labor day|labour day", national=True, US_CA=nth(1, MON, 9), NZ=nth(4, MON, 10)),
         _day(
-            "Martin Luther King Jr. Day", "martin luther king day|martin luther king jr day|mlk day|mlk", nth(3, MON, 1)
+            "Presidents' Day",
+            "presidents' day|presidents day|president's day|washington's birthday",
+            nth(3, MON, 2),
+            national=True,
+            US=nth(3, MON, 2),
         ),
-        _day("Columbus Day", "columbus day|indigenous peoples' day|indigenous peoples day", nth(2, MON, 10)),
-        _day("Juneteenth", "juneteenth", fixed(6, 19)),
-        _day("Veterans Day", "veterans day|veteran's day|veterans' day", fixed(11, 11)),
-        _day("Remembrance Day", "remembrance day|armistice day|poppy day", fixed(11, 11)),
+        _day(
+            "Martin Luther King Jr. Day",
+            "martin luther king day|martin luther king jr day|mlk day|mlk",
+            nth(3, MON, 1),
+            national=True,
+            US=nth(3, MON, 1),
+        ),
+        _day(
+            "Columbus Day",
+            "columbus day|indigenous peoples' day|indigenous peoples day",
+            nth(2, MON, 10),
+            national=True,
+            US=nth(2, MON, 10),
+        ),
+        _day("Juneteenth", "juneteenth", fixed(6, 19), national=True, US=fixed(6, 19)),
+        _day(
+            "Veterans Day", "veterans day|veteran's day|veterans' day", fixed(11, 11), national=True, US=fixed(11, 11)
+        ),
+        _day(
+            "Remembrance Day",
+            "remembrance day|armistice day|poppy day",
+            fixed(11, 11),
+            national=True,
+            GB_CA_AU_NZ_IE=fixed(11, 11),
+        ),
         _day("Canada Day", "canada day", fixed(7, 1)),
         _day("Victoria Day", "victoria day", Rule("on_or_before", month=5, day=24, weekday=MON)),
         _day("Australia Day", "australia day", fixed(1, 26)),
@@ -186,34 +234,40 @@ def fold_words(words: list[str]) -> tuple[str, ...]:
 
 
 def date_of(title: str, year: int, country: str | None) -> date | list[tuple[str, date]] | None:
-    """The day `title` falls on in `year` for someone in `country`: the rule written for that country, else
-    the country's own public holiday of that name (Christmas is 7 January in Russia), else the rule for
-    everywhere. None when there is none; a list of (country, date) when the day differs by country and
-    the user's country is not known."""
+    """The day `title` falls on in `year` for someone in `country`: the rule written for that country; for
+    a national day, else the country's own public holiday of that name; else the rule for everywhere.
+    None when there is none; a list of (where, date) when it could be several days: the day differs by
+    country and the user's country is not known, or the country keeps two (Christmas in Moldova)."""
     day = DAYS[title]
     rule = day.rules.get(country or "")
+    if rule is not None and rule.kind == "both":
+        return [
+            (kind, on(other, year, country))
+            for kind, other in (("Western", day.rules["*"]), ("Orthodox", day.rules[JULIAN_CHRISTMAS.split("_")[0]]))
+        ]
     if rule is not None:
-        return on(rule, year)
-    if country:
+        return on(rule, year, country)
+    if country and day.national:
         for name in (title, *day.names):
             found = public_holiday(_fold(name), year, country)
             if found is not None:
                 return found
     rule = day.rules.get("*")
     if rule is not None:
-        return on(rule, year)
+        return on(rule, year, country)
     if country is None:
-        return [(where, on(rule, year)) for where, rule in day.rules.items()]
+        return [(where, on(rule, year, where)) for where, rule in day.rules.items()]
     return None
 
 
-def on(rule: Rule, year: int) -> date:
+def on(rule: Rule, year: int, country: str | None = None) -> date:
     if rule.kind == "fixed":
         return date(year, rule.month, rule.day)
     if rule.kind == "nth":
         return nth_weekday(year, rule.month, rule.weekday, rule.n)
     if rule.kind == "easter":
-        return easter(year) + timedelta(days=rule.offset)
+        method = EASTER_ORTHODOX if country in ORTHODOX_EASTER else EASTER_WESTERN
+        return easter(year, method) + timedelta(days=rule.offset)
     if rule.kind == "after":
         return on(BASES[rule.base], year) + timedelta(days=rule.offset)
     if rule.kind == "on_or_before":
@@ -276,19 +330,69 @@ def public_holiday(words: tuple[str, ...], year: int, country: str | None) -> da
     return _public(country, year).get(words)
 
 
-def could_be_public(words: tuple[str, ...]) -> bool:
-    """Cheap test before asking the package: a holiday's name ends in one of these words."""
-    return bool(words) and words[-1] in {
+# Words a public holiday's name may end with; and words that alone name none ("the day", "new year").
+_ENDINGS = frozenset(
+    {
         "day",
         "holiday",
         "festival",
         "new",
         "year",
+        "eve",
+        "night",
         "diwali",
         "holi",
         "hanukkah",
-        "eve",
-        "night",
         "juneteenth",
         "thanksgiving",
+        "vesak",
+        "onam",
+        "pongal",
+        "navratri",
+        "dussehra",
+        "eid",
+        "fitr",
+        "adha",
+        "passover",
+        "purim",
+        "carnival",
+        "carnaval",
     }
+)
+_GENERIC = frozenset(
+    {
+        "day",
+        "holiday",
+        "festival",
+        "new",
+        "year",
+        "years",
+        "eve",
+        "night",
+        "the",
+        "of",
+        "and",
+        "national",
+        "public",
+        "bank",
+        "last",
+        "next",
+        "this",
+        "today",
+        "tomorrow",
+        "yesterday",
+    }
+)
+
+
+def could_be_public(words: tuple[str, ...]) -> bool:
+    """Cheap test before loading the package (17 MB): a name that ends like a holiday's and says more than
+    "day" or "new year", with no month or weekday in it."""
+    from bot.dates.words import MONTHS, WEEKDAYS
+
+    return (
+        bool(words)
+        and words[-1] in _ENDINGS
+        and any(word not in _GENERIC for word in words)
+        and not any(word in MONTHS or word in WEEKDAYS for word in words)
+    )

@@ -434,10 +434,17 @@ def _holiday(day: Holiday, year: int | None, where: Situation, text: str) -> dat
         raise NotThisReading(f"`{text}`: two years")
     found = [holidays.date_of(title, y, where.country) for y in years]
     if any(isinstance(entry, list) for entry in found):
-        options = next(entry for entry in found if isinstance(entry, list))
-        shown = "; ".join(f"{country}: {describe_day(d)}" for country, d in options)
-        raise Unreadable(f"`{text}` falls on different days by country ({shown}): write the date",
-                         tuple(f"{d:%b} {d.day}, {d.year}" for _, d in options), rank=3)  # fmt: skip
+        # Several days by this name: one per country (the user's is not known), or two kept where they are.
+        readings: dict[str, list[date]] = {}
+        for entry in found:
+            for label, on in entry if isinstance(entry, list) else ():
+                readings.setdefault(label, []).append(on)
+        picked = {label: on[0] if year is not None else _pick_year(on, where, mode=day.mode)
+                  for label, on in readings.items()}  # fmt: skip
+        shown = "; ".join(f"{label}: {describe_day(on)}" for label, on in picked.items())
+        why = "is kept on two days where you are" if where.country else "falls on different days by country"
+        raise Unreadable(f"`{text}` {why} ({shown}): write the date",
+                         tuple(dict.fromkeys(describe_day(on) for on in picked.values())), rank=3)  # fmt: skip
     if any(entry is None for entry in found):
         raise Unreadable(f"`{text}`: {title} is not kept where you are ({where.country}); write the date", rank=3)
     dates = [entry for entry in found if isinstance(entry, date)]

@@ -365,6 +365,26 @@ def test_holidays_follow_the_users_country() -> None:
     assert read("Victoria Day", zone=toronto).date() == date(2026, 5, 18)
     assert read("Diwali", zone=ZoneInfo("Asia/Kolkata"), locale="en-IN").date() == date(2026, 11, 8)
     assert read("Black Friday", zone=london, locale="en-GB").date() == date(2025, 11, 28)  # the US one
+    assert read("Easter", zone=ZoneInfo("Europe/Athens"), locale=None).date() == date(2026, 4, 12)  # Orthodox
+    assert read("Memorial Day", zone=ZoneInfo("Asia/Seoul"), locale="ko-KR").date() == date(2026, 6, 6)
+    assert "two days where you are" in refusal("Christmas", "future", zone=ZoneInfo("Europe/Chisinau")).message
+
+
+def test_the_holiday_package_loads_only_for_a_holiday_of_the_users_own() -> None:
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys; from datetime import datetime; from zoneinfo import ZoneInfo; from bot.dates import DateReader\n"
+        "r = DateReader(); ny = ZoneInfo('America/New_York'); now = datetime(2026, 11, 23, tzinfo=ny)\n"
+        "for text in ('Christmas', 'Black Friday', 'the day after Thanksgiving at noon', 'Memorial Day'):\n"
+        "    r.read(text, zone=ny, now=now, prefer='past', locale='en-US')\n"
+        "print('holidays' in sys.modules)\n"
+        "r.read('Diwali', zone=ZoneInfo('Asia/Kolkata'), now=now, prefer='past')\n"
+        "print('holidays' in sys.modules)"
+    )
+    shown = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
+    assert shown == ["False", "True"]
 
 
 # --- fields about the past and the future --------------------------------------------------------------------

@@ -37,6 +37,11 @@ def _table() -> dict[str, dict[str, object]]:
     return json.loads(DATA.read_text(encoding="utf-8"))["currencies"]
 
 
+def all_markers() -> dict[str, list[str]]:
+    """Every currency's markers (for naming the currency of an amount in another one)."""
+    return {code: entry.get("markers", []) for code, entry in _table().items()}  # type: ignore[misc]
+
+
 def habits(code: str) -> Habits:
     """The shipped habits of `code`; a currency CLDR says nothing about has none."""
     entry = _table().get(code, {})
@@ -74,7 +79,7 @@ def from_cldr(code: str) -> dict[str, object]:
     for locale in [*home, *(Locale.parse(name) for name in ENGLISH)]:
         symbol = locale.currency_symbols.get(code)
         if symbol:
-            markers |= sign_forms(symbol)
+            markers |= sign_forms(symbol, code)
         names = [locale.currencies.get(code), *(locale._data["currency_names_plural"].get(code) or {}).values()]
         for name in filter(None, names):
             markers |= name_forms(name)
@@ -86,12 +91,13 @@ def from_cldr(code: str) -> dict[str, object]:
     }
 
 
-def sign_forms(symbol: str) -> set[str]:
-    """A sign as written, lower case and without invisible marks; "CA$", "US$", "CN¥" also bare ("$")."""
+def sign_forms(symbol: str, code: str) -> set[str]:
+    """A sign as written, lower case and without invisible marks; "CA$", "US$", "MX$" also bare ("$") where
+    the letters are the country's own (so "R$" is never a bare "$")."""
     sign = symbol.translate(_INVISIBLE).strip()
     forms = {sign.lower(), sign.lower().rstrip(".")}
     bare = sign.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
-    if bare and bare != sign and not any(char.isalpha() for char in bare):
+    if bare and sign[: len(sign) - len(bare)] == code[:2] and not any(char.isalpha() for char in bare):
         forms.add(bare)
     return forms
 

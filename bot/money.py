@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache, cached_property
 
-from babel.numbers import format_currency, get_currency_precision, get_currency_symbol, list_currencies
+from babel.numbers import format_currency, get_currency_precision, list_currencies
 
 from bot.currency_habits import habits
 from bot.problems import InvalidValue
@@ -41,15 +41,12 @@ MAX_MAJOR_UNITS = 1_000_000_000
 _GROUP_ONLY = " '’\u00a0\u202f\u2009"
 _SEPARATORS = ".,'’ \u00a0\u202f\u2009"
 _NUMBER = re.compile(
-    r"[0-9](?:[.,'’\u00a0\u202f\u2009]?[0-9]|[ ](?=[0-9]{3}(?![0-9])))*(?:[.,][0-9]+)?|(?<![^\W\d_])[.,][0-9]+"
+    r"[0-9](?:[.,'’\u00a0\u202f\u2009]?[0-9]|[ ](?=[0-9]{3}(?![0-9])))*(?:[.,][0-9]+)?|(?<![^\W\d_]|[/.,])[.,][0-9]+"
 )
 # Marks that say "a whole amount": "45,-" "12.–" "CHF 12.-" "Rs. 499/-" "1,500/=" "99:-".
 _WHOLE_MARK = re.compile(r"(?<=[0-9])\s?(?:[.,:]\s?[-–—]+|/[-=])")
-_INVISIBLE = dict.fromkeys(map(ord, "\u200e\u200f\u200b\u2066\u2067\u2068\u2069\u061c"), None)
-# Arabic's own decimal and group marks are never ambiguous.
-_ARABIC_MARKS = str.maketrans({"٫": ".", "٬": ","})
-# Where people write a currency's sign differently ("$" in the US is "US$" in Canada).
-_MARKER_LOCALES = ("en_US", "en_CA", "en_GB", "en_AU")
+_INVISIBLE = dict.fromkeys(map(ord, "\u200e\u200f\u200b\u2066\u2067\u2068\u2069\u061c\ufeff"), None)
+_MINUS = "-−–—‐‑‒﹣－"
 # Abbreviations in common use that CLDR does not list (it moved on to the new signs).
 COMMON_SIGNS: dict[str, tuple[str, ...]] = {
     "RUB": ("руб", "руб.", "р.", "rub", "rubles", "roubles"),
@@ -116,6 +113,34 @@ MINOR_WORDS: dict[str, tuple[str, ...]] = {
     "TND": ("millimes",),
 }
 _SCALE_WORDS = re.compile(r"[0-9]\s?(k|m|mm|mn|bn|b|mil|million|millions|thousand|grand|lakh|lakhs|crore)\b", re.I)
+# Currencies whose everyday amounts run into billions: no amount of theirs "looks like a typo" below 10^12.
+_LARGE_UNITS = frozenset(
+    {
+        "IDR",
+        "VND",
+        "KRW",
+        "COP",
+        "IRR",
+        "LBP",
+        "UZS",
+        "LAK",
+        "GNF",
+        "SLL",
+        "SLE",
+        "MGA",
+        "PYG",
+        "UGX",
+        "TZS",
+        "KHR",
+        "MMK",
+        "IQD",
+        "SYP",
+        "KPW",
+        "BIF",
+        "STN",
+        "VES",
+    }
+)
 _RANGE = re.compile(r"[0-9]\s*[^0-9]{0,6}?\s*(?:-|–|—|~|to|bis|à|a|до)\s*[^0-9]{0,6}?[0-9]", re.I)
 
 
@@ -179,23 +204,16 @@ def _iso_exponent(code: str) -> int:
 
 
 @cache
-def known_markers() -> dict[str, str]:
-    """Every currency sign or code we can name in an error, mapped to its code (`€` → EUR)."""
-    known: dict[str, str] = {}
-    for code in sorted(list_currencies()):
-        known.setdefault(code.lower(), code)
-        for locale in _MARKER_LOCALES:
-            symbol = get_currency_symbol(code, locale=locale).lower()
-            if symbol != code.lower():
-                known.setdefault(symbol, code)
-    for code, signs in COMMON_SIGNS.items():
-        for sign in signs:
-            if not sign.isascii() or len(sign) > 2:
-                known.setdefault(sign, code)
-    known.update({"$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY", "₹": "INR", "₽": "RUB", "₴": "UAH",
-                  "zł": "PLN", "kč": "CZK", "ft": "HUF", "₩": "KRW", "₪": "ILS", "฿": "THB", "₺": "TRY",
-                  "r$": "BRL", "rm": "MYR", "rp": "IDR", "₫": "VND", "₱": "PHP", "₦": "NGN", "円": "JPY"})  # fmt: skip
-    return known
+def known_markers() -> dict[str, tuple[str, ...]]:
+    """Every currency sign, code or name we can name in an error, mapped to the currencies it names
+    (`€` → EUR; `kr` → DKK, ISK, NOK, SEK)."""
+    from bot.currency_habits import all_markers
+
+    known: dict[str, set[str]] = {}
+    for code, markers in all_markers().items():
+        for marker in {code.lower(), *markers, *COMMON_SIGNS.get(code, ())}:
+            known.setdefault(marker, set()).add(code)
+    return {marker: tuple(sorted(codes)) for marker, codes in known.items()}
 
 
 class MoneyReader:
@@ -207,6 +225,7 @@ class MoneyReader:
             raise ValueError("decimal_mark must be '.' or ','")
         self.currency = currency
         self.decimal_mark = decimal_mark
+        self.code_lower = currency.code.lower()
 
     def warm_up(self) -> None:
         """Load the currency's markers and its countries' habits (CLDR data, ~50 ms) before a user needs them."""
@@ -234,15 +253,28 @@ class MoneyReader:
             raise InvalidValue("is empty", example=self.example)
         if len(raw) > MAX_INPUT_LENGTH:
             raise InvalidValue(f"is too long to be an amount ({len(raw)} characters)", example=self.example)
-        clean = _ascii_digits(unicodedata.normalize("NFKC", raw).translate(_INVISIBLE)).strip()
-        whole_mark = _WHOLE_MARK.search(clean)
-        # "1.299,-": the mark before the dash is where the decimals would go.
-        decimal_hint = whole_mark.group().strip()[0] if whole_mark and whole_mark.group().strip()[0] in ".," else None
-        clean = _WHOLE_MARK.sub("", clean).strip()
+        footnote = next((char for char in raw if unicodedata.category(char) == "No"), None)
+        if footnote is not None:
+            # "$999¹", "5½": NFKC would make a footnote mark or a fraction into more digits.
+            raise InvalidValue(f"`{raw}` has a footnote mark or fraction (`{footnote}`); give only the amount",
+                               example=self.example)  # fmt: skip
+        clean, hint = _arabic(_ascii_digits(unicodedata.normalize("NFKC", raw).translate(_INVISIBLE)).strip())
+        whole_marks = list(_WHOLE_MARK.finditer(clean))
+        if len(whole_marks) > 1:
+            joined = clean[whole_marks[0].end() : whole_marks[1].start()]
+            why = "is a range; give one amount" if _RANGE.search(f"0{joined}") else "holds more than one number"
+            raise InvalidValue(f"`{raw}` {why}", example=self.example)
+        whole_mark = whole_marks[0] if whole_marks else None
+        if whole_mark is not None:
+            # "1.299,-": the sign before the dash is where the decimals would go; "1,500/=": there are none.
+            mark = whole_mark.group().strip()[0]
+            hint = mark if mark in ".," else "none"
+            clean = f"{clean[: whole_mark.start()]} {clean[whole_mark.end() :]}".strip()
         if re.search(r"[0-9][eE][+-]?[0-9]", clean):
             raise InvalidValue(f"`{raw}` is not an amount (no exponents)", example=self.example)
         scaled = _SCALE_WORDS.search(clean)
-        if scaled and self._marker_side(clean[scaled.start(1) :]) is None:
+        if scaled:
+            # "50K", "5m": thousands and millions to most, even where K or M is the currency's own sign.
             raise InvalidValue(f"`{raw}`: write the amount in full, without `{scaled.group(1)}`", example=self.example)
         numbers = list(_NUMBER.finditer(clean))
         if not numbers:
@@ -263,30 +295,33 @@ class MoneyReader:
         self._check_sign(raw, before, after)
         minor = self._check_markers(raw, before, after)
         number = match.group().strip(_GROUP_ONLY)
-        whole, fraction = self._split(raw, number, decimal_hint)
+        whole, fraction = self._split(raw, number, hint)
         if whole_mark and fraction:
             raise InvalidValue(f"`{raw}` has decimals and a mark saying it has none", example=self.example)
         if minor:
             if fraction:
                 raise InvalidValue(f"`{raw}` gives a fraction of the smallest unit", example=self.example)
-            return int(whole or "0")
-        if len(fraction) > self.currency.exponent:
+            whole, fraction = str(int(whole or "0") // 10**self.currency.exponent), "minor"
+        if fraction != "minor" and len(fraction) > self.currency.exponent:
             raise InvalidValue(self._too_many_decimals(raw, fraction), example=self.example)
         major = int(whole) if whole else 0
-        if major >= MAX_MAJOR_UNITS:
+        limit = MAX_MAJOR_UNITS * (1000 if self.currency.code in _LARGE_UNITS else 1)
+        if major >= limit:
             raise InvalidValue(
-                f"`{raw}` is over {MAX_MAJOR_UNITS:,} {self.currency.code}, which looks like a typo",
+                f"`{raw}` is over {limit:,} {self.currency.code}, which looks like a typo",
                 example=self.example,
             )
+        if fraction == "minor":
+            return int(number.translate(str.maketrans("", "", _SEPARATORS)))
         scale = 10**self.currency.exponent
         return major * scale + (int(fraction.ljust(self.currency.exponent, "0")) if fraction else 0)
 
     def _check_sign(self, raw: str, before: str, after: str) -> None:
         """A minus before the amount, or the whole amount in parentheses, is negative; a plus is refused."""
         leading = before.replace(" ", "")
-        if (leading.startswith("(") and after.endswith(")")) or any(sign in leading for sign in "-−–"):
+        if (leading.startswith("(") and after.endswith(")")) or any(sign in leading for sign in _MINUS):
             raise InvalidValue(f"`{raw}` is negative; amounts must be zero or more", example=self.example)
-        if after.startswith(("-", "−", "–")):
+        if after.startswith(tuple(_MINUS)):
             raise InvalidValue(f"`{raw}` ends with a minus: is it negative? Amounts must be zero or more",
                                example=self.example)  # fmt: skip
         if "+" in leading:
@@ -295,17 +330,19 @@ class MoneyReader:
     def _check_markers(self, raw: str, before: str, after: str) -> bool:
         """Check the text around the number; True when it names the minor unit ("99p", "50 cents")."""
         sides = [side for side in (before, after) if side]
-        kinds = [self._marker_side(side) for side in sides]
+        kinds = [self._marker_side(side, before=side is before) for side in sides]
         if kinds == ["minor", "minor"] or (len(kinds) == 2 and "minor" in kinds and "major" in kinds):
             raise InvalidValue(f"`{raw}` names two units", example=self.example)
         for side, kind in zip(sides, kinds, strict=True):
             if kind is not None:
                 continue
             folded = _fold(side)
-            other = known_markers().get(folded)
-            if other is not None and other != self.currency.code:
+            others = known_markers().get(folded) or known_markers().get(folded.rstrip("."))
+            if others and self.currency.code not in others:
+                listed = ", ".join(others[:4]) + ("…" if len(others) > 4 else "")
+                named = others[0] if len(others) == 1 else f"another currency (`{side}` is {listed})"
                 raise InvalidValue(
-                    f"`{raw}` is in {other}, but this workspace records amounts in {self.currency.code}",
+                    f"`{raw}` is in {named}, but this workspace records amounts in {self.currency.code}",
                     example=self.example,
                 )
             if re.search(r"[^\W\d_]", side):
@@ -313,11 +350,16 @@ class MoneyReader:
             raise InvalidValue(f"`{raw}` is not an amount", example=self.example)
         return "minor" in kinds
 
-    def _marker_side(self, side: str) -> str | None:
-        """ "major" when `side` names this currency, "minor" when it names its minor unit, else None."""
+    def _marker_side(self, side: str, *, before: bool = False) -> str | None:
+        """ "major" when `side` names this currency, "minor" when it names its minor unit, else None. A sign
+        before the number keeps its dot only when it is written with one (`Rs.99`; `USD.99` is no amount);
+        after it, a full stop may end the sentence (`10 USD.`)."""
         folded = _fold(side)
         markers = self.currency.markers
-        if folded in markers or folded.rstrip(".") in markers or folded.replace(" ", "") in markers:
+        loose = folded.rstrip(".")
+        if before and loose == self.code_lower:
+            loose = folded  # "USD.99" is no abbreviation
+        if folded in markers or loose in markers or folded.replace(" ", "") in markers:
             return "major"
         if folded in self.currency.minor_markers:
             return "minor"
@@ -328,11 +370,18 @@ class MoneyReader:
         return None
 
     def _split(self, raw: str, number: str, hint: str | None = None) -> tuple[str, str]:
-        """Split the digits into the whole part and the fraction, checking the grouping."""
+        """Split the digits into the whole part and the fraction, checking the grouping. `hint` is the
+        decimal mark when the text itself says it (`1.299,-`, Arabic's `٫`), or "none" when it says there
+        are no decimals (`1,500/=`)."""
         marks = [(index, char) for index, char in enumerate(number) if char in ".,"]
         kinds = {char for _, char in marks}
         decimal_at: int | None = None
-        if len(kinds) == 2:
+        if hint is not None:
+            decimals = [index for index, char in marks if char == hint]
+            if len(decimals) > 1:
+                raise InvalidValue(f"`{raw}` has more than one decimal mark", example=self.example)
+            decimal_at = decimals[0] if decimals else None
+        elif len(kinds) == 2:
             decimal_at, decimal_char = marks[-1]
             if sum(1 for _, char in marks if char == decimal_char) > 1:
                 raise InvalidValue(f"`{raw}` mixes `.` and `,` in a way that is not a number", example=self.example)
@@ -341,12 +390,10 @@ class MoneyReader:
             digits_after = len(number) - index - 1
             if digits_after != 3:
                 decimal_at = index
-            elif hint is not None:
-                decimal_at = index if char == hint else None
             elif any(group in number for group in _GROUP_ONLY) or number.startswith("0"):
                 # "1 234,567", "0,500": grouped another way already, or no thousand: decimals
                 decimal_at = index
-            elif self._is_decimal_mark(raw, char):
+            elif self._is_decimal_mark(raw, number, char):
                 decimal_at = index
         whole, fraction = (number, "") if decimal_at is None else (number[:decimal_at], number[decimal_at + 1 :])
         if not fraction.isdigit() and fraction:
@@ -355,7 +402,7 @@ class MoneyReader:
             raise InvalidValue(f"`{raw}` ends with a separator", example=self.example)
         return self._ungroup(raw, whole), fraction
 
-    def _is_decimal_mark(self, raw: str, char: str) -> bool:
+    def _is_decimal_mark(self, raw: str, number: str, char: str) -> bool:
         """For `1,234` / `1.234`: the decimal mark decides (DECIMAL_MARK, or when unset the one of the
         currency's own countries). A group it would make is ambiguous when those countries write their
         decimals with that very sign (`1,299 zł` with DECIMAL_MARK "." is 1.299 to a Pole), when the
@@ -370,10 +417,12 @@ class MoneyReader:
         if char == mark:
             return True
         if mark is None or (home and mark not in home) or self.currency.exponent == 3:
-            other = "," if char == "." else "."
+            digits = number.replace(char, "")
+            decimals = f"{number[: number.index(char)]}.{number[number.index(char) + 1 :]}"
+            reading = "" if self.currency.exponent == 3 else f", or {decimals} (three decimals, which it has not)"
             raise InvalidValue(
-                f"`{raw}` could be read two ways where {self.currency.code} is used: write "
-                f"`{raw.replace(char, '')}` for thousands, or give the decimals with `{other}` in between",
+                f"`{raw}` could be read two ways where {self.currency.code} is used: {digits}{reading}; write "
+                f"`{digits}` if you mean {int(digits):,}",
                 example=self.example,
             )
         return False
@@ -403,11 +452,20 @@ class MoneyReader:
     def _too_many_decimals(self, raw: str, fraction: str) -> str:
         code, places = self.currency.code, self.currency.exponent
         allowed = "no decimals" if places == 0 else f"at most {places} decimal{'s' if places > 1 else ''}"
-        message = f"`{raw}` has {len(fraction)} decimals, but {code} amounts have {allowed}"
-        if len(fraction) == 3 and raw.count(".") + raw.count(",") == 1:
-            whole = int(re.sub(r"[^0-9]", "", _ascii_digits(raw)))
-            message += f" (if you meant {whole:,}, write `{whole}`)"
+        count = f"{len(fraction)} decimal{'s' if len(fraction) > 1 else ''}"
+        message = f"`{raw}` has {count}, but {code} amounts have {allowed}"
+        digits = re.sub(r"[^0-9]", "", _ascii_digits(raw))
+        if len(fraction) == 3 and raw.count(".") + raw.count(",") == 1 and not digits.startswith("0"):
+            message += f" (if you meant {digits} in whole units, write `{digits}`)"
         return message
+
+
+def _arabic(text: str) -> tuple[str, str | None]:
+    """Arabic's own marks say which is which: `٫` is the decimal mark and `٬` groups. As `.` and `,`, with
+    the decimal mark returned so the separator rule need not guess."""
+    if "٫" in text or "٬" in text:
+        return text.replace("٫", ".").replace("٬", ","), "."
+    return text, None
 
 
 def _fold(side: str) -> str:
@@ -416,7 +474,6 @@ def _fold(side: str) -> str:
 
 def _ascii_digits(text: str) -> str:
     """Any script's digits as ASCII ("١٢٣" → "123"), Arabic's own separators as `.` and `,`."""
-    text = text.translate(_ARABIC_MARKS)
     if text.isascii():
         return text
     return "".join(str(unicodedata.decimal(char)) if char.isdecimal() else char for char in text)

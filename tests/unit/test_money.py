@@ -217,6 +217,13 @@ def reader(code: str, mark: str | None = None) -> MoneyReader:
         ("SAR", ".", "١٬٢٥٠٫٥٠ ر.س", 125050),  # Arabic digits and marks
         ("KWD", ".", "KD 1.250", 1250),
         ("ZAR", ".", "R 49.99", 4999),
+        ("KWD", ",", "١٬٢٣٤ د.ك", 1234000),  # Arabic's own marks: ٬ groups, ٫ is the decimal mark
+        ("PEN", ".", "S/.1,234.50", 123450),
+        ("KES", ",", "1,500/=", 150000),  # "/=": no decimals, so the comma groups
+        ("KES", ".", "Kshs. 1,500", 150000),
+        ("IDR", None, "Rp 1.500.000.000", 150000000000),
+        ("USD", ".", "10 USD.", 1000),
+        ("USD", ".", "\ufeff50", 5000),
     ],
 )
 def test_reads_each_currency_as_its_users_write_it(code: str, mark: str | None, text: str, minor: int) -> None:
@@ -249,6 +256,17 @@ def test_reads_each_currency_as_its_users_write_it(code: str, mark: str | None, 
         ("GBP", ".", "£99p", "names two units"),
         ("USD", ".", "1.5¢", "fraction of the smallest unit"),
         ("EUR", ",", "1.299,50,-", "has decimals and a mark saying it has none"),
+        ("USD", ".", "$999¹", "footnote mark"),
+        ("EUR", ".", "49,99¹ €", "footnote mark"),
+        ("USD", ".", "5,-10,-", "more than one number"),
+        ("SEK", None, "10:- – 20:-", "is a range"),
+        ("BRL", ".", "$50", "another currency"),
+        ("USD", ".", "USD.99", "extra words"),
+        ("ZMW", ".", "50K", "write the amount in full"),
+        ("USD", ".", "100000000000000 cents", "looks like a typo"),
+        ("USD", ".", "‐50", "negative"),
+        ("EUR", ".", "50 kr.", "another currency (`kr.` is DKK, ISK, NOK, SEK)"),
+        ("PLN", None, "١٢٫٥٠٠ zł", "has 3 decimals"),
     ],
 )
 def test_refuses_each_for_the_right_reason(code: str, mark: str | None, text: str, says: str) -> None:

@@ -98,6 +98,8 @@ class DateReader:
         from bot.dates.tokens import normalize
 
         normalized = normalize(raw)
+        if not normalized:
+            raise InvalidValue(f"`{raw}` has no date in it", example=EXAMPLES)
         if normalized in ("now", "right now", "just now"):
             return where.now
         if _BARE_NUMBER.fullmatch(normalized):
@@ -240,11 +242,21 @@ def _or(items: list[str]) -> str:
 
 
 def _read_iso(raw: str, zone: ZoneInfo) -> datetime | None:
+    """An ISO date, in `zone` unless it carries an offset; a wall-clock time the zone skips or repeats is
+    refused, as when written in words."""
+    from bot.dates.resolve import check_wall_clock
+
     try:
         value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return value.replace(tzinfo=zone) if value.tzinfo is None else value.astimezone(zone)
+    if value.tzinfo is not None:
+        return value.astimezone(zone)
+    try:
+        check_wall_clock(value, zone, raw)
+    except Unreadable as problem:
+        raise InvalidValue(problem.message, example=problem.options or EXAMPLES) from None
+    return value.replace(tzinfo=zone)
 
 
 def to_api_datetime(value: datetime, api_zone: ZoneInfo) -> str:

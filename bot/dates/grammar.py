@@ -111,7 +111,9 @@ class Grammar:
             return
         word = self.words[i]
         token = self.tokens[i]
-        if word in FILLERS or (token.kind == "sign" and token.text in ",.@~()!?;:"):
+        # "3pm at": a connector with nothing after it joins nothing ("3pm sharp", "noon-ish" are fine)
+        trailing = i == self.n - 1 and token.kind == "word" and word not in APPROXIMATE | {"sharp", "exactly"}
+        if (word in FILLERS and not trailing) or (token.kind == "sign" and token.text in ",.@~()!?;:"):
             approximate = word in APPROXIMATE or token.text == "~"
             marked = replace(spec, notes=(*spec.notes, "approximate")) if approximate else spec
             self._walk(i + 1, marked, after_at=word in ("at", "by") or token.text == "@" or approximate)
@@ -304,8 +306,13 @@ class Grammar:
                 yield {"day": Weekday(weekday, "after-next", self._text(i, end + 2))}, end + 2
             elif self.w(end) == "before" and self.w(end + 1) == "last":
                 yield {"day": Weekday(weekday, "before-last", self._text(i, end + 2))}, end + 2
-            elif self.w(end) == "week":
-                yield {"day": Weekday(weekday, "week-on", self._text(i, end + 1))}, end + 1
+            elif self.w(end) in ("week", "fortnight"):
+                mode = "week-on" if self.w(end) == "week" else "fortnight-on"
+                yield {"day": Weekday(weekday, mode, self._text(i, end + 1))}, end + 1
+            elif self.w(end) in ("gone", "last") or (self.w(end) == "just" and self.w(end + 1) == "gone"):
+                # "Friday just gone", "Friday gone", British "Friday last": the latest one before today
+                length = 2 if self.w(end) == "just" else 1
+                yield {"day": Weekday(weekday, "past", self._text(i, end + length))}, end + length
         if mode == "bare" and self.w(end) in ("after", "before") and self.w(end + 1) not in ("next", "last"):
             sign = 1 if self.w(end) == "after" else -1
             yield {"to_weekday": weekday, "shift_sign": sign, "anchored": True}, end + 1
@@ -576,7 +583,8 @@ class Grammar:
             hour, minute = divmod(token.value, 100)
             hours_word = following in ("h", "hrs", "hours", "hr")
             if self._meridiem_at(i + 1) or after_at or hours_word or (len(text) == 4 and text.startswith("0")):
-                fixed = len(text) == 4 and not self._meridiem_at(i + 1)
+                # "1530", "0930" can only be the 24-hour clock; "1030" is 10:30 a.m. or p.m. like "10:30"
+                fixed = len(text) == 4 and not self._meridiem_at(i + 1) and (text.startswith("0") or hour >= 13)
                 yield from self._finish(hour, minute, 0, i, i + 2 if hours_word else i + 1, fixed=fixed)
 
     def _spoken_time(self, i: int, after_at: bool) -> Iterator[tuple[Clock, int]]:
@@ -611,7 +619,8 @@ class Grammar:
                     elif amount in (5, 10, 15, 20, 25) or (
                         amount < 60 and self.tokens[i].kind == "word" and word != "a"
                     ):
-                        yield from self._finish((hour - 1) % 12 or 12, 60 - amount, 0, i, k, spoken=True)
+                        for target, end in self._finish(hour, 0, 0, i, k, spoken=True):
+                            yield from _minutes_before(target, amount, end)
             elif word == "half" and amount == 30:
                 # British "half three" = 3:30
                 for hour, k in self._hour_word(j):
@@ -691,30 +700,45 @@ class Grammar:
         iana = zones.iana_zone(word)
         if iana is not None:
             yield {"zone": ZoneRef(word, name=iana)}, i + 1
+        yield from self._place_zone(i, i)
+        if word == "in":  # "3pm in London"
+            yield from self._place_zone(i + 1, i, bare=True)
+
+    def _place_zone(self, i: int, start: int, *, bare: bool = False) -> Iterator[Piece]:
+        """A place or region: "Pacific Standard Time", "Pacific time", "ET", "London time", "India time";
+        after "in", a city or country alone ("in London")."""
         for length in (3, 2, 1):
             words = tuple(self.words[i : i + length])
             if len(words) < length or None in words:
                 continue
+            end = i + length
+            text = " ".join(words)  # type: ignore[arg-type]
+            full = zones.FULL_NAMES.get(words)  # type: ignore[arg-type]
+            if full is not None:
+                yield {"zone": ZoneRef(text, name=full)}, end
+                continue
             region = zones.REGIONS.get(words)  # type: ignore[arg-type]
-            if region is not None and length == len(words):
-                end = i + length
-                if self.w(end) == "standard" or self.w(end) == "daylight":
+            if region is not None:
+                if self.w(end) in ("standard", "daylight"):
                     continue
-                if self.w(end) == "time":
-                    end += 1
-                if words in (("et",), ("ct",), ("mt",), ("pt",)) or self.w(end - 1) == "time" or words[0] in (
-                        "eastern", "central", "mountain", "pacific", "hawaii", "alaska", "atlantic"):  # fmt: skip
-                    yield {"zone": ZoneRef(" ".join(words), name=region)}, end
-            elif self.w(i + length) == "time":
-                city = zones.city_zone(words) or zones.country_zone(words)  # type: ignore[arg-type]
-                if city is not None:
-                    yield {"zone": ZoneRef(" ".join(words), name=city)}, i + length + 1  # type: ignore[arg-type]
+                said = self.w(end) == "time"
+                alone = words in (("et",), ("ct",), ("mt",), ("pt",), ("uk",)) or words[0] in (
+                    "eastern", "central", "mountain", "pacific", "hawaii", "alaska", "atlantic")  # fmt: skip
+                if said or alone or bare:
+                    yield {"zone": ZoneRef(text, name=region)}, end + said
+                continue
+            place = zones.city_zone(words) or zones.country_zone(words)  # type: ignore[arg-type]
+            if place is not None and (self.w(end) == "time" or bare):
+                yield {"zone": ZoneRef(text, name=place)}, end + (self.w(end) == "time")
 
     # --- shifts ------------------------------------------------------------------------------------------
 
     def _shift(self, i: int, after_at: bool) -> Iterator[Piece]:
         word = self.w(i)
-        if word in ("in", "within") and not (self.w(i + 1) == "the" and self.w(i + 2) in PARTS):
+        if word == "within":
+            for _, j in self.duration(i + 1):
+                yield {"notes": ("range",)}, j
+        if word == "in" and not (self.w(i + 1) == "the" and self.w(i + 2) in PARTS):
             for duration, j in self.duration(i + 1):
                 j = self._skip_time_word(j)
                 yield {"shift": duration, "shift_sign": 1}, j
@@ -745,9 +769,11 @@ class Grammar:
         elif self.w(j) in ("week", "month", "weekend") and self.w(j + 1) in ("after", "before", "of"):
             yield {"notes": ("period",), "shift": Duration(days=7, text="a week"), "shift_sign": 1,
                    "anchored": True}, j + 2  # fmt: skip
-        # "tomorrow week", "Friday week" handled by weekday; "tomorrow week":
-        if word in ("tomorrow", "tmrw") and self.w(i + 1) == "week":
-            yield {"day": Today(8)}, i + 2
+        # "tomorrow week", "today week", "today fortnight" (British: a week or two from that day)
+        if word in ("tomorrow", "tmrw", "today") and self.w(i + 1) in ("week", "fortnight"):
+            yield {"day": Today((word != "today") + (7 if self.w(i + 1) == "week" else 14))}, i + 2
+        if word == "fortnight" and self.w(i + 1) in ("today", "tomorrow"):
+            yield {"shift": Duration(days=14, text="a fortnight"), "shift_sign": 1, "anchored": True}, i + 1
 
     def _skip_time_word(self, j: int) -> int:
         # "in 3 days' time", "in 3 days time"
@@ -837,6 +863,18 @@ def _grammar_only() -> frozenset[str]:
 
     in_names = {word for name in holidays.NAMES for word in name}
     return frozenset(known() - in_names)
+
+
+def _minutes_before(target: Clock, minutes: int, end: int) -> Iterator[tuple[Clock, int]]:
+    """ "quarter to 12 pm" is 11:45 am: the minutes come off the hour as the am/pm makes it; before midnight
+    ("five to 12 am") is the day before, which is not what the words say of the day: not read."""
+    if target.meridiem is None and not target.fixed:
+        yield Clock((target.hour - 1) % 12 or 12, 60 - minutes, text=target.text), end
+        return
+    hour = target.hour % 12 + (12 if target.meridiem == "pm" else 0) if target.meridiem else target.hour
+    total = hour * 60 - minutes
+    if total >= 0:
+        yield Clock(total // 60, total % 60, fixed=True, text=target.text), end
 
 
 def _scale(unit: str, amount: Fraction) -> Duration | None:

@@ -210,6 +210,8 @@ def day_choices(spec: Spec, where: Situation, text: str) -> list[DayChoice]:
         if day.year is not None and year is not None and day.year != year:
             raise NotThisReading(f"`{text}` gives two years")
         given = day.year if day.year is not None else year
+        if given is None and day.mode != "bare":
+            return [DayChoice(_month_day_said(day, where, text))]
         return [DayChoice(d) for d in _month_day(day.month, day.day, given, where, text)]
     if isinstance(day, NumericDate):
         return [DayChoice(d) for d in _numeric(day, year, where, text)]
@@ -256,6 +258,22 @@ def _month_day(month: int, day: int, year: int | None, where: Situation, text: s
             continue
         if (step < 0 and found <= today) or (step > 0 and found >= today):
             return [found]
+    raise NotThisReading(f"`{text}`: no such day")
+
+
+def _month_day_said(day: CalendarDate, where: Situation, text: str) -> date:
+    """ "last July 4th", "next Jan 1", "this March 3rd": the one before today, after today, or this year's."""
+    today = where.today
+    if day.mode == "this":
+        return _date(today.year, day.month, day.day, text)
+    step = -1 if day.mode == "last" else 1
+    for years in range(0, 9):
+        try:
+            found = date(today.year + step * years, day.month, day.day)
+        except ValueError:
+            continue
+        if (step < 0 and found < today) or (step > 0 and found > today):
+            return found
     raise NotThisReading(f"`{text}`: no such day")
 
 
@@ -358,10 +376,17 @@ def _weekday(day: Weekday, week: int | None, where: Situation, text: str) -> lis
         options = {coming}
     elif day.mode == "past":
         options = {previous}
-    elif day.mode in ("after-next", "week-on"):
-        options = {coming + timedelta(days=7)}
+    elif day.mode == "after-next":
+        # the one after "next Friday": as unclear as that is
+        options = {option + timedelta(days=7) for option in {coming} | in_week(1)}
     elif day.mode == "before-last":
-        options = {previous - timedelta(days=7)}
+        options = {option - timedelta(days=7) for option in {previous} | in_week(-1)}
+    elif day.mode in ("week-on", "fortnight-on"):
+        # "Friday week": a week after the coming Friday; said on a Friday, perhaps a week after today
+        weeks = 1 if day.mode == "week-on" else 2
+        options = {coming + timedelta(weeks=weeks)} | (
+            {today + timedelta(weeks=weeks)} if today.weekday() == day.weekday else set()
+        )
     else:
         raise AssertionError(day.mode)
     return _prefer(sorted(options), where)
@@ -493,7 +518,8 @@ def _clock_choices(spec: Spec, where: Situation, text: str) -> list[tuple[time, 
         if part == "night" and spec.day == Today(-1):
             return [(time(0), 1)]  # last night at midnight: when yesterday ended
         return [(time(0), 0), (time(0), 1)]
-    iso = isinstance(spec.day, CalendarDate) and spec.day.iso
+    # Beside an ISO date, a clock written as one ("10:30") is on the 24-hour clock; "at 3" is still unclear.
+    iso = isinstance(spec.day, CalendarDate) and spec.day.iso and ":" in clock.text
     hours = _hours(replace(clock, fixed=True) if iso else clock, part, text)
     # "last night at 1am", "tonight at 2": after midnight, so the next calendar day.
     return [(time(hour, clock.minute, clock.second), 1 if part == "night" and hour < 5 else 0) for hour in hours]
@@ -578,22 +604,28 @@ def _in_zone(wall: datetime, spec: Spec, where: Situation, text: str) -> list[da
         else:
             zone = ZoneInfo(ref.name or "UTC")
     if isinstance(zone, ZoneInfo):
-        early, late = wall.replace(tzinfo=zone, fold=0), wall.replace(tzinfo=zone, fold=1)
-        if early.utcoffset() != late.utcoffset():
-            back = early.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
-            if back != wall:
-                raise Unreadable(
-                    f"`{text}`: {wall:%-I:%M %p} does not exist on {describe_day(wall.date())} in {zone.key} "
-                    "(the clocks skip that hour)",
-                    rank=3,
-                )
-            raise Unreadable(
-                f"`{text}`: {wall:%-I:%M %p} happens twice on {describe_day(wall.date())} in {zone.key}: "
-                f"{early.tzname()} or {late.tzname()}?",
-                (f"{wall:%Y-%m-%d %H:%M}{_iso_offset(early)}", f"{wall:%Y-%m-%d %H:%M}{_iso_offset(late)}"),
-                rank=3,
-            )
+        check_wall_clock(wall, zone, text)
     return [wall.replace(tzinfo=zone).astimezone(where.zone)]
+
+
+def check_wall_clock(wall: datetime, zone: ZoneInfo, text: str) -> None:
+    """Refuse a typed wall-clock time the zone's clocks skip, or pass twice (offering both offsets)."""
+    early, late = wall.replace(tzinfo=zone, fold=0), wall.replace(tzinfo=zone, fold=1)
+    if early.utcoffset() == late.utcoffset():
+        return
+    back = early.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
+    if back != wall:
+        raise Unreadable(
+            f"`{text}`: {wall:%-I:%M %p} does not exist on {describe_day(wall.date())} in {zone.key} "
+            "(the clocks skip that hour)",
+            rank=3,
+        )
+    raise Unreadable(
+        f"`{text}`: {wall:%-I:%M %p} happens twice on {describe_day(wall.date())} in {zone.key}: "
+        f"{early.tzname()} or {late.tzname()}?",
+        (f"{wall:%Y-%m-%d %H:%M}{_iso_offset(early)}", f"{wall:%Y-%m-%d %H:%M}{_iso_offset(late)}"),
+        rank=3,
+    )
 
 
 def _iso_offset(moment: datetime) -> str:

@@ -16,7 +16,7 @@ TARGETS = (
     "november", "december", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
     "sunday", "yesterday", "tomorrow", "today", "tonight", "morning", "afternoon", "evening",
     "midnight", "christmas", "thanksgiving", "halloween", "valentines", "easter", "minutes", "hours",
-    "seconds", "weeks", "months", "years", "fortnight",
+    "seconds", "weeks", "months", "years", "fortnight", "eastern", "pacific", "central", "mountain",
 )  # fmt: skip
 
 # Words the grammar reads that appear in no table of `words` (it matches them by name).

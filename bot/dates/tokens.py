@@ -33,6 +33,13 @@ _ABBREVIATION_DOT = re.compile(r"(?<=[a-z])\.(?=\s|,|$)")
 # Chat spellings of day words that the tokenizer would split at the digit.
 _CHAT = re.compile(r"\b2(moro+w?|morrow|mrw|mrow|day|nite|night)\b")
 _CHAT_WORDS = {"day": "today", "nite": "tonight", "night": "tonight"}
+# Shorthands: "nxt fri", "lst mon", "mid-day", "9ish", "noonish".
+_SHORTHANDS = [
+    (re.compile(r"\bnxt\b"), "next"),
+    (re.compile(r"\blst\b"), "last"),
+    (re.compile(r"\bmid[- ]?day\b"), "midday"),
+    (re.compile(r"(?<=[0-9a-z])-?ish\b"), " ish"),
+]
 
 _TOKEN = re.compile(
     r"""
@@ -69,6 +76,8 @@ def normalize(text: str) -> str:
     text = _OCLOCK.sub(" oclock", text)
     text = _WORD_HYPHEN.sub(_hyphen, text)
     text = _CHAT.sub(lambda match: _CHAT_WORDS.get(match.group(1), "tomorrow"), text)
+    for pattern, replacement in _SHORTHANDS:
+        text = pattern.sub(replacement, text)
     text = _ABBREVIATION_DOT.sub("", text)
     return " ".join(text.strip(" \"'").split())
 

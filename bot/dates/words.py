@@ -126,11 +126,11 @@ for _unit, _names in {
     # "m" is minutes as chat apps write it ("5m ago"); months are "mo".
     "minute": ("minute", "minutes", "min", "mins", "mn", "m"),
     "hour": ("hour", "hours", "hr", "hrs", "h"),
-    "day": ("day", "days", "d"),
-    "week": ("week", "weeks", "wk", "wks", "w"),
-    "fortnight": ("fortnight", "fortnights"),
-    "month": ("month", "months", "mo", "mos", "mth", "mths"),
-    "year": ("year", "years", "yr", "yrs", "y"),
+    "day": ("day", "days", "d", "day's"),
+    "week": ("week", "weeks", "wk", "wks", "w", "week's"),
+    "fortnight": ("fortnight", "fortnights", "fortnight's"),
+    "month": ("month", "months", "mo", "mos", "mth", "mths", "month's"),
+    "year": ("year", "years", "yr", "yrs", "y", "year's"),
 }.items():
     for _name in _names:
         UNITS[_name] = _unit
@@ -159,13 +159,13 @@ MERIDIEMS: dict[str, str] = {"am": "am", "a": "am", "pm": "pm", "p": "pm"}
 
 # Words that only join the parts of a phrase ("on Friday at 3pm", "Nov 2, 2026").
 FILLERS = frozenset({"at", "on", "the", ",", "@", "of", "for", "around", "about", "approx", "approximately",
-                     "circa", "ca", "~", "sharp", "exactly", "precisely", "starting", "dated", "date",
-                     "time", "and", "ish", "roughly"})  # fmt: skip
+                     "circa", "~", "sharp", "exactly", "precisely", "starting", "dated", "date",
+                     "time", "ish", "roughly"})  # fmt: skip
 # Of those, the ones that say the moment is approximate; kept for the safeguard, meaning nothing else.
-APPROXIMATE = frozenset({"around", "about", "approx", "approximately", "circa", "ca", "~", "ish", "roughly"})
+APPROXIMATE = frozenset({"around", "about", "approx", "approximately", "circa", "~", "ish", "roughly"})
 
 # Words that make a range of a phrase ("July 13-15", "9 to 5", "between 3 and 4").
-RANGE_WORDS = frozenset({"-", "to", "till", "til", "until", "through", "thru", "between", "from"})
+RANGE_WORDS = frozenset({"-", "to", "till", "til", "until", "through", "thru", "between", "from", "and"})
 
 # Vague amounts: "a few days ago" has no single answer.
 VAGUE = frozenset({"few", "several", "some", "many", "lots", "bunch", "while"})

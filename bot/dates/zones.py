@@ -2,9 +2,9 @@
 and offsets (UTC+2, +05:30), and which country a user's own zone is in.
 
 An abbreviation that names several zones (IST: India, Ireland, Israel) is read as the one of the user's
-own country or zone, and refused otherwise. A standard-time abbreviation on a date its region keeps
-daylight time (EST in July) is refused too: people often mean the region's clock, the letters say
-otherwise, and an hour's difference is not ours to guess.
+own country or zone, and refused otherwise. An abbreviation whose offset its region does not keep on that
+date (EST in July, Irish IST in winter) is refused too: people often mean the region's clock, the letters
+say otherwise, and an hour's difference is not ours to guess.
 """
 
 from __future__ import annotations
@@ -27,13 +27,11 @@ class Meaning:
     label: str
     offset: int | None
     region: str | None = None
-    daylight: bool | None = None
     countries: frozenset[str] = frozenset()
 
 
-def _m(label: str, offset: int | None, region: str | None = None, daylight: bool | None = None,
-       countries: str = "") -> Meaning:  # fmt: skip
-    return Meaning(label, offset, region, daylight, frozenset(countries.split()))
+def _m(label: str, offset: int | None, region: str | None = None, countries: str = "") -> Meaning:
+    return Meaning(label, offset, region, frozenset(countries.split()))
 
 
 _NY, _CHI, _DEN, _LA = "America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles"
@@ -44,66 +42,77 @@ ABBREVIATIONS: dict[str, tuple[Meaning, ...]] = {
     "gmt": (_m("GMT", 0),),
     "z": (_m("UTC", 0),),
     "zulu": (_m("UTC", 0),),
-    "est": (_m("Eastern Standard Time", -300, _NY, False, _NORTH_AMERICA),),
-    "edt": (_m("Eastern Daylight Time", -240, _NY, True, _NORTH_AMERICA),),
+    # Australians write EST and CST for their own eastern and central clocks too.
+    "est": (
+        _m("Eastern Standard Time (North America)", -300, _NY, _NORTH_AMERICA),
+        _m("Australian Eastern Standard Time", 600, "Australia/Sydney", "AU"),
+    ),
+    "edt": (
+        _m("Eastern Daylight Time (North America)", -240, _NY, _NORTH_AMERICA),
+        _m("Australian Eastern Daylight Time", 660, "Australia/Sydney", "AU"),
+    ),
     "cst": (
-        _m("Central Standard Time (North America)", -360, _CHI, False, _NORTH_AMERICA),
-        _m("China Standard Time", 480, "Asia/Shanghai", None, "CN TW"),
+        _m("Central Standard Time (North America)", -360, _CHI, _NORTH_AMERICA),
+        _m("China Standard Time", 480, "Asia/Shanghai", "CN TW"),
+        _m("Australian Central Standard Time", 570, "Australia/Adelaide", "AU"),
     ),
-    "cdt": (_m("Central Daylight Time", -300, _CHI, True, _NORTH_AMERICA),),
-    "mst": (_m("Mountain Standard Time", -420, _DEN, False, _NORTH_AMERICA),),
-    "mdt": (_m("Mountain Daylight Time", -360, _DEN, True, _NORTH_AMERICA),),
-    "pst": (_m("Pacific Standard Time", -480, _LA, False, _NORTH_AMERICA),),
-    "pdt": (_m("Pacific Daylight Time", -420, _LA, True, _NORTH_AMERICA),),
-    "akst": (_m("Alaska Standard Time", -540, "America/Anchorage", False, "US"),),
-    "akdt": (_m("Alaska Daylight Time", -480, "America/Anchorage", True, "US"),),
-    "hst": (_m("Hawaii Standard Time", -600, "Pacific/Honolulu", None, "US"),),
+    "cdt": (
+        _m("Central Daylight Time (North America)", -300, _CHI, _NORTH_AMERICA),
+        _m("Australian Central Daylight Time", 630, "Australia/Adelaide", "AU"),
+    ),
+    "mst": (_m("Mountain Standard Time", -420, _DEN, _NORTH_AMERICA),),
+    "mdt": (_m("Mountain Daylight Time", -360, _DEN, _NORTH_AMERICA),),
+    "pst": (_m("Pacific Standard Time", -480, _LA, _NORTH_AMERICA),),
+    "pdt": (_m("Pacific Daylight Time", -420, _LA, _NORTH_AMERICA),),
+    "akst": (_m("Alaska Standard Time", -540, "America/Anchorage", "US"),),
+    "akdt": (_m("Alaska Daylight Time", -480, "America/Anchorage", "US"),),
+    "hst": (_m("Hawaii Standard Time", -600, "Pacific/Honolulu", "US"),),
     "ast": (
-        _m("Atlantic Standard Time", -240, "America/Halifax", False, "CA PR BM"),
-        _m("Arabia Standard Time", 180, "Asia/Riyadh", None, "SA KW QA BH IQ YE"),
+        _m("Atlantic Standard Time", -240, "America/Halifax", "CA PR BM"),
+        _m("Arabia Standard Time", 180, "Asia/Riyadh", "SA KW QA BH IQ YE"),
     ),
-    "adt": (_m("Atlantic Daylight Time", -180, "America/Halifax", True, "CA BM"),),
-    "nst": (_m("Newfoundland Standard Time", -210, "America/St_Johns", False, "CA"),),
-    "ndt": (_m("Newfoundland Daylight Time", -150, "America/St_Johns", True, "CA"),),
+    "adt": (_m("Atlantic Daylight Time", -180, "America/Halifax", "CA BM"),),
+    "nst": (_m("Newfoundland Standard Time", -210, "America/St_Johns", "CA"),),
+    "ndt": (_m("Newfoundland Daylight Time", -150, "America/St_Johns", "CA"),),
     "bst": (
-        _m("British Summer Time", 60, "Europe/London", True, "GB"),
-        _m("Bangladesh Standard Time", 360, "Asia/Dhaka", None, "BD"),
+        _m("British Summer Time", 60, "Europe/London", "GB"),
+        _m("Bangladesh Standard Time", 360, "Asia/Dhaka", "BD"),
     ),
     "ist": (
-        _m("India Standard Time", 330, "Asia/Kolkata", None, "IN"),
-        _m("Irish Standard Time", 60, "Europe/Dublin", True, "IE"),
-        _m("Israel Standard Time", 120, "Asia/Jerusalem", False, "IL"),
+        _m("India Standard Time", 330, "Asia/Kolkata", "IN"),
+        _m("Irish Standard Time", 60, "Europe/Dublin", "IE"),
+        _m("Israel Standard Time", 120, "Asia/Jerusalem", "IL"),
     ),
-    "wet": (_m("Western European Time", 0, "Europe/Lisbon", False, "PT"),),
-    "west": (_m("Western European Summer Time", 60, "Europe/Lisbon", True, "PT"),),
-    "cet": (_m("Central European Time", 60, "Europe/Paris", False, "FR DE IT ES NL BE AT CH PL CZ SE NO DK"),),
-    "cest": (_m("Central European Summer Time", 120, "Europe/Paris", True, "FR DE IT ES NL BE AT CH PL CZ SE"),),
-    "eet": (_m("Eastern European Time", 120, "Europe/Athens", False, "GR FI RO BG UA EE LV LT CY"),),
-    "eest": (_m("Eastern European Summer Time", 180, "Europe/Athens", True, "GR FI RO BG UA EE LV LT CY"),),
-    "msk": (_m("Moscow Time", 180, "Europe/Moscow", None, "RU"),),
-    "gst": (_m("Gulf Standard Time", 240, "Asia/Dubai", None, "AE OM"),),
-    "pkt": (_m("Pakistan Standard Time", 300, "Asia/Karachi", None, "PK"),),
-    "npt": (_m("Nepal Time", 345, "Asia/Kathmandu", None, "NP"),),
-    "ict": (_m("Indochina Time", 420, "Asia/Bangkok", None, "TH VN KH LA"),),
-    "wib": (_m("Western Indonesia Time", 420, "Asia/Jakarta", None, "ID"),),
-    "hkt": (_m("Hong Kong Time", 480, "Asia/Hong_Kong", None, "HK"),),
-    "sgt": (_m("Singapore Time", 480, "Asia/Singapore", None, "SG"),),
-    "pht": (_m("Philippine Time", 480, "Asia/Manila", None, "PH"),),
-    "awst": (_m("Australian Western Standard Time", 480, "Australia/Perth", None, "AU"),),
-    "jst": (_m("Japan Standard Time", 540, "Asia/Tokyo", None, "JP"),),
-    "kst": (_m("Korea Standard Time", 540, "Asia/Seoul", None, "KR"),),
-    "acst": (_m("Australian Central Standard Time", 570, "Australia/Adelaide", False, "AU"),),
-    "acdt": (_m("Australian Central Daylight Time", 630, "Australia/Adelaide", True, "AU"),),
-    "aest": (_m("Australian Eastern Standard Time", 600, "Australia/Sydney", False, "AU"),),
-    "aedt": (_m("Australian Eastern Daylight Time", 660, "Australia/Sydney", True, "AU"),),
-    "nzst": (_m("New Zealand Standard Time", 720, "Pacific/Auckland", False, "NZ"),),
-    "nzdt": (_m("New Zealand Daylight Time", 780, "Pacific/Auckland", True, "NZ"),),
-    "sast": (_m("South Africa Standard Time", 120, "Africa/Johannesburg", None, "ZA"),),
-    "cat": (_m("Central Africa Time", 120, "Africa/Maputo", None, "MZ ZM ZW BW MW RW"),),
-    "eat": (_m("East Africa Time", 180, "Africa/Nairobi", None, "KE TZ UG ET SO"),),
-    "wat": (_m("West Africa Time", 60, "Africa/Lagos", None, "NG CM AO"),),
-    "brt": (_m("Brasília Time", -180, "America/Sao_Paulo", None, "BR"),),
-    "art": (_m("Argentina Time", -180, "America/Argentina/Buenos_Aires", None, "AR"),),
+    "wet": (_m("Western European Time", 0, "Europe/Lisbon", "PT"),),
+    "west": (_m("Western European Summer Time", 60, "Europe/Lisbon", "PT"),),
+    "cet": (_m("Central European Time", 60, "Europe/Paris", "FR DE IT ES NL BE AT CH PL CZ SE NO DK"),),
+    "cest": (_m("Central European Summer Time", 120, "Europe/Paris", "FR DE IT ES NL BE AT CH PL CZ SE"),),
+    "eet": (_m("Eastern European Time", 120, "Europe/Athens", "GR FI RO BG UA EE LV LT CY"),),
+    "eest": (_m("Eastern European Summer Time", 180, "Europe/Athens", "GR FI RO BG UA EE LV LT CY"),),
+    "msk": (_m("Moscow Time", 180, "Europe/Moscow", "RU"),),
+    "gst": (_m("Gulf Standard Time", 240, "Asia/Dubai", "AE OM"),),
+    "pkt": (_m("Pakistan Standard Time", 300, "Asia/Karachi", "PK"),),
+    "npt": (_m("Nepal Time", 345, "Asia/Kathmandu", "NP"),),
+    "ict": (_m("Indochina Time", 420, "Asia/Bangkok", "TH VN KH LA"),),
+    "wib": (_m("Western Indonesia Time", 420, "Asia/Jakarta", "ID"),),
+    "hkt": (_m("Hong Kong Time", 480, "Asia/Hong_Kong", "HK"),),
+    "sgt": (_m("Singapore Time", 480, "Asia/Singapore", "SG"),),
+    "pht": (_m("Philippine Time", 480, "Asia/Manila", "PH"),),
+    "awst": (_m("Australian Western Standard Time", 480, "Australia/Perth", "AU"),),
+    "jst": (_m("Japan Standard Time", 540, "Asia/Tokyo", "JP"),),
+    "kst": (_m("Korea Standard Time", 540, "Asia/Seoul", "KR"),),
+    "acst": (_m("Australian Central Standard Time", 570, "Australia/Adelaide", "AU"),),
+    "acdt": (_m("Australian Central Daylight Time", 630, "Australia/Adelaide", "AU"),),
+    "aest": (_m("Australian Eastern Standard Time", 600, "Australia/Sydney", "AU"),),
+    "aedt": (_m("Australian Eastern Daylight Time", 660, "Australia/Sydney", "AU"),),
+    "nzst": (_m("New Zealand Standard Time", 720, "Pacific/Auckland", "NZ"),),
+    "nzdt": (_m("New Zealand Daylight Time", 780, "Pacific/Auckland", "NZ"),),
+    "sast": (_m("South Africa Standard Time", 120, "Africa/Johannesburg", "ZA"),),
+    "cat": (_m("Central Africa Time", 120, "Africa/Maputo", "MZ ZM ZW BW MW RW"),),
+    "eat": (_m("East Africa Time", 180, "Africa/Nairobi", "KE TZ UG ET SO"),),
+    "wat": (_m("West Africa Time", 60, "Africa/Lagos", "NG CM AO"),),
+    "brt": (_m("Brasília Time", -180, "America/Sao_Paulo", "BR"),),
+    "art": (_m("Argentina Time", -180, "America/Argentina/Buenos_Aires", "AR"),),
 }
 
 # A region's own clock, standard or daylight as the date has it.
@@ -140,11 +149,27 @@ REGIONS: dict[tuple[str, ...], str] = {
     ("new", "delhi"): "Asia/Kolkata",
     ("bangalore",): "Asia/Kolkata",
     ("beijing",): "Asia/Shanghai",
+    ("ny",): _NY,
+    ("la",): _LA,
+    ("california",): _LA,
+    ("vegas",): _LA,
+    ("calcutta",): "Asia/Kolkata",
+    ("kiev",): "Europe/Kyiv",
+}
+# Full names of North American clocks: "Pacific Standard Time" is PST, with its checks.
+FULL_NAMES: dict[tuple[str, ...], str] = {
+    (region, kind, "time"): f"{region[0]}{kind[0]}t"
+    for region in ("eastern", "central", "mountain", "pacific", "atlantic")
+    for kind in ("standard", "daylight")
 }
 # "central European time": the European sense wins over the American one.
 REGIONS[("central", "european")] = "Europe/Paris"
 REGIONS[("eastern", "european")] = "Europe/Athens"
 REGIONS[("western", "european")] = "Europe/Lisbon"
+
+
+# Zone names that are something else to most users: a holiday, a US state.
+_NOT_PLACES = frozenset({("easter",), ("jersey",), ("georgia",), ("guernsey",)})
 
 
 @cache
@@ -166,7 +191,7 @@ def _zone_table() -> tuple[dict[str, str], dict[tuple[str, ...], str]]:
         country, _, name = line.split("\t")[:3]
         countries[name] = country
         words = tuple(name.rsplit("/", 1)[-1].lower().replace("_", " ").split())
-        if words in seen:
+        if words in _NOT_PLACES or words in seen:
             cities.pop(words, None)  # two zones, one city name: neither
         else:
             cities[words] = name
@@ -194,8 +219,9 @@ def _country_zones() -> dict[tuple[str, ...], str]:
             tuple(datetime(2026, month, 15, 12, tzinfo=ZoneInfo(zone)).utcoffset() for month in (1, 7))
             for zone in members
         }
-        if len(offsets) == 1:
-            names[tuple(name.lower().replace("&", "and").split())] = sorted(members)[0]
+        words = tuple(name.lower().replace("&", "and").split())
+        if len(offsets) == 1 and words not in _NOT_PLACES:
+            names[words] = sorted(members)[0]
     return names
 
 
@@ -264,16 +290,18 @@ def resolve_abbreviation(key: str, text: str, wall: datetime, user_zone: ZoneInf
         meanings = tuple(local)
     meaning = meanings[0]
     assert meaning.offset is not None
-    if meaning.region is not None and meaning.daylight is not None:
+    if meaning.region is not None:
+        # The letters name a fixed offset; on this date the region's own clock may keep another (EST in
+        # July, Irish "IST" in winter): which one was meant is not ours to guess.
         region = ZoneInfo(meaning.region)
-        in_daylight = bool(wall.replace(tzinfo=region).dst())
-        if in_daylight != meaning.daylight:
-            kept = wall.replace(tzinfo=region)
+        kept = wall.replace(tzinfo=region)
+        kept_offset = int(kept.utcoffset().total_seconds() // 60)  # type: ignore[union-attr]
+        if kept_offset != meaning.offset:
             city = meaning.region.rsplit("/", 1)[-1].replace("_", " ")
+            shown = text.upper() if len(text) <= 5 else text
             raise Unreadable(
-                f"`{text.upper()}` is {offset_label(meaning.offset)}, but on {wall:%b} {wall.day} {city} keeps "
-                f"{kept.tzname()} ({offset_label(int(kept.utcoffset().total_seconds() // 60))}): "  # type: ignore[union-attr]
-                f"say which clock you mean",
+                f"`{shown}` is {offset_label(meaning.offset)}, but on {wall:%b} {wall.day} {city} keeps "
+                f"{kept.tzname()} ({offset_label(kept_offset)}): say which clock you mean",
                 (f"{kept.tzname()}", offset_typed(meaning.offset)),
                 rank=3,
             )

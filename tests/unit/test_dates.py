@@ -63,6 +63,10 @@ CLOCKS = [
     ("tomorrow at 1530 hrs", "future", local(2026, 11, 24, 15, 30)),
     ("15h30 tomorrow", "future", local(2026, 11, 24, 15, 30)),
     ("around 4pm yesterday", "past", local(2026, 11, 22, 16, 0)),
+    ("tomorrow at quarter to 12 pm", "future", local(2026, 11, 24, 11, 45)),  # before noon, not midnight
+    ("twenty to twelve pm tomorrow", "future", local(2026, 11, 24, 11, 40)),
+    ("tomorrow noonish", "future", local(2026, 11, 24, 12, 0)),
+    ("mid-day tomorrow", "future", local(2026, 11, 24, 12, 0)),
 ]
 
 PARTS_OF_DAY = [
@@ -126,9 +130,12 @@ WEEKDAYS = [
     ("Wednesday next week", "future", local(2026, 12, 2)),
     ("next week on Thursday at 10am", "future", local(2026, 12, 3, 10, 0)),
     ("Friday of last week", "past", local(2026, 11, 20)),
-    ("Friday after next", "future", local(2026, 12, 4)),
-    ("Friday before last", "past", local(2026, 11, 13)),
+    ("Friday before last", "past", local(2026, 11, 13)),  # "last Friday" is clear on a Monday, so is this
+    ("Friday week", "future", local(2026, 12, 4)),
+    ("Friday fortnight", "future", local(2026, 12, 11)),
     ("a week from Friday", "future", local(2026, 12, 4)),
+    ("Friday just gone", "past", local(2026, 11, 20)),
+    ("lst Fri", "past", local(2026, 11, 20)),
     ("the Monday after Thanksgiving", "future", local(2026, 11, 30)),
     ("the Friday before Christmas", "future", local(2026, 12, 18)),
 ]
@@ -145,6 +152,8 @@ CALENDAR = [
     ("the 3rd of March", "past", local(2026, 3, 3)),
     ("March the third", "past", local(2026, 3, 3)),
     ("twenty-first of October", "past", local(2026, 10, 21)),
+    ("next Jan 1", "current_period", local(2027, 1, 1)),
+    ("last Dec 25", "current_period", local(2025, 12, 25)),
     ("2 Nov '25", "past", local(2025, 11, 2)),
     ("02-nov-2026", "past", local(2026, 11, 2)),
     ("2026 Nov 2", "past", local(2026, 11, 2)),
@@ -214,6 +223,9 @@ ZONES = [
     ("2pm India time", "past", local(2026, 11, 23, 3, 30)),
     ("July 15 3pm ET", "future", local(2027, 7, 15, 15, 0)),
     ("2026-11-02 10:30 UTC", "past", local(2026, 11, 2, 5, 30)),  # ISO date: a 24-hour clock
+    ("tomorrow 3pm Pacific Standard Time", "future", local(2026, 11, 24, 18, 0)),
+    ("tomorrow 3pm in London", "future", local(2026, 11, 24, 10, 0)),
+    ("tomorrow 3pm UK", "future", local(2026, 11, 24, 10, 0)),
 ]
 
 
@@ -260,6 +272,20 @@ REFUSED = [
     ("3pm CST", "past", None, ()),  # in New York: Central (North America), the only one of its country
     ("July 15 3pm EST", "future", "keeps EDT", ("EDT", "UTC-5")),
     ("tomorrow at midnight", "future", "could mean", ("Wed Nov 25, 2026",)),
+    ("Friday after next", "future", "could mean", ("Fri Dec 4, 2026", "Fri Dec 11, 2026")),  # as "next Friday"
+    ("tomorrow at 1030", "future", "could mean", ("Tue Nov 24, 2026 10:30 AM", "Tue Nov 24, 2026 10:30 PM")),
+    ("2026-11-02 at 3", "past", "could mean", ()),
+    ("five to 12 am tomorrow", "future", "could not read", ()),
+    ("July 15 3pm Pacific Standard Time", "future", "keeps PDT", ()),
+    ("tomorrow 3pm Georgia time", "future", "not understood: `georgia`", ()),  # the state, or the country?
+    ("tomorrow 3pm easten time", "future", "not understood: `easten`", ()),  # not Easter Island
+    ("tomorrow 5pm CA time", "future", "not understood: `ca`", ()),
+    ("tomorrow and the day after", "future", "is a range", ()),
+    ("within 3 days", "future", "is a range", ()),
+    ("3pm at", "past", "not understood: `at`", ()),
+    ("'\"", "past", "no date in it", ()),
+    ("2026-03-08 02:30", "past", "does not exist", ()),
+    ("2026-11-01 01:30", "past", "happens twice", ("2026-11-01 01:30-04:00", "2026-11-01 01:30-05:00")),
     ("Labor Day", "past", None, ()),
     # the future in a field about the past
     ("tomorrow", "past", "has not happened yet", ()),
@@ -297,6 +323,22 @@ def test_refuses_saying_what_was_unclear(text: str, prefer: str, says: str | Non
     problem = refusal(text, prefer)
     assert says in problem.message
     assert set(offers) <= set(problem.examples)
+
+
+def test_zone_letters_follow_the_users_country_and_the_date() -> None:
+    dublin, sydney = ZoneInfo("Europe/Dublin"), ZoneInfo("Australia/Sydney")
+    # Irish Standard Time is Ireland's summer clock: in winter "IST" is not Dublin's time
+    assert "keeps GMT" in refusal("tomorrow 3pm IST", "future", zone=dublin, locale="en-IE").message
+    july = datetime(2026, 7, 10, 12, 0, tzinfo=dublin)
+    assert read("tomorrow 3pm IST", "future", zone=dublin, locale="en-IE", now=july) == datetime(
+        2026, 7, 11, 15, 0, tzinfo=dublin
+    )
+    # An Australian's EST is their own eastern clock (in November it keeps AEDT, so it is asked)
+    assert "keeps AEDT" in refusal("tomorrow 3pm EST", "future", zone=sydney, locale="en-AU").message
+    june = datetime(2026, 6, 10, 12, 0, tzinfo=sydney)
+    assert read("tomorrow 3pm EST", "future", zone=sydney, locale="en-AU", now=june) == datetime(
+        2026, 6, 11, 15, 0, tzinfo=sydney
+    )
 
 
 def test_cst_and_labor_day_follow_the_users_country() -> None:

@@ -43,12 +43,12 @@ class DateReader:
         data when other languages are on, the zone table): at start-up, in the background."""
         from bot.dates import zones
 
-        utc = ZoneInfo("UTC")
+        utc, new_york = ZoneInfo("UTC"), ZoneInfo("America/New_York")
         moment = datetime(2026, 1, 10, tzinfo=utc)
         # One phrase per part of the grammar. The `holidays` package (17 MB) is left to the first phrase that
         # names a holiday of the user's country the reader's own table does not have.
         for text in ("yesterday 3pm", "the day after Thanksgiving at noon EST", "Fri Jan 2, 2026", "2pm India time"):
-            self.read(text, zone=utc, now=moment, prefer="past", locale="en-US")
+            self.read(text, zone=new_york, now=moment, prefer="past", locale="en-US")
         zones.country_of(utc)
         zones.country_zone(("india",))
         if any(language != "en" for language in self.languages):

@@ -599,7 +599,7 @@ def _in_zone(wall: datetime, spec: Spec, where: Situation, text: str) -> list[da
         elif ref.name == "local":
             zone = where.zone
         elif ref.name in zones.ABBREVIATIONS:
-            choices = zones.resolve_abbreviation(ref.name, ref.text, wall, where.zone)
+            choices = zones.resolve_abbreviation(ref.name, ref.text, wall, where.zone, where.country)
             return [wall.replace(tzinfo=tz).astimezone(where.zone) for tz, _ in choices]
         else:
             zone = ZoneInfo(ref.name or "UTC")

@@ -269,16 +269,19 @@ def offset_typed(minutes: int) -> str:
     return offset_label(minutes).replace("−", "-")
 
 
-def resolve_abbreviation(key: str, text: str, wall: datetime, user_zone: ZoneInfo) -> list[tuple[tzinfo, str]]:
+def resolve_abbreviation(
+    key: str, text: str, wall: datetime, user_zone: ZoneInfo, country: str | None = None
+) -> list[tuple[tzinfo, str]]:
     """The zone(s) `key` (an abbreviation) can mean for a wall-clock time `wall` (naive) typed by someone in
-    `user_zone`: one when it is clear, several when not; raises `Unreadable` when it contradicts the date."""
+    `user_zone` (and `country`, from their locale, when the zone says none): one when it is clear; raises
+    `Unreadable` when it is not, or contradicts the date."""
     meanings = ABBREVIATIONS[key]
     own = wall.replace(tzinfo=user_zone)
     if (own.tzname() or "").lower() == key:
         # The user's own zone calls itself that right then (MST in Phoenix all year, IST in Kolkata).
         return [(user_zone, key.upper())]
     if len(meanings) > 1:
-        country = country_of(user_zone)
+        country = country_of(user_zone) or country
         local = [meaning for meaning in meanings if country and country in meaning.countries]
         if len(local) != 1:
             names = "; ".join(f"{m.label} ({offset_label(m.offset or 0)})" for m in meanings)

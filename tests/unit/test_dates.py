@@ -521,3 +521,7 @@ def test_other_languages_only_when_configured() -> None:
     assert read("gestern um 15 Uhr", reader=several) == local(2026, 11, 22, 15, 0)
     assert read("vor 3 Tagen", reader=several).date() == date(2026, 11, 20)
     assert read("3. März 2026", reader=several).date() == date(2026, 3, 3)
+
+
+def test_the_warm_up_reads_its_own_phrases() -> None:
+    DateReader(languages=["en", "fr"]).warm_up()  # raises if one of its phrases stopped being read

@@ -16,7 +16,7 @@ from datetime import date, datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from bot.dates.spec import Unreadable
+from bot.dates.unreadable import Unreadable
 from bot.problems import InvalidValue
 
 Prefer = Literal["past", "future", "current_period"]

@@ -6,18 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from bot.dates.unreadable import Unreadable
+
+__all__ = ["Unreadable"]
+
 Part = Literal["morning", "afternoon", "evening", "night"]
-
-
-class Unreadable(Exception):
-    """The phrase says something that cannot be one moment; `message` says what, `options` what it could be."""
-
-    def __init__(self, message: str, options: tuple[str, ...] = (), *, rank: int = 1) -> None:
-        super().__init__(message)
-        self.message = message
-        self.options = options
-        # When parses disagree, the most specific refusal wins (a range over an unknown word).
-        self.rank = rank
 
 
 @dataclass(frozen=True)

@@ -60,7 +60,7 @@ COMMON_SIGNS: dict[str, tuple[str, ...]] = {
     "PKR": ("rs", "rs.", "₨"),
     "LKR": ("rs", "rs."),
     "NPR": ("rs", "rs."),
-    "KES": ("kshs", "ksh.", "/="),
+    "KES": ("kshs", "kshs.", "ksh.", "/="),
     "BHD": ("bd",),
     "KWD": ("kd",),
     "JOD": ("jd",),
@@ -225,7 +225,6 @@ class MoneyReader:
             raise ValueError("decimal_mark must be '.' or ','")
         self.currency = currency
         self.decimal_mark = decimal_mark
-        self.code_lower = currency.code.lower()
 
     def warm_up(self) -> None:
         """Load the currency's markers and its countries' habits (CLDR data, ~50 ms) before a user needs them."""
@@ -293,7 +292,8 @@ class MoneyReader:
         if after in (".", ","):
             raise InvalidValue(f"`{raw}` ends with a separator", example=self.example)
         self._check_sign(raw, before, after)
-        minor = self._check_markers(raw, before, after)
+        touching = match.start() > 0 and not clean[match.start() - 1].isspace()
+        minor = self._check_markers(raw, before, after, touching)
         number = match.group().strip(_GROUP_ONLY)
         whole, fraction = self._split(raw, number, hint)
         if whole_mark and fraction:
@@ -327,10 +327,10 @@ class MoneyReader:
         if "+" in leading:
             raise InvalidValue(f"`{raw}`: leave out the `+` sign", example=self.example)
 
-    def _check_markers(self, raw: str, before: str, after: str) -> bool:
+    def _check_markers(self, raw: str, before: str, after: str, touching: bool = False) -> bool:
         """Check the text around the number; True when it names the minor unit ("99p", "50 cents")."""
         sides = [side for side in (before, after) if side]
-        kinds = [self._marker_side(side, before=side is before) for side in sides]
+        kinds = [self._marker_side(side, touching=side is before and touching) for side in sides]
         if kinds == ["minor", "minor"] or (len(kinds) == 2 and "minor" in kinds and "major" in kinds):
             raise InvalidValue(f"`{raw}` names two units", example=self.example)
         for side, kind in zip(sides, kinds, strict=True):
@@ -350,15 +350,13 @@ class MoneyReader:
             raise InvalidValue(f"`{raw}` is not an amount", example=self.example)
         return "minor" in kinds
 
-    def _marker_side(self, side: str, *, before: bool = False) -> str | None:
+    def _marker_side(self, side: str, *, touching: bool = False) -> str | None:
         """ "major" when `side` names this currency, "minor" when it names its minor unit, else None. A sign
-        before the number keeps its dot only when it is written with one (`Rs.99`; `USD.99` is no amount);
-        after it, a full stop may end the sentence (`10 USD.`)."""
+        whose dot touches the digits counts only when it is written with that dot (`Rs.99`; `R.50` may be
+        50 cents, `USD.99` is no amount); elsewhere a dot may end an abbreviation or a sentence (`10 USD.`)."""
         folded = _fold(side)
         markers = self.currency.markers
-        loose = folded.rstrip(".")
-        if before and loose == self.code_lower:
-            loose = folded  # "USD.99" is no abbreviation
+        loose = folded if touching else folded.rstrip(".")
         if folded in markers or loose in markers or folded.replace(" ", "") in markers:
             return "major"
         if folded in self.currency.minor_markers:

@@ -262,6 +262,7 @@ def test_reads_each_currency_as_its_users_write_it(code: str, mark: str | None, 
         ("SEK", None, "10:- – 20:-", "is a range"),
         ("BRL", ".", "$50", "another currency"),
         ("USD", ".", "USD.99", "extra words"),
+        ("ZAR", ".", "R.50", "extra words"),  # 50 rand, or 50 cents?
         ("ZMW", ".", "50K", "write the amount in full"),
         ("USD", ".", "100000000000000 cents", "looks like a typo"),
         ("USD", ".", "‐50", "negative"),

@@ -602,6 +602,10 @@ def _in_zone(wall: datetime, spec: Spec, where: Situation, text: str) -> list[da
             choices = zones.resolve_abbreviation(ref.name, ref.text, wall, where.zone, where.country)
             return [wall.replace(tzinfo=tz).astimezone(where.zone) for tz, _ in choices]
         else:
+            if where.country == "AU" and ref.text.split()[0] in ("eastern", "central", "et", "ct"):
+                # Australia has an eastern and a central clock of its own
+                raise Unreadable(f"`{text}`: Australian or North American {ref.text}? Write AEST, ACST or ET, CT",
+                                 rank=3)  # fmt: skip
             zone = ZoneInfo(ref.name or "UTC")
     if isinstance(zone, ZoneInfo):
         check_wall_clock(wall, zone, text)

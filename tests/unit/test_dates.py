@@ -335,6 +335,7 @@ def test_zone_letters_follow_the_users_country_and_the_date() -> None:
     )
     # An Australian's EST is their own eastern clock (in November it keeps AEDT, so it is asked)
     assert "keeps AEDT" in refusal("tomorrow 3pm EST", "future", zone=sydney, locale="en-AU").message
+    assert "Australian or North American" in refusal("tomorrow 3pm eastern time", "future", zone=sydney).message
     june = datetime(2026, 6, 10, 12, 0, tzinfo=sydney)
     assert read("tomorrow 3pm EST", "future", zone=sydney, locale="en-AU", now=june) == datetime(
         2026, 6, 11, 15, 0, tzinfo=sydney

@@ -23,7 +23,7 @@ Prefer = Literal["past", "future", "current_period"]
 
 MAX_INPUT_LENGTH = 80
 MAX_TOKENS = 24
-EXAMPLES = ("yesterday 3pm", "next Friday 9am", "2026-11-02 14:30")
+EXAMPLES = ("yesterday 3pm", "Nov 2 9am", "2026-11-02 14:30")
 API_DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 API_DATE_FORMAT = "%Y-%m-%d"
 
@@ -109,7 +109,7 @@ class DateReader:
         try:
             return self._english(normalized, raw, where)
         except Unreadable as problem:
-            if problem.rank == 0 and len(self.languages) > 1:
+            if problem.rank == 0 and any(language != "en" for language in self.languages):
                 result = self._other_languages(raw, where.zone, where.now, where.prefer, where, where.whole_day)
                 if result is not None:
                     return result
@@ -121,7 +121,7 @@ class DateReader:
         from bot.dates.tokens import tokenize
 
         tokens = tokenize(normalized)
-        if tokens is None:
+        if not tokens:
             raise Unreadable(f"could not read `{raw}` as a date", rank=0)
         tokens = [_spelled(token) for token in tokens]
         if len(tokens) > MAX_TOKENS:
@@ -161,6 +161,8 @@ class DateReader:
             if not locale.is_applicable(raw, strip_timezone=False, settings=settings):
                 continue
             translated = locale.translate(raw, keep_formatting=False, settings=settings)
+            if not normalize(translated):
+                continue
             try:
                 return self._english(normalize(translated), raw, where, translated=True)
             except Unreadable:
@@ -230,11 +232,11 @@ def _one(raw: str, moments: list[datetime], problems: Iterable[Unreadable]) -> d
 
 def _describe_for_options(moment: datetime) -> str:
     """A moment written so that typing it back reads exactly it."""
-    hour = moment.hour % 12 or 12
     day = f"{moment:%a %b} {moment.day}, {moment.year}"
     if moment.hour == 0 and moment.minute == 0 and moment.second == 0:
         return day
-    return f"{day} {hour}:{moment:%M %p}"
+    seconds = f":{moment.second:02d}" if moment.second else ""
+    return f"{day} {moment.hour % 12 or 12}:{moment.minute:02d}{seconds} {'AM' if moment.hour < 12 else 'PM'}"
 
 
 def _or(items: list[str]) -> str:
@@ -248,10 +250,10 @@ def _read_iso(raw: str, zone: ZoneInfo) -> datetime | None:
 
     try:
         value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
+        if value.tzinfo is not None:
+            return value.astimezone(zone)
+    except (ValueError, OverflowError):  # not a date, or so far off that no zone can hold it
         return None
-    if value.tzinfo is not None:
-        return value.astimezone(zone)
     try:
         check_wall_clock(value, zone, raw)
     except Unreadable as problem:

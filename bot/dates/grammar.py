@@ -692,9 +692,10 @@ class Grammar:
         if (word in zones.ABBREVIATIONS and word not in ("z",)) or (word == "z" and i > 0):
             j = i + 1
             yield {"zone": ZoneRef(word, name=word)}, (j + 1 if self.w(j) == "time" else j)
-        if (word in ("local", "my") and self.w(i + 1) in ("time", None)) or (word == "local"):
+        if word == "local" or (word == "my" and self.w(i + 1) == "time"):
+            # "local", "local time", "my time": the user's own zone
             j = i + 1 if word == "local" else i + 2
-            if self.w(j) == "time":
+            if word == "local" and self.w(j) == "time":
                 j += 1
             yield {"zone": ZoneRef(word, name="local")}, j
         iana = zones.iana_zone(word)

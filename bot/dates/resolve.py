@@ -7,6 +7,7 @@ those on its side of today. More than one left is an ambiguity the user is asked
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
@@ -80,6 +81,15 @@ def resolve(spec: Spec, where: Situation, text: str) -> list[datetime]:
         return _from_now(spec, where, text)
     if spec.anchored and spec.day is None and spec.clock is None and not spec.same_time:
         raise NotThisReading(f"`{text}`: a distance needs something to count from")
+    if spec.anchored and _year_open(spec):
+        # "the day after Thanksgiving", "3 days before Christmas": the field's side of today decides the
+        # year of the day that results, not of the day counted from.
+        moments = [moment for year in _years(where) for moment in _counted(replace(spec, year=year), where, text)]
+        return _pick_moment(moments, where)
+    return _counted(spec, where, text)
+
+
+def _counted(spec: Spec, where: Situation, text: str) -> list[datetime]:
     moments = _place(spec, where, text)
     if spec.shift is not None:
         moments = [shifted(moment, spec.shift, spec.shift_sign, where.zone) for moment in moments]
@@ -88,9 +98,40 @@ def resolve(spec: Spec, where: Situation, text: str) -> list[datetime]:
     return moments
 
 
+def _year_open(spec: Spec) -> bool:
+    """A day that recurs each year with no year said or implied ("Christmas", "Nov 2"; not "last Christmas")."""
+    day = spec.day
+    if spec.year is not None or spec.year_relative is not None:
+        return False
+    if isinstance(day, Holiday | CalendarDate):
+        return day.mode == "bare" and getattr(day, "year", None) is None
+    if isinstance(day, NthWeekday | MonthEdge):
+        return day.month.month is not None and day.month.year is None and day.month.relative is None
+    return False
+
+
+def _years(where: Situation) -> list[int]:
+    return [where.today.year + offset for offset in (-1, 0, 1)]
+
+
+def _pick_moment(moments: list[datetime], where: Situation) -> list[datetime]:
+    """Of one day in consecutive years, as `_pick_year` does for days: the field's side of now."""
+    if not moments:
+        return []
+    if where.prefer == "past":
+        kept = [moment for moment in moments if moment <= where.now + CLOCK_SKEW]
+        return [max(kept)] if kept else [min(moments)]
+    if where.prefer == "future":
+        kept = [moment for moment in moments if moment >= where.now - CLOCK_SKEW]
+        return [min(kept)] if kept else [max(moments)]
+    return [moment for moment in moments if moment.year == where.today.year] or moments[len(moments) // 2 :][:1]
+
+
 def _to_weekday(moment: datetime, weekday: int, sign: int) -> datetime:
     """ "the Monday after Thanksgiving": the first such weekday strictly after (or before) the day."""
-    days = (weekday - moment.weekday()) % 7 or 7 if sign > 0 else -((moment.weekday() - weekday) % 7 or 7)
+    after = (weekday - moment.weekday()) % 7 or 7
+    before = (moment.weekday() - weekday) % 7 or 7
+    days = after if sign > 0 else -before
     return shifted(moment, Duration(days=abs(days)), 1 if days > 0 else -1, moment.tzinfo)  # type: ignore[arg-type]
 
 
@@ -130,12 +171,15 @@ def shifted(moment: datetime, shift: Duration, sign: int, zone: ZoneInfo) -> dat
     """`moment` moved by a duration: months and days on the wall clock (so "yesterday" is the calendar day
     before even across a DST change), hours and minutes as time that passes."""
     result = moment
-    if shift.months or shift.days:
-        wall = moment.astimezone(zone).replace(tzinfo=None)
-        wall += relativedelta(months=sign * shift.months, days=sign * shift.days)
-        result = _localize(wall, zone)
-    if shift.seconds:
-        result = (result.astimezone(UTC) + timedelta(seconds=sign * shift.seconds)).astimezone(zone)
+    try:
+        if shift.months or shift.days:
+            wall = moment.astimezone(zone).replace(tzinfo=None)
+            wall += relativedelta(months=sign * shift.months, days=sign * shift.days)
+            result = _localize(wall, zone)
+        if shift.seconds:
+            result = (result.astimezone(UTC) + timedelta(seconds=sign * shift.seconds)).astimezone(zone)
+    except (OverflowError, ValueError):  # "in 9999 years": past the end of the calendar
+        raise Unreadable(f"`{shift.text}` is too far from then to be a date", rank=2) from None
     return result
 
 
@@ -287,32 +331,37 @@ def _date(year: int, month: int, day: int, text: str) -> date:
 
 
 def _numeric(day: NumericDate, year: int | None, where: Situation, text: str) -> list[date]:
-    """ "02/03/2026": month first or day first by the user's locale (or DATE_ORDER); when only one order
-    gives a real date, that one."""
+    """ "02/03/2026": month first or day first by the user's locale; where it says nothing (or writes the
+    year first), dots are day-first and DATE_ORDER decides the rest. When only one order gives a real date,
+    that one; with DATE_ORDER=YMD and no locale, `26/03/02` is 2026-03-02."""
     first, second = int(day.first), int(day.second)
     if day.third is not None:
         year = _full_year(day.third, where)
-    order = where.date_order if where.date_order in ("MDY", "DMY") else None
-    if order is None:
-        order = where.default_order if where.default_order in ("MDY", "DMY") else None
-    if day.separator == "." and order == "MDY" and where.date_order != "MDY":
-        order = None  # dots are the day-first habit: with no locale saying otherwise, both stand
-    if day.separator == "." and where.date_order is None and where.default_order == "MDY":
-        order = None
-    readings = [(first, second), (second, first)] if order in ("MDY", None) else [(second, first), (first, second)]
+    if where.date_order in ("MDY", "DMY"):
+        order = where.date_order
+    elif day.separator == ".":
+        order = "DMY"
+    else:
+        order = where.default_order
+    if order == "YMD":
+        if day.third is None:
+            order = "MDY"  # "03/02": month and day, as YMD writes them
+        elif len(day.third) == 2:
+            year, first, second = _full_year(day.first, where), int(day.second), int(day.third)
+            order = "MDY"
+        else:
+            order = None  # "02/03/2026" with nothing saying which comes first
+    readings = [(first, second), (second, first)] if order != "DMY" else [(second, first), (first, second)]
     valid = []
     for month, dom in readings:
-        if not (1 <= month <= 12 and 1 <= dom <= 31):
-            continue
-        try:
-            valid.append(_month_day(month, dom, year, where, text)[0])
-        except NotThisReading:
-            continue
+        if 1 <= month <= 12 and 1 <= dom <= 31:
+            try:
+                valid.append(_month_day(month, dom, year, where, text)[0])
+            except NotThisReading:
+                continue
     if not valid:
         raise NotThisReading(f"`{text}` is not a date")
-    if order is not None or len(set(valid)) == 1:
-        return [valid[0]]
-    return list(dict.fromkeys(valid))
+    return valid[:1] if order is not None else list(dict.fromkeys(valid))
 
 
 def _full_year(text: str, where: Situation) -> int:
@@ -533,12 +582,12 @@ def _hours(clock: Clock, part: str | None, text: str) -> list[int]:
             raise Unreadable(f"`{text}`: {clock.text} is not in the {part}", rank=2)
         return [hour]
     if clock.fixed or hour >= 13 or hour == 0:
-        if part is not None and hour not in PART_HOURS[part]:
+        if part is not None and hour not in PART_HOURS[part] and not (part == "night" and hour < 5):
             raise Unreadable(f"`{text}`: {clock.text} is not in the {part}", rank=2)
         return [hour]
     if part is not None:
         for candidate in (hour, hour + 12):
-            if candidate in PART_HOURS[part] and candidate < 24:
+            if candidate in PART_HOURS[part] or (part == "night" and candidate < 5):
                 return [candidate]
         raise Unreadable(f"`{text}`: {clock.text} is not in the {part}", rank=2)
     if hour == 12:
@@ -573,20 +622,31 @@ def _with_times(days: list[DayChoice] | None, spec: Spec, where: Situation, text
 
 
 def _nearest_day(clock: time, extra: int, spec: Spec, where: Situation, text: str) -> list[datetime]:
-    """A time with no day: today's, or the nearest one on the field's side of now."""
+    """A time with no day: today's, or the nearest one on the field's side of now. Only the day it picks
+    is checked against DST gaps and zone letters: a problem on a day it would not pick is no problem."""
     today = where.today
-    results = []
-    for offset in (-1, 0, 1):
+    order = {"past": (0, -1), "future": (0, 1)}.get(where.prefer, (0,))
+    for offset in order:
         wall = datetime.combine(today + timedelta(days=offset + extra), clock)
-        results += [(offset, moment) for moment in _in_zone(wall, spec, where, text)]
-    now = where.now
+        try:
+            moments = _in_zone(wall, spec, where, text)
+        except Unreadable:
+            # Unreadable on this day: it matters only if this is the day the field's side would take.
+            if _on_side(wall.replace(tzinfo=where.zone), where):
+                raise
+            continue
+        kept = [moment for moment in moments if _on_side(moment, where)]
+        if kept:
+            return kept
+    return []
+
+
+def _on_side(moment: datetime, where: Situation) -> bool:
     if where.prefer == "past":
-        past = [moment for _, moment in results if moment <= now + CLOCK_SKEW]
-        return [max(past)] if past else []
+        return moment <= where.now + CLOCK_SKEW
     if where.prefer == "future":
-        future = [moment for _, moment in results if moment >= now - CLOCK_SKEW]
-        return [min(future)] if future else []
-    return [moment for offset, moment in results if offset == 0]
+        return moment >= where.now - CLOCK_SKEW
+    return True
 
 
 def _in_zone(wall: datetime, spec: Spec, where: Situation, text: str) -> list[datetime]:
@@ -599,13 +659,19 @@ def _in_zone(wall: datetime, spec: Spec, where: Situation, text: str) -> list[da
         elif ref.name == "local":
             zone = where.zone
         elif ref.name in zones.ABBREVIATIONS:
-            choices = zones.resolve_abbreviation(ref.name, ref.text, wall, where.zone, where.country)
+            try:
+                choices = zones.resolve_abbreviation(ref.name, ref.text, wall, where.zone, where.country)
+            except Unreadable as problem:
+                # Offered as the whole phrase with the zone replaced, so each can be typed back as it is.
+                phrases = tuple(re.sub(re.escape(ref.text), option, text, count=1, flags=re.IGNORECASE)
+                                for option in problem.options)  # fmt: skip
+                raise Unreadable(problem.message, phrases, rank=problem.rank) from None
             return [wall.replace(tzinfo=tz).astimezone(where.zone) for tz, _ in choices]
         else:
-            if where.country == "AU" and ref.text.split()[0] in ("eastern", "central", "et", "ct"):
+            if where.country == "AU" and ref.text in ("eastern", "eastern time", "central", "central time"):
                 # Australia has an eastern and a central clock of its own
-                raise Unreadable(f"`{text}`: Australian or North American {ref.text}? Write AEST, ACST or ET, CT",
-                                 rank=3)  # fmt: skip
+                raise Unreadable(f"`{text}`: Australian or North American {ref.text}? Write AEST or ACST, or an "
+                                 "offset such as UTC-5", rank=3)  # fmt: skip
             zone = ZoneInfo(ref.name or "UTC")
     if isinstance(zone, ZoneInfo):
         check_wall_clock(wall, zone, text)

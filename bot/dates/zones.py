@@ -249,7 +249,7 @@ def iana_zone(word: str) -> str | None:
     for candidate in (name, name.replace("_Of_", "_of_"), name.upper()):
         try:
             return ZoneInfo(candidate).key
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder of zones (America/Argentina)
             continue
     return None
 
@@ -293,6 +293,9 @@ def resolve_abbreviation(
         meanings = tuple(local)
     meaning = meanings[0]
     assert meaning.offset is not None
+    if country_of(user_zone) in meaning.countries and own.utcoffset() == timedelta(minutes=meaning.offset):
+        # Said of the user's own clock, which keeps that offset then (EST in Brisbane, all year AEST)
+        return [(user_zone, key.upper())]
     if meaning.region is not None:
         # The letters name a fixed offset; on this date the region's own clock may keep another (EST in
         # July, Irish "IST" in winter): which one was meant is not ours to guess.

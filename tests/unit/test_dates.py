@@ -268,9 +268,9 @@ REFUSED = [
     ("next Wednesday", "future", "could mean", ("Wed Nov 25, 2026", "Wed Dec 2, 2026")),
     ("Monday", "past", "could mean", ("Mon Nov 16, 2026", "Mon Nov 23, 2026")),
     ("Friday", "current_period", "could mean", ("Fri Nov 20, 2026", "Fri Nov 27, 2026")),
-    ("3pm IST", "past", "names several zones", ("UTC+5:30", "UTC+1", "UTC+2")),
+    ("3pm IST", "past", "names several zones", ("3pm UTC+5:30", "3pm UTC+1", "3pm UTC+2")),
     ("3pm CST", "past", None, ()),  # in New York: Central (North America), the only one of its country
-    ("July 15 3pm EST", "future", "keeps EDT", ("EDT", "UTC-5")),
+    ("July 15 3pm EST", "future", "keeps EDT", ("July 15 3pm EDT", "July 15 3pm UTC-5")),
     ("tomorrow at midnight", "future", "could mean", ("Wed Nov 25, 2026",)),
     ("Friday after next", "future", "could mean", ("Fri Dec 4, 2026", "Fri Dec 11, 2026")),  # as "next Friday"
     ("tomorrow at 1030", "future", "could mean", ("Tue Nov 24, 2026 10:30 AM", "Tue Nov 24, 2026 10:30 PM")),
@@ -369,6 +369,11 @@ def test_every_offered_reading_reads_back_as_itself() -> None:
             assert offer.startswith(f"{again:%a %b} {again.day}, {again.year}")
             checked += 1
     assert checked >= 15
+    for offer in ("3pm UTC+5:30", "July 15 3pm EDT", "July 15 3pm UTC-5", *READER_EXAMPLES):
+        read(offer, "future")
+
+
+READER_EXAMPLES = ("Nov 2 9am", "2026-11-02 14:30")
 
 
 # --- whose calendar ----------------------------------------------------------------------------------------
@@ -395,7 +400,10 @@ def test_date_order_setting_decides_when_the_locale_says_nothing() -> None:
 
 
 def test_dotted_dates_are_day_first_unless_the_locale_says_month_first() -> None:
-    assert "could mean" in refusal("02.03.2026", locale=None).message
+    assert read("02.03.2026", locale=None).date() == date(2026, 3, 2)
+    ymd = DateReader(date_order="YMD")
+    assert read("26/03/02", locale=None, reader=ymd).date() == date(2026, 3, 2)
+    assert "could mean" in refusal("02/03/2026", locale=None, reader=ymd).message
     assert read("02.03.2026", locale="de-DE").date() == date(2026, 3, 2)
     assert read("02.03.2026", locale="en-US").date() == date(2026, 2, 3)
 

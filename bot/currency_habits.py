@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import sys
+import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -22,7 +23,8 @@ DATA = Path(__file__).with_name("currency_habits.json")
 EUROZONE = ("AT", "BE", "CY", "DE", "EE", "ES", "FI", "FR", "GR", "HR", "IE", "IT", "LT", "LU", "LV", "MT", "NL",
             "PT", "SI", "SK")  # fmt: skip
 ENGLISH = ("en", "en_US", "en_CA", "en_GB", "en_AU")
-_INVISIBLE = dict.fromkeys(map(ord, "\u200e\u200f\u200b\u2066\u2067\u2068\u2069\u061c"), None)
+# Marks that change how text runs, not what it says (right-to-left marks, zero-width spaces, a BOM).
+INVISIBLE = dict.fromkeys(map(ord, "\u200e\u200f\u200b\u2066\u2067\u2068\u2069\u061c\ufeff"), None)
 
 
 @dataclass(frozen=True)
@@ -94,8 +96,8 @@ def from_cldr(code: str) -> dict[str, object]:
 def sign_forms(symbol: str, code: str) -> set[str]:
     """A sign as written, lower case and without invisible marks; "CA$", "US$", "MX$" also bare ("$") where
     the letters are the country's own (so "R$" is never a bare "$")."""
-    sign = symbol.translate(_INVISIBLE).strip()
-    forms = {sign.lower(), sign.lower().rstrip(".")}
+    sign = symbol.translate(INVISIBLE).strip()
+    forms = {fold(sign), fold(sign).rstrip(".")}
     bare = sign.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
     if bare and sign[: len(sign) - len(bare)] == code[:2] and not any(char.isalpha() for char in bare):
         forms.add(bare)
@@ -104,13 +106,56 @@ def sign_forms(symbol: str, code: str) -> set[str]:
 
 def name_forms(name: str) -> set[str]:
     """A currency's name ("Polish zlotys", "lei românești", "대한민국 원") and its words of three letters or
-    more ("zlotys", "lei", …), or of one CJK character ("원")."""
-    name = name.lower().strip()
+    more ("zlotys", "lei", …) or of one CJK character ("원"), but not the joining words of names ("Trinidad
+    and Tobago dollars": "and" names no currency)."""
+    name = fold(name)
     forms = {name}
     words = name.split()
     if len(words) > 1:
-        forms |= {word for word in words if len(word) >= 3 or all(ord(char) >= 0x2E80 for char in word)}
+        forms |= {
+            word
+            for word in words
+            if word not in JOINING_WORDS and (len(word) >= 3 or all(ord(char) >= 0x2E80 for char in word))
+        }
     return forms
+
+
+JOINING_WORDS = frozenset(
+    {
+        "and",
+        "the",
+        "of",
+        "de",
+        "des",
+        "del",
+        "della",
+        "der",
+        "die",
+        "das",
+        "und",
+        "von",
+        "et",
+        "och",
+        "og",
+        "dos",
+        "les",
+        "los",
+        "las",
+        "y",
+        "e",
+        "i",
+        "u",
+        "и",
+        "ja",
+        "és",
+    }
+)
+
+
+def fold(text: str) -> str:
+    """As the money reader compares text: NFKC, lower case, one plain space, no invisible marks (so CFA's
+    "F\u202fCFA" is "f cfa", as typed)."""
+    return " ".join(unicodedata.normalize("NFKC", text).translate(INVISIBLE).lower().split())
 
 
 def generate() -> dict[str, object]:

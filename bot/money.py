@@ -32,7 +32,7 @@ from functools import cache, cached_property
 
 from babel.numbers import format_currency, get_currency_precision, list_currencies
 
-from bot.currency_habits import habits
+from bot.currency_habits import INVISIBLE, fold, habits
 from bot.problems import InvalidValue
 
 MAX_INPUT_LENGTH = 64
@@ -45,7 +45,6 @@ _NUMBER = re.compile(
 )
 # Marks that say "a whole amount": "45,-" "12.–" "CHF 12.-" "Rs. 499/-" "1,500/=" "99:-".
 _WHOLE_MARK = re.compile(r"(?<=[0-9])\s?(?:[.,:]\s?[-–—]+|/[-=])")
-_INVISIBLE = dict.fromkeys(map(ord, "\u200e\u200f\u200b\u2066\u2067\u2068\u2069\u061c\ufeff"), None)
 _MINUS = "-−–—‐‑‒﹣－"
 # Abbreviations in common use that CLDR does not list (it moved on to the new signs).
 COMMON_SIGNS: dict[str, tuple[str, ...]] = {
@@ -141,7 +140,7 @@ _LARGE_UNITS = frozenset(
         "VES",
     }
 )
-_RANGE = re.compile(r"[0-9]\s*[^0-9]{0,6}?\s*(?:-|–|—|~|to|bis|à|a|до)\s*[^0-9]{0,6}?[0-9]", re.I)
+_RANGE = re.compile(r"[0-9]\s*[^0-9]{0,6}?\s*(?:[-–—~]|\b(?:to|bis|à|a|до)\b)\s*[^0-9]{0,6}?[0-9]", re.I)
 
 
 @dataclass(frozen=True)
@@ -160,6 +159,8 @@ class Currency:
         """Every way to write this currency next to an amount, lower case: its code, its signs and its names
         in the countries that use it and in English (`currency_habits.json`), and the common abbreviations."""
         return frozenset({self.code.lower(), *COMMON_SIGNS.get(self.code, ()), *habits(self.code).markers})
+
+    # The JSON holds folded forms (`currency_habits.fold`); the common signs are written folded.
 
     @cached_property
     def minor_markers(self) -> frozenset[str]:
@@ -233,7 +234,18 @@ class MoneyReader:
 
     @cached_property
     def example(self) -> str:
-        return self.currency.format(4999 * 10**self.currency.exponent // 100)
+        """49.99 in this currency, written so that this reader reads it back: the display form (`$49.99`),
+        except where its three decimals after a dot would be a thousands group here (`KWD49.990` to a
+        reader whose decimal mark is a comma: `49,990`)."""
+        amount = 4999 * 10**self.currency.exponent // 100
+        if self.currency.exponent == 3 and self._mark() != ".":
+            return self.plain(amount)
+        return self.currency.format(amount)
+
+    def _mark(self) -> str | None:
+        """The decimal mark in force: DECIMAL_MARK, else the currency's countries' one if they agree."""
+        home = self.currency.decimal_marks
+        return self.decimal_mark or (next(iter(home)) if len(home) == 1 else None)
 
     def plain(self, minor_units: int) -> str:
         """`123456` → `1234.56` (or `1234,56` with DECIMAL_MARK=,): text that reads back exactly."""
@@ -241,9 +253,7 @@ class MoneyReader:
         if exponent == 0:
             return str(minor_units)
         major, minor = divmod(minor_units, 10**exponent)
-        mark = self.decimal_mark or (next(iter(self.currency.decimal_marks)) if len(self.currency.decimal_marks) == 1
-                                     else ".")  # fmt: skip
-        return f"{major}{mark}{minor:0{exponent}d}"
+        return f"{major}{self._mark() or '.'}{minor:0{exponent}d}"
 
     def parse(self, text: str) -> int:
         """Return the amount in minor units (cents for USD); raise `InvalidValue` saying what to fix."""
@@ -257,7 +267,7 @@ class MoneyReader:
             # "$999¹", "5½": NFKC would make a footnote mark or a fraction into more digits.
             raise InvalidValue(f"`{raw}` has a footnote mark or fraction (`{footnote}`); give only the amount",
                                example=self.example)  # fmt: skip
-        clean, hint = _arabic(_ascii_digits(unicodedata.normalize("NFKC", raw).translate(_INVISIBLE)).strip())
+        clean, hint = _arabic(_ascii_digits(unicodedata.normalize("NFKC", raw).translate(INVISIBLE)).strip())
         whole_marks = list(_WHOLE_MARK.finditer(clean))
         if len(whole_marks) > 1:
             joined = clean[whole_marks[0].end() : whole_marks[1].start()]
@@ -336,7 +346,7 @@ class MoneyReader:
         for side, kind in zip(sides, kinds, strict=True):
             if kind is not None:
                 continue
-            folded = _fold(side)
+            folded = fold(side)
             others = known_markers().get(folded) or known_markers().get(folded.rstrip("."))
             if others and self.currency.code not in others:
                 listed = ", ".join(others[:4]) + ("…" if len(others) > 4 else "")
@@ -354,7 +364,7 @@ class MoneyReader:
         """ "major" when `side` names this currency, "minor" when it names its minor unit, else None. A sign
         whose dot touches the digits counts only when it is written with that dot (`Rs.99`; `R.50` may be
         50 cents, `USD.99` is no amount); elsewhere a dot may end an abbreviation or a sentence (`10 USD.`)."""
-        folded = _fold(side)
+        folded = fold(side)
         markers = self.currency.markers
         loose = folded if touching else folded.rstrip(".")
         if folded in markers or loose in markers or folded.replace(" ", "") in markers:
@@ -407,21 +417,22 @@ class MoneyReader:
         currency has three decimals (`1,250` dinars), or when DECIMAL_MARK is unset and the countries
         disagree (the euro)."""
         home = self.currency.decimal_marks
-        mark = self.decimal_mark
-        if mark is None and len(home) == 1:
-            mark = next(iter(home))
+        mark = self._mark()
         if self.currency.exponent == 0:
             return char == mark  # no decimals to write: only the decimal mark itself can be one
         if char == mark:
             return True
         if mark is None or (home and mark not in home) or self.currency.exponent == 3:
             digits = number.replace(char, "")
-            decimals = f"{number[: number.index(char)]}.{number[number.index(char) + 1 :]}"
-            reading = "" if self.currency.exponent == 3 else f", or {decimals} (three decimals, which it has not)"
+            whole, fraction = number.split(char)
+            if self.currency.exponent == 3:
+                # both readings are amounts: say how to write each
+                other = f"`{whole}{mark}{fraction}`" if mark else "set `DECIMAL_MARK` and write it with that mark"
+                advice = f"write `{digits}` for {int(digits):,} {self.currency.code}, or {other} for {whole}.{fraction}"
+            else:
+                advice = f"write `{digits}` if you mean {int(digits):,} ({whole}.{fraction} has three decimals)"
             raise InvalidValue(
-                f"`{raw}` could be read two ways where {self.currency.code} is used: {digits}{reading}; write "
-                f"`{digits}` if you mean {int(digits):,}",
-                example=self.example,
+                f"`{raw}` could be read two ways where {self.currency.code} is used: {advice}", example=self.example
             )
         return False
 
@@ -464,10 +475,6 @@ def _arabic(text: str) -> tuple[str, str | None]:
     if "٫" in text or "٬" in text:
         return text.replace("٫", ".").replace("٬", ","), "."
     return text, None
-
-
-def _fold(side: str) -> str:
-    return " ".join(side.lower().split())
 
 
 def _ascii_digits(text: str) -> str:

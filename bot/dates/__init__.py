@@ -11,13 +11,17 @@ ISO dates skip all of that.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from datetime import date, datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo
 
 from bot.dates.unreadable import Unreadable
 from bot.problems import InvalidValue
+
+if TYPE_CHECKING:
+    from bot.dates.resolve import Situation
 
 Prefer = Literal["past", "future", "current_period"]
 
@@ -52,7 +56,7 @@ class DateReader:
         zones.country_of(utc)
         zones.country_zone(("india",))
         if any(language != "en" for language in self.languages):
-            self._other_languages("hier", utc, moment, "past", None, False)
+            self._other_languages("hier", self._situation(utc, moment, "past", None, False))
 
     def read(
         self,
@@ -71,7 +75,7 @@ class DateReader:
         "current_period". `locale` is the user's Slack locale (`en-GB`): it decides whether 02/03 is
         2 March or 3 February, and with `zone` which country's holidays apply. `whole_day`: only the
         calendar day matters (a day with a part of the day but no clock time is fine)."""
-        raw = " ".join(text.split())
+        raw = " ".join(unicodedata.normalize("NFKC", text).split())  # full-width digits are digits
         if not raw:
             raise InvalidValue("is empty", example=EXAMPLES)
         if len(raw) > MAX_INPUT_LENGTH:
@@ -86,7 +90,7 @@ class DateReader:
             result = self._read_words(raw, where)
         return self._checked(raw, result, where)
 
-    def _situation(self, zone: ZoneInfo, now: datetime, prefer: str, locale: str | None, whole_day: bool):  # type: ignore[no-untyped-def]
+    def _situation(self, zone: ZoneInfo, now: datetime, prefer: str, locale: str | None, whole_day: bool) -> Situation:
         from bot.dates import zones
         from bot.dates.resolve import Situation
         from bot.locales import country_of_locale, date_order_of
@@ -94,7 +98,7 @@ class DateReader:
         country = zones.country_of(zone) or country_of_locale(locale)
         return Situation(now, zone, prefer, date_order_of(locale), self.date_order, country, whole_day)
 
-    def _read_words(self, raw: str, where) -> datetime:  # type: ignore[no-untyped-def]
+    def _read_words(self, raw: str, where: Situation) -> datetime:
         from bot.dates.tokens import normalize
 
         normalized = normalize(raw)
@@ -110,12 +114,12 @@ class DateReader:
             return self._english(normalized, raw, where)
         except Unreadable as problem:
             if problem.rank == 0 and any(language != "en" for language in self.languages):
-                result = self._other_languages(raw, where.zone, where.now, where.prefer, where, where.whole_day)
+                result = self._other_languages(raw, where)
                 if result is not None:
                     return result
             raise InvalidValue(problem.message, example=problem.options or EXAMPLES) from None
 
-    def _english(self, normalized: str, raw: str, where, *, translated: bool = False) -> datetime:  # type: ignore[no-untyped-def]
+    def _english(self, normalized: str, raw: str, where: Situation, *, translated: bool = False) -> datetime:
         from bot.dates.grammar import Grammar
         from bot.dates.resolve import resolve
         from bot.dates.tokens import tokenize
@@ -129,8 +133,7 @@ class DateReader:
         grammar = Grammar(tokens, twenty_four=translated)
         readings = grammar.read()
         if not readings:
-            stuck = tokens[min(grammar.furthest, len(tokens) - 1)].text
-            raise Unreadable(f"could not read `{raw}` as a date (not understood: `{stuck}`)", rank=0)
+            raise Unreadable(f"could not read `{raw}` as a date (not understood: `{_stuck(tokens, grammar)}`)", rank=0)
         moments: dict[datetime, None] = {}
         problems: list[Unreadable] = []
         for spec in readings:
@@ -144,15 +147,13 @@ class DateReader:
             raise _not_yet_refusal(raw, min(moments), where)
         return _one(raw, list(moments), problems)
 
-    def _other_languages(self, raw: str, zone: ZoneInfo, now: datetime, prefer: str, where, whole_day: bool):  # type: ignore[no-untyped-def]
+    def _other_languages(self, raw: str, where: Situation) -> datetime | None:
         """dateparser's language data turns "hier à 15h" into "1 day ago 15:00"; the grammar reads that."""
         from dateparser.conf import Settings
         from dateparser.languages.loader import default_loader
 
         from bot.dates.tokens import normalize
 
-        if where is None:
-            where = self._situation(zone, now, prefer, None, whole_day)
         settings = Settings()
         for language in self.languages:
             if language == "en":
@@ -169,7 +170,7 @@ class DateReader:
                 continue
         return None
 
-    def _checked(self, raw: str, result: datetime, where) -> datetime:  # type: ignore[no-untyped-def]
+    def _checked(self, raw: str, result: datetime, where: Situation) -> datetime:
         from bot.dates.resolve import EARLIEST_YEAR, YEARS_AHEAD
 
         if not EARLIEST_YEAR <= result.year <= where.now.year + YEARS_AHEAD:
@@ -180,7 +181,7 @@ class DateReader:
         return result
 
 
-def _not_yet(moment: datetime, where) -> bool:  # type: ignore[no-untyped-def]
+def _not_yet(moment: datetime, where: Situation) -> bool:
     """In a field about the past, a moment still to come (beyond a little clock skew); in a whole-day field,
     a day still to come."""
     from bot.dates.resolve import CLOCK_SKEW
@@ -190,7 +191,7 @@ def _not_yet(moment: datetime, where) -> bool:  # type: ignore[no-untyped-def]
     return moment.date() > where.today if where.whole_day else moment > where.now + CLOCK_SKEW
 
 
-def _not_yet_refusal(raw: str, moment: datetime, where) -> Unreadable:  # type: ignore[no-untyped-def]
+def _not_yet_refusal(raw: str, moment: datetime, where: Situation) -> Unreadable:
     from bot.dates.resolve import describe_day
 
     shown = describe_day(moment.date()) if where.whole_day else describe_datetime(moment, where.zone)
@@ -201,6 +202,17 @@ def _not_yet_refusal(raw: str, moment: datetime, where) -> Unreadable:  # type: 
     )
 
 
+def _stuck(tokens, grammar) -> str:  # type: ignore[no-untyped-def]
+    """The word to blame: the first one no part of the reader knows, else where every reading stopped."""
+    from bot.dates.spelling import known
+
+    for token in tokens:
+        if token.kind == "word" and token.value is None and token.text not in known():
+            return token.text
+    token = tokens[min(grammar.furthest, len(tokens) - 1)]
+    return token.value if token.kind == "word" and token.value else token.text
+
+
 def _spelled(token):  # type: ignore[no-untyped-def]
     from bot.dates.spelling import correct
     from bot.dates.tokens import Token
@@ -208,11 +220,14 @@ def _spelled(token):  # type: ignore[no-untyped-def]
     if token.kind != "word":
         return token
     corrected = correct(token.text)
-    return token if corrected is None else Token("word", corrected)
+    # The word as typed rides along as the value, for a refusal to quote.
+    return token if corrected is None else Token("word", corrected, token.text)
 
 
 def _one(raw: str, moments: list[datetime], problems: Iterable[Unreadable]) -> datetime:
     """The one moment all readings agree on; otherwise a refusal naming what the phrase could mean."""
+    from bot.dates.resolve import say_or
+
     problems = sorted(problems, key=lambda problem: -problem.rank)
     serious = [problem for problem in problems if problem.rank > 0]
     if len(moments) == 1 and not serious:
@@ -226,8 +241,8 @@ def _one(raw: str, moments: list[datetime], problems: Iterable[Unreadable]) -> d
         raise serious[0]
     if serious:
         options = tuple(dict.fromkeys([*shown, *serious[0].options]))
-        raise Unreadable(f"{serious[0].message}; it could also mean {_or(shown)}", options[:6], rank=3)
-    raise Unreadable(f"`{raw}` could mean {_or(shown)}: which one?", tuple(shown[:6]), rank=3)
+        raise Unreadable(f"{serious[0].message}; it could also mean {say_or(shown)}", options[:6], rank=3)
+    raise Unreadable(f"`{raw}` could mean {say_or(shown)}: which one?", tuple(shown[:6]), rank=3)
 
 
 def _describe_for_options(moment: datetime) -> str:
@@ -237,10 +252,6 @@ def _describe_for_options(moment: datetime) -> str:
         return day
     seconds = f":{moment.second:02d}" if moment.second else ""
     return f"{day} {moment.hour % 12 or 12}:{moment.minute:02d}{seconds} {'AM' if moment.hour < 12 else 'PM'}"
-
-
-def _or(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
 
 
 def _read_iso(raw: str, zone: ZoneInfo) -> datetime | None:
@@ -278,7 +289,10 @@ def describe_datetime(value: datetime, zone: ZoneInfo) -> str:
 
 
 def describe_date(value: date) -> str:
-    return f"{value:%a %b} {value.day}, {value:%Y}"
+    """`Sun Nov 22, 2026`."""
+    from bot.dates.resolve import describe_day
+
+    return describe_day(value)
 
 
 __all__ = [

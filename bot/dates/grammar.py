@@ -116,7 +116,7 @@ class Grammar:
         if (word in FILLERS and not trailing) or (token.kind == "sign" and token.text in ",.@~()!?;:"):
             approximate = word in APPROXIMATE or token.text == "~"
             marked = replace(spec, notes=(*spec.notes, "approximate")) if approximate else spec
-            self._walk(i + 1, marked, after_at=word in ("at", "by") or token.text == "@" or approximate)
+            self._walk(i + 1, marked, after_at=word == "at" or token.text == "@" or approximate)
         if word in RANGE_WORDS or (token.kind == "sign" and token.text in "-&/+"):
             marked = spec if "range" in spec.notes else replace(spec, notes=(*spec.notes, "range"))
             self._walk(i + 1, marked, after_at=True)
@@ -442,7 +442,7 @@ class Grammar:
         word = self.w(j)
         edge = None
         k = j
-        if word in ("first", "1st") or (self.tok(j) is not None and self.tok(j).text == "1st"):  # type: ignore[union-attr]
+        if word == "first" or (self.tok(j) is not None and self.tok(j).text == "1st"):  # type: ignore[union-attr]
             if self.w(j + 1) == "day" and self.w(j + 2) in ("of", "in"):
                 edge, k = 1, j + 3
         elif word in ("last", "final") and self.w(j + 1) == "day" and self.w(j + 2) in ("of", "in"):
@@ -551,8 +551,8 @@ class Grammar:
             return
         if token.kind == "pair" and token.value[2] == "." and len(token.value[1]) == 2 and len(token.value[0]) <= 2:
             hour, minute = int(token.value[0]), int(token.value[1])
-            yield from self._finish(hour, minute, 0, i, i + 1, fixed=hour >= 13 or token.value[0].startswith("0"),
-                                    dotted=True)  # fmt: skip
+            fixed = hour >= 13 or token.value[0].startswith("0")
+            yield from self._finish(hour, minute, 0, i, i + 1, fixed=fixed)
             return
         if token.kind == "number":
             yield from self._digits_time(token, i, after_at)
@@ -660,7 +660,7 @@ class Grammar:
         )
 
     def _finish(self, hour: int, minute: int, second: int, start: int, j: int, *, fixed: bool = False,
-                spoken: bool = False, dotted: bool = False) -> Iterator[tuple[Clock, int]]:  # fmt: skip
+                spoken: bool = False) -> Iterator[tuple[Clock, int]]:  # fmt: skip
         """A time with what follows it: "oclock", am/pm, "sharp"."""
         if not (0 <= hour <= 23 and 0 <= minute <= 59 and 0 <= second <= 59):
             return
@@ -671,10 +671,6 @@ class Grammar:
             if 1 <= hour <= 12:
                 yield Clock(hour, minute, second, meridiem, text=self._text(start, j + 1)), j + 1
             return
-        if dotted and not fixed:
-            # "5.12" alone is a time to some and a date to others; only the clock reading is offered here,
-            # the date reading comes from `_calendar_date`, and `resolve` refuses when both stand.
-            pass
         yield Clock(hour, minute, second, None, fixed=fixed or self.twenty_four, text=self._text(start, j)), j
 
     # --- zones -------------------------------------------------------------------------------------------

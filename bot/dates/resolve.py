@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
 
-from bot.dates import holidays, zones
+from bot.dates import Prefer, holidays, zones
 from bot.dates.spec import (
     CalendarDate,
     Clock,
@@ -44,7 +44,7 @@ class Situation:
 
     now: datetime  # aware, in `zone`
     zone: ZoneInfo
-    prefer: str  # past | future | current_period
+    prefer: Prefer
     date_order: str | None  # MDY | DMY | YMD from the user's locale, or None
     default_order: str  # DATE_ORDER
     country: str | None
@@ -227,7 +227,7 @@ def _place(spec: Spec, where: Situation, text: str) -> list[datetime]:
         agreed = [choice for choice in days if choice.day in others]
         if not agreed:
             shown = sorted({choice.day for choice in days} | others)
-            raise Unreadable(f"`{text}` names two different days: {_or([describe_day(d) for d in shown])}",
+            raise Unreadable(f"`{text}` names two different days: {say_or([describe_day(d) for d in shown])}",
                              tuple(describe_day(d) for d in shown), rank=3)  # fmt: skip
         days = agreed
     if spec.weekday_check is not None:
@@ -516,7 +516,12 @@ def _holiday(day: Holiday, year: int | None, where: Situation, text: str) -> dat
         picked = {label: on[0] if year is not None else _pick_year(on, where, mode=day.mode)
                   for label, on in readings.items()}  # fmt: skip
         shown = "; ".join(f"{label}: {describe_day(on)}" for label, on in picked.items())
-        why = "is kept on two days where you are" if where.country else "falls on different days by country"
+        if where.country:
+            why = "is kept on two days where you are"
+        elif len(picked) == 1:
+            why = "is a holiday of one country only, and yours is not known"
+        else:
+            why = "falls on different days by country"
         raise Unreadable(f"`{text}` {why} ({shown}): write the date",
                          tuple(dict.fromkeys(describe_day(on) for on in picked.values())), rank=3)  # fmt: skip
     if any(entry is None for entry in found):
@@ -686,12 +691,12 @@ def check_wall_clock(wall: datetime, zone: ZoneInfo, text: str) -> None:
     back = early.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
     if back != wall:
         raise Unreadable(
-            f"`{text}`: {wall:%-I:%M %p} does not exist on {describe_day(wall.date())} in {zone.key} "
+            f"`{text}`: {clock_of(wall)} does not exist on {describe_day(wall.date())} in {zone.key} "
             "(the clocks skip that hour)",
             rank=3,
         )
     raise Unreadable(
-        f"`{text}`: {wall:%-I:%M %p} happens twice on {describe_day(wall.date())} in {zone.key}: "
+        f"`{text}`: {clock_of(wall)} happens twice on {describe_day(wall.date())} in {zone.key}: "
         f"{early.tzname()} or {late.tzname()}?",
         (f"{wall:%Y-%m-%d %H:%M}{_iso_offset(early)}", f"{wall:%Y-%m-%d %H:%M}{_iso_offset(late)}"),
         rank=3,
@@ -719,5 +724,11 @@ def describe_day(day: date, *, weekday: bool = True) -> str:
     return f"{WEEKDAY_NAMES[day.weekday()][:3]} {text}" if weekday else text
 
 
-def _or(items: list[str]) -> str:
+def say_or(items: list[str]) -> str:
+    """`A, B or C`."""
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
+
+
+def clock_of(moment: datetime) -> str:
+    """`2:30 AM`, without the platform-dependent `%-I`."""
+    return f"{moment.hour % 12 or 12}:{moment.minute:02d} {'AM' if moment.hour < 12 else 'PM'}"

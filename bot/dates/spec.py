@@ -10,7 +10,8 @@ from bot.dates.unreadable import Unreadable
 
 __all__ = ["Unreadable"]
 
-Part = Literal["morning", "afternoon", "evening", "night"]
+# "pm" is the afternoon and evening ("tomorrow pm"); "some" a time of day said vaguely ("lunchtime", "EOD").
+Part = Literal["morning", "afternoon", "evening", "night", "pm", "some"]
 
 
 @dataclass(frozen=True)
@@ -177,7 +178,8 @@ class Spec:
             # "1pm-2pm", "Mon to Fri": the end of a range says again what its start said; the reading
             # is refused as a range anyway, so the second value is only read, not kept.
             changes = {name: value for name, value in changes.items() if not _said(getattr(self, name, None))}
-            changes.pop("day", None) if self.day is not None else None
+            if self.day is not None:
+                changes.pop("day", None)
         elif changes.get("day") is not None and self.day is not None:
             changes.update(_two_days(self, changes["day"]))
         for name, value in changes.items():

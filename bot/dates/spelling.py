@@ -1,8 +1,9 @@
 """Misspelt date words ("Febuary", "wendesday", "yesterdday") read as the one word they can only be.
 
-A word is corrected only when it is no word the reader knows, is at least five letters long, and is one
-edit (two for longer words) from exactly one of the long date words below, every other one being
-further away. Anything less certain stays unknown, and the phrase is refused naming it.
+A word is corrected only when it is no word the reader knows, starts with the same letter as the date word
+(typos rarely hit the first one, and "tours" is not "hours"), is six letters or more and one edit away
+(eight or more and two edits), and no other date word is as close. Anything less certain stays unknown,
+and the phrase is refused naming it.
 """
 
 from __future__ import annotations
@@ -142,13 +143,13 @@ def known() -> frozenset[str]:
 
 def correct(word: str) -> str | None:
     """The one date word `word` is a misspelling of, or None."""
-    if len(word) < 5 or not word.isalpha() or word in known():
+    if len(word) < 6 or not word.isalpha() or word in known():
         return None
-    limit = 1 if len(word) <= 6 else 2
+    limit = 1 if len(word) < 8 else 2
     best: list[str] = []
     best_distance = limit + 1
     for target in TARGETS:
-        if abs(len(target) - len(word)) > limit:
+        if abs(len(target) - len(word)) > limit or target[0] != word[0]:
             continue
         distance = _distance(word, target, limit)
         if distance < best_distance:

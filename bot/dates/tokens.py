@@ -103,10 +103,7 @@ def tokenize(text: str) -> list[Token] | None:
         position = match.end()
         kind = match.lastgroup
         raw = match.group()
-        if kind == "sep":  # the inner group of date3
-            kind = "date3"
-        if match.group("date3"):
-            kind, raw = "date3", match.group("date3")
+        if match.group("date3"):  # checked by group: `lastgroup` names its inner `sep`
             separator = match.group("sep")
             tokens.append(Token("date3", raw, (tuple(raw.split(separator)), separator)))
         elif kind == "date3m":

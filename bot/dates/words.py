@@ -158,11 +158,10 @@ VAGUE_TIMES = frozenset({"sometime", "lunchtime", "lunch", "eod", "cob", "earlie
 MERIDIEMS: dict[str, str] = {"am": "am", "a": "am", "pm": "pm", "p": "pm"}
 
 # Words that only join the parts of a phrase ("on Friday at 3pm", "Nov 2, 2026").
-FILLERS = frozenset({"at", "on", "the", ",", "@", "of", "for", "around", "about", "approx", "approximately",
-                     "circa", "~", "sharp", "exactly", "precisely", "starting", "dated", "date",
-                     "time", "ish", "roughly"})  # fmt: skip
+FILLERS = frozenset({"at", "on", "the", "of", "for", "around", "about", "approx", "approximately", "circa", "sharp",
+                     "exactly", "precisely", "starting", "dated", "date", "time", "ish", "roughly"})  # fmt: skip
 # Of those, the ones that say the moment is approximate; kept for the safeguard, meaning nothing else.
-APPROXIMATE = frozenset({"around", "about", "approx", "approximately", "circa", "~", "ish", "roughly"})
+APPROXIMATE = frozenset({"around", "about", "approx", "approximately", "circa", "ish", "roughly"})
 
 # Words that make a range of a phrase ("July 13-15", "9 to 5", "between 3 and 4").
 RANGE_WORDS = frozenset({"-", "to", "till", "til", "until", "through", "thru", "between", "from", "and"})

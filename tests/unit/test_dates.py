@@ -6,11 +6,14 @@ Cyber Monday Nov 30; Christmas is a Friday.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.dates import DateReader, describe_datetime, to_api_datetime
 from bot.problems import InvalidValue
@@ -534,3 +537,41 @@ def test_other_languages_only_when_configured() -> None:
 
 def test_the_warm_up_reads_its_own_phrases() -> None:
     DateReader(languages=["en", "fr"]).warm_up()  # raises if one of its phrases stopped being read
+
+
+def test_the_shipped_holiday_names_are_the_packages() -> None:
+    """`holiday_names.json` is what `python -m bot.dates.holidays` lists from the installed package."""
+    import json
+
+    import holidays as package
+
+    from bot.dates import holidays
+
+    shipped = json.loads(holidays.NAMES_FILE.read_text(encoding="utf-8"))
+    assert {"diwali", "anzac day", "independence day"} <= set(shipped["names"])
+    assert "pay day" not in shipped["names"]
+    if (shipped["holidays"], shipped["year"]) == (package.__version__, date.today().year):
+        assert holidays.generate_names()["names"] == shipped["names"]  # else: regenerate the file
+
+
+WORDS = [
+    "at", "on", "the", "my", "local", "time", "in", "ago", "next", "last", "this", "before", "after", "and", "to",
+    "-", "/", ".", ",", "'", '"', "(", ")", "3", "15", "2026", "9999", "0", "3pm", "12am", "quarter", "half",
+    "past", "tomorrow", "yesterday", "Friday", "Nov", "March", "Christmas", "Easter", "day", "days", "hours",
+    "years", "IST", "EST", "ET", "UTC+2", "america/argentina", "europe/paris", "morning", "tonight", "noon",
+    "midnight", "2026-11-02", "02/03", "5.12", "1st", "fortnight", "week", "ish", "around", "le", "à", "😀",
+]  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.one_of(st.lists(st.sampled_from(WORDS), max_size=12).map(" ".join), st.text(max_size=40)),
+    st.sampled_from(["past", "future", "current_period"]),
+)
+def test_anything_typed_is_read_or_refused_never_a_crash(text: str, prefer: str) -> None:
+    for reader in (READER, FRENCH):
+        with contextlib.suppress(InvalidValue):
+            reader.read(text, zone=NEW_YORK, now=NOW, prefer=prefer, locale="en-US")  # type: ignore[arg-type]
+
+
+FRENCH = DateReader(languages=["en", "fr"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -315,3 +317,10 @@ def test_the_shipped_currency_habits_are_cldrs() -> None:
     if shipped["babel"] == babel.__version__:  # a newer babel may know more: regenerate the file then
         for code in ("PLN", "JPY", "CHF"):
             assert currency_habits.from_cldr(code) == shipped["currencies"][code]
+
+
+@given(st.text(max_size=30), st.sampled_from(["USD", "EUR", "PLN", "JPY", "KWD", "INR", "XOF"]),
+       st.sampled_from([".", ",", None]))  # fmt: skip
+def test_anything_typed_is_an_amount_or_refused_never_a_crash(text: str, code: str, mark: str | None) -> None:
+    with contextlib.suppress(InvalidValue):
+        assert reader(code, mark).parse(text) >= 0

@@ -56,6 +56,11 @@ class DateReader:
         zones.country_of(utc)
         zones.country_zone(("india",))
         if any(language != "en" for language in self.languages):
+            from dateparser.conf import Settings
+            from dateparser.languages.loader import default_loader
+
+            for language in self.languages:  # each language's data, not only the first that knows "hier"
+                default_loader.get_locale(language).translate("1", keep_formatting=False, settings=Settings())
             self._other_languages("hier", self._situation(utc, moment, "past", None, False))
 
     def read(

@@ -332,15 +332,15 @@ def _date(year: int, month: int, day: int, text: str) -> date:
 
 def _numeric(day: NumericDate, year: int | None, where: Situation, text: str) -> list[date]:
     """ "02/03/2026": month first or day first by the user's locale; where it says nothing (or writes the
-    year first), dots are day-first and DATE_ORDER decides the rest. When only one order gives a real date,
-    that one; with DATE_ORDER=YMD and no locale, `26/03/02` is 2026-03-02."""
+    year first), DATE_ORDER, except that a dotted date (a day-first habit) against DATE_ORDER=MDY is unclear.
+    When only one order gives a real date, that one; with DATE_ORDER=YMD, `26/03/02` is 2026-03-02."""
     first, second = int(day.first), int(day.second)
     if day.third is not None:
         year = _full_year(day.third, where)
     if where.date_order in ("MDY", "DMY"):
         order = where.date_order
-    elif day.separator == ".":
-        order = "DMY"
+    elif day.separator == "." and where.default_order != "DMY":
+        order = None  # dots are the day-first habit, DATE_ORDER says month first, nothing else says: unclear
     else:
         order = where.default_order
     if order == "YMD":

@@ -402,8 +402,9 @@ def test_date_order_setting_decides_when_the_locale_says_nothing() -> None:
     assert read("02/11/2026", locale="en-CA").date() == date(2026, 2, 11)
 
 
-def test_dotted_dates_are_day_first_unless_the_locale_says_month_first() -> None:
-    assert read("02.03.2026", locale=None).date() == date(2026, 3, 2)
+def test_dotted_dates_follow_the_locale_and_are_unclear_against_a_month_first_default() -> None:
+    assert "could mean" in refusal("02.03.2026", locale=None).message
+    assert read("02.03.2026", locale=None, reader=DMY).date() == date(2026, 3, 2)
     ymd = DateReader(date_order="YMD")
     assert read("26/03/02", locale=None, reader=ymd).date() == date(2026, 3, 2)
     assert "could mean" in refusal("02/03/2026", locale=None, reader=ymd).message

@@ -4,18 +4,28 @@ Grammar: `<resource> <verb> <positional…> key=value key="value with spaces" �
 names or their aliases; `field.<name>=` style keys feed key/value fields; the contact positional is
 an e-mail when it contains `@`, else a contact id. Values stay text here: reading them (money, dates,
 …) is the operation's job, so a form can be prefilled with exactly what was typed.
+
+One contact per command: an e-mail where a tag is expected is a second contact, refused; so is text that
+looks like an e-mail without its `@` in the contact's place (`sam.example.com`), unless given as
+`contact_id=`. Every problem of a command is reported at once.
 """
 
 from __future__ import annotations
 
-import difflib
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
+from typing import TYPE_CHECKING
 
-from bot.fields import KeyValues
-from bot.operation import CONTACT, Operation, Registry, slot_fields
-from bot.problems import CommandError
+from bot.distance import closest
+from bot.fields import KeyValues, quote_tag, split_tags
+from bot.operation import CONTACT, Operation, Param, Registry, slot_fields
+from bot.problems import CommandError, InputError, InvalidValue
 from bot.tokens import Token, tokenize, unescape_slack
+
+if TYPE_CHECKING:
+    from bot.context import Context
 
 MAX_COMMAND_LENGTH = 8_000
 
@@ -26,10 +36,13 @@ class ParsedCommand:
 
     operation: Operation
     raw: dict[str, str | list[str]] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
 
 
-def parse_command(text: str, registry: Registry, *, slack: bool = False) -> ParsedCommand:
-    """Find the operation and collect its raw values; raise `CommandError` when the text is malformed.
+def parse_command(text: str, registry: Registry, *, slack: bool = False, ctx: Context | None = None) -> ParsedCommand:
+    """Find the operation and collect its raw values; raise `CommandError` when the text is malformed,
+    naming every problem at once: each unknown key, each value given twice, and (given `ctx`, to read them)
+    each value that cannot be read.
 
     `slack=True` for text from Slack, whose links, e-mails and `&<>` arrive escaped."""
     if len(text) > MAX_COMMAND_LENGTH:
@@ -40,6 +53,14 @@ def parse_command(text: str, registry: Registry, *, slack: bool = False) -> Pars
     parsed = ParsedCommand(op)
     _collect(parsed, tokens, clean)
     _check_order(parsed)
+    if parsed.problems:
+        lines = list(parsed.problems)
+        if ctx is not None:
+            try:
+                op.validate(parsed.raw, ctx)
+            except InputError as error:
+                lines += [problem.message for problem in error.errors if problem.kind != "missing"]
+        raise CommandError(lines[0] if len(lines) == 1 else "\n".join(f"• {line}" for line in lines), usage=op.usage())
     return parsed
 
 
@@ -98,27 +119,145 @@ def _collect(parsed: ParsedCommand, tokens: _Stream, text: str) -> None:
     slots = list(op.positional)
     slot = 0
     for token in tokens:
+        slot_name = slots[slot] if token.key is None and slot < len(slots) else None
+        if slot_name is not None and op.param(slot_fields(slot_name)[0]).kind.takes_rest:
+            _set(parsed, slot_name, text[token.start :].strip())  # a JSON body, quotes and all
+            return
+        if token.problem:
+            parsed.problems.append(token.problem)
+            continue
         if token.key is not None:
             _add_keyed(parsed, token)
             continue
-        if slot >= len(slots):
-            raise CommandError(
+        if slot_name is None:
+            parsed.problems.append(
                 f"`{token.value}` is not expected here; values other than {_positional_words(op)} "
-                "need a key, like `key=value`.",
-                usage=op.usage(),
+                "need a key, like `key=value`."
             )
-        name = slots[slot]
-        if name == CONTACT:
-            name = "email" if "@" in token.value else "contact_id"
-        spec = op.param(name)
-        if spec.kind.takes_rest:
-            _set(parsed, name, text[token.start :].strip())
-            return
-        if spec.kind.many:
-            _append(parsed, name, token.value)  # the last positional (declarations are checked): takes the rest
-        else:
-            _set(parsed, name, token.value)
+            continue
+        if slot_name == CONTACT:
+            _set_contact(parsed, token)
             slot += 1
+            continue
+        spec = op.param(slot_name)
+        if not spec.kind.many:
+            _set(parsed, slot_name, token.value)
+            slot += 1
+            continue
+        # The last positional (declarations are checked) takes the rest; a quoted word stays one entry.
+        second = _second_contact(parsed, token) if CONTACT in slots[:slot] else None
+        if second:
+            parsed.problems.append(second)
+            continue
+        _append(parsed, slot_name, _grouped(token) if spec.kind.quotes_group else token.value)
+
+
+def _set_contact(parsed: ParsedCommand, token: Token) -> None:
+    """The contact slot: an e-mail when it has an `@`, else a contact ID, unless it reads as an e-mail
+    whose `@` was lost (`sam.example.com`): that is refused rather than saved as an id."""
+    value = token.value
+    if "@" in value:
+        _set(parsed, "email", value)
+    elif _looks_like_email(value) and not token.quoted:
+        fixed = value.replace(".", "@", 1)
+        parsed.problems.append(
+            f"`{value}` looks like an e-mail without its @: did you mean `{fixed}`? If it really is a contact ID, "
+            f"write `contact_id={value}`."
+        )
+    else:
+        _set(parsed, "contact_id", value)
+
+
+def _second_contact(parsed: ParsedCommand, token: Token) -> str | None:
+    """Where a tag is expected after the contact, a word that reads as another contact is not taken as a
+    tag: `tag add a@x.co b@x.co VIP` would tag a@x.co with "b@x.co". Quoted, it is a tag as typed."""
+    value = token.value
+    if token.quoted:
+        return None
+    contact = parsed.raw.get("email") or parsed.raw.get("contact_id")
+    if "@" in value and _EMAIL.fullmatch(value) and "email" in parsed.raw:
+        what = f"`{contact}` and `{value}`"
+    elif value.isdigit():
+        what = f"`{contact}` and `{value}`, which looks like a contact ID"
+    elif _looks_like_email(value):
+        what = f"`{contact}` and `{value}`, which looks like an e-mail without its @"
+    else:
+        return None
+    return (
+        f"Two contacts given ({what}): one contact per command. Tag them one at a time, or use the message "
+        "shortcut *Tag contacts in message* (on a message naming them) or a bulk import. "
+        f'If `{value}` really is a tag, quote it: "{value}".'
+    )
+
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_DOMAIN_LIKE = re.compile(r"[A-Za-z0-9_+-]+(\.[A-Za-z0-9_+-]+)*\.([A-Za-z]{2,24})")
+_GENERIC_TLDS = frozenset(
+    [
+        "com",
+        "org",
+        "net",
+        "edu",
+        "gov",
+        "mil",
+        "int",
+        "info",
+        "biz",
+        "io",
+        "co",
+        "ai",
+        "app",
+        "dev",
+        "me",
+        "tv",
+        "xyz",
+        "online",
+        "shop",
+        "store",
+        "tech",
+        "site",
+        "email",
+        "agency",
+        "marketing",
+        "media",
+        "studio",
+        "design",
+        "cloud",
+        "live",
+        "news",
+        "blog",
+        "club",
+        "company",
+        "group",
+        "global",
+        "inc",
+        "llc",
+        "ltd",
+        "pro",
+        "name",
+        "mobi",
+    ]
+)
+
+
+def _looks_like_email(value: str) -> bool:
+    """`sam.example.com`: a dot, a top-level domain, no spaces: an e-mail whose @ was lost, not an id."""
+    match = _DOMAIN_LIKE.fullmatch(value)
+    return bool(match) and match.group(2).lower() in _top_level_domains()
+
+
+@cache
+def _top_level_domains() -> frozenset[str]:
+    from babel import Locale
+
+    countries = {code.lower() for code in Locale("en").territories if len(code) == 2 and code.isalpha()}
+    return frozenset(countries | _GENERIC_TLDS | {"uk"})
+
+
+def _grouped(token: Token) -> str:
+    """A quoted word where tags are listed one per word is one tag, commas and all: kept in its quotes
+    for the comma split (`"A, B"` stays one tag)."""
+    return quote_tag(token.value) if token.quoted else token.value
 
 
 def _check_order(parsed: ParsedCommand) -> None:
@@ -133,11 +272,11 @@ def _check_order(parsed: ParsedCommand) -> None:
         misplaced = next((entry for entry in entries if "@" in entry), None)
         if misplaced:
             order = " ".join("<email|contact_id>" if slot == CONTACT else f"<{slot}>" for slot in op.positional)
-            raise CommandError(
+            parsed.problems.append(
                 f"`{misplaced}` looks like the contact's e-mail, but it is in the place of the "
-                f"{op.param(name).title.lower()}. The order is `{op.resource} {op.verb} {order}`.",
-                usage=op.usage(),
+                f"{op.param(name).title.lower()}. The order is `{op.resource} {op.verb} {order}`."
             )
+            return
 
 
 def _add_keyed(parsed: ParsedCommand, token: Token) -> None:
@@ -151,14 +290,16 @@ def _add_keyed(parsed: ParsedCommand, token: Token) -> None:
             assert isinstance(spec.kind, KeyValues)  # declarations are checked
             _append(parsed, spec.name, f"{entry_key} {spec.kind.separator} {token.value}".rstrip())
             return
-        raise CommandError(_unknown_key(op, token.key), usage=op.usage())
+        parsed.problems.append(_unknown_key(op, token.key))
+        return
+    spec = op.param(name)
     if not token.value.strip():
-        spec = op.param(name)
-        raise CommandError(
-            f"`{token.key}=` has no value. Give one, e.g. `{token.key}={_quote(spec.example)}`, or leave the key out.",
-            usage=op.usage(),
+        parsed.problems.append(
+            f"`{token.key}=` has no value. Give one, e.g. `{token.key}={_quote(spec.example)}`, or leave the key out."
         )
-    if op.param(name).kind.many:
+        return
+    if spec.kind.many:
+        # `tags="VIP, Webinar 2026"`: the quotes hold the value together, a comma list as in the form
         _append(parsed, name, token.value)
     else:
         _set(parsed, name, token.value, key=token.key)
@@ -168,10 +309,8 @@ def _set(parsed: ParsedCommand, name: str, value: str, *, key: str | None = None
     if name in parsed.raw:
         spec = parsed.operation.param(name)
         said = f"`{key}`" if key else f"{spec.title} (`{name}`)"
-        raise CommandError(
-            f"{said} is given twice (`{parsed.raw[name]}` and `{value}`); keep one.",
-            usage=parsed.operation.usage(),
-        )
+        parsed.problems.append(f"{said} is given twice (`{parsed.raw[name]}` and `{value}`); keep one.")
+        return
     parsed.raw[name] = value
 
 
@@ -197,13 +336,17 @@ def _unknown_key(op: Operation, key: str) -> str:
             words = [f"{spec.prefix}.<name>"]
         valid.append(" / ".join(f"`{word}`" for word in words))
     candidates = [word for spec in op.params for word in (spec.name, *spec.aliases)]
-    hint = _did_you_mean(key, candidates)
-    return f"`{op.name}` has no key `{key}`{hint}. Valid keys: {', '.join(valid)}."
+    close = closest(key, candidates)
+    if close:
+        spec = op.param(op.key(close) or close)
+        example = f", as in `{close}={_quote(spec.example)}`" if spec.example else ""
+        return f"`{op.name}` has no key `{key}`: did you mean `{close}`{example}?"
+    return f"`{op.name}` has no key `{key}`. Valid keys: {', '.join(valid)}."
 
 
 def _did_you_mean(word: str, candidates: list[str]) -> str:
-    close = difflib.get_close_matches(word.lower(), candidates, n=1, cutoff=0.6)
-    return f" (did you mean `{close[0]}`?)" if close else ""
+    close = closest(word, candidates)
+    return f" (did you mean `{close}`?)" if close else ""
 
 
 def _quote(example: str) -> str:
@@ -227,7 +370,7 @@ def format_command(op: Operation, raw: Mapping[str, str | Sequence[str]]) -> str
             rest = value if isinstance(value, str) else "\n".join(value)
         elif spec.kind.many:
             entries = [value] if isinstance(value, str) else list(value)
-            words += [_quoted(entry) for entry in entries]
+            words += [_quoted(word) for entry in entries for word in _words_of(spec, entry)]
         else:
             words.append(_quoted(str(value)))
     for spec in op.params:
@@ -250,6 +393,17 @@ def format_command(op: Operation, raw: Mapping[str, str | Sequence[str]]) -> str
         )
         words += [f"{key}={_quoted(line)}" for line in lines if line.strip()]
     return " ".join(words) + (f" {rest}" if rest else "")
+
+
+def _words_of(spec: Param, entry: str) -> list[str]:
+    """One entry of a positional that takes several words, as those words: a comma list of tags is one
+    word per tag (each quoted when it needs to be), anything else one word."""
+    if not spec.kind.quotes_group:
+        return [entry]
+    try:
+        return [tag.strip() for tag in split_tags(entry) if tag.strip()]
+    except InvalidValue:
+        return [entry]
 
 
 def _quoted(value: str) -> str:

@@ -36,6 +36,9 @@ class Kind:
     many: ClassVar[bool] = False
     # As the last positional, takes the rest of the chat text untouched (a JSON body).
     takes_rest: ClassVar[bool] = False
+    # Commas split an entry into several values (tags), except inside quotes: chat keeps a quoted word in
+    # its quotes so that `"A, B"` stays one value.
+    quotes_group: ClassVar[bool] = False
     example: str = ""
 
     def read(self, raw: str, ctx: Context) -> Any:
@@ -308,19 +311,57 @@ class Coordinate(Kind):
 
 _TAG_ID = re.compile(r"id:\s*([0-9]+)", re.IGNORECASE)
 MAX_TAGS = 100
+_TAG_QUOTES = {'"': '"”“', "“": '”"', "”": '”"', "„": '“”"', "'": "'’", "‘": "’'", "’": "’'"}
+
+
+def split_tags(entry: str) -> list[str]:
+    """One entry of tags split at its commas, except inside quotes: `"Smith, Jones", VIP` is two tags.
+    A quote opens only where a tag starts; one never closed is refused, not guessed around."""
+    tags: list[str] = []
+    index, length = 0, len(entry)
+    while index < length:
+        while index < length and (entry[index].isspace() or entry[index] == ","):
+            index += 1
+        if index >= length:
+            break
+        opener = entry[index]
+        if opener in _TAG_QUOTES:
+            close = next(
+                (
+                    at
+                    for at in range(index + 1, length)
+                    if entry[at] in _TAG_QUOTES[opener] and (at + 1 == length or entry[at + 1] in ", \t\n")
+                ),
+                None,
+            )
+            if close is None:
+                raise InvalidValue(
+                    f"the quote before `{entry[index : index + 30]}` is never closed; close it, or leave it out",
+                    example='"Smith, Jones", VIP',
+                )
+            tags.append(entry[index + 1 : close])
+            index = close + 1
+            continue
+        comma = entry.find(",", index)
+        comma = length if comma < 0 else comma
+        tags.append(entry[index:comma])
+        index = comma
+    return tags
 
 
 @dataclass(frozen=True)
 class Tags(Kind):
-    """Tag names, or `id:45` for tag id 45; commas separate tags within one entry."""
+    """Tag names, or `id:45` for tag id 45; commas separate tags within one entry, except inside quotes
+    (a tag with a comma in it is written quoted, in chat and in forms alike)."""
 
     many: ClassVar[bool] = True
+    quotes_group: ClassVar[bool] = True
     example: str = "VIP, Webinar 2026"
 
     def read_many(self, raw: list[str], ctx: Context) -> list[str | int]:
         tags: list[str | int] = []
         for entry in raw:
-            for part in entry.split(","):
+            for part in split_tags(entry):
                 name = " ".join(part.split())
                 if not name:
                     continue
@@ -343,6 +384,17 @@ class Tags(Kind):
 
     def describe(self, value: list[str | int], ctx: Context) -> str:
         return ", ".join(f"id:{tag}" if isinstance(tag, int) else tag for tag in value)
+
+    def to_text(self, value: list[str | int], ctx: Context) -> str:
+        return ", ".join(f"id:{tag}" if isinstance(tag, int) else quote_tag(tag) for tag in value)
+
+
+def quote_tag(tag: str) -> str:
+    """A tag as it is typed in a comma-separated list: quoted when a comma (or a leading quote) would
+    otherwise split or open it."""
+    if "," not in tag and tag[:1] not in _TAG_QUOTES:
+        return tag
+    return f"'{tag}'" if '"' in tag else f'"{tag}"'
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,9 @@
 
 Why not `shlex`: Slack clients turn straight quotes into curly ones (“ ” ‘ ’) and people write
 apostrophes inside words (`first_name=O’Brien`); shlex knows neither. Here a quote only opens at the
-start of a value, a double quote must be closed, and a lone single quote is just a character.
+start of a value and must be closed, single or double, straight or curly; an apostrophe inside a word
+(`O'Brien`, `Mother's`) is a letter; any other quote mark outside a quoted value is refused, so that
+`'Early Bird` is never saved as the tags "'Early" and "Bird".
 """
 
 from __future__ import annotations
@@ -25,8 +27,10 @@ _CLOSERS = {
     "”": '”"',
     "'": "'’",
     "‘": "’'",
+    "’": "’'",
 }
-_SINGLE = frozenset("'‘")
+_SINGLE = frozenset("'‘’")
+_DOUBLE = frozenset('"“”„')
 
 
 def unescape_slack(text: str) -> str:
@@ -67,6 +71,9 @@ class Token:
     start: int
     key: str | None = None
     quoted: bool = False
+    # A stray quote mark: raised when the token is used as a value, not when the rest of the line is
+    # taken as it is (an `api` JSON body is full of quotes).
+    problem: str | None = None
 
 
 def tokenize(text: str) -> Iterator[Token]:
@@ -87,14 +94,27 @@ def tokenize(text: str) -> Iterator[Token]:
         char = text[index] if index < length else ""
         if char in _CLOSERS:
             close = _find_close(text, index)
-            if close is not None:
-                head, quoted, index = text[index + 1 : close], True, close + 1
-            elif char not in _SINGLE:
+            if close is None:
                 snippet = text[start : start + 30]
-                raise CommandError(f"A quote is never closed in `{snippet}`: add the closing {_CLOSERS[char][0]}")
+                raise CommandError(
+                    f"A quote is never closed in `{snippet}`: add the closing {_CLOSERS[char][0]} "
+                    "(an apostrophe inside a word, as in O'Brien, needs none)"
+                )
+            head, quoted, index = text[index + 1 : close], True, close + 1
         rest = _WORD.match(text, index)
         index = rest.end()
-        yield Token(head + rest.group(), start, key, quoted)
+        problem = _stray_quote(rest.group(), text[start : start + 30])
+        yield Token(head + rest.group(), start, key, quoted, problem)
+
+
+def _stray_quote(word: str, snippet: str) -> str | None:
+    """Outside a quoted value, a double quote, or a single one not between two letters, opens or closes
+    nothing: it is a typo, and guessing what it meant would save the wrong value."""
+    for index, char in enumerate(word):
+        inside = 0 < index < len(word) - 1 and word[index - 1].isalnum() and word[index + 1].isalnum()
+        if char in _DOUBLE or (char in _SINGLE and not inside):
+            return f"A quote in `{snippet}` opens or closes nothing: quote the whole value, or remove it"
+    return None
 
 
 def _find_close(text: str, open_at: int) -> int | None:

@@ -45,7 +45,8 @@ class ContactInput(ContactRef):
     tags: TagList | None = param(
         None,
         title="Tags",
-        hint="Comma-separated. Replaces ALL the contact's tags; to add or remove some, use `tag add` or `tag remove`.",
+        hint='Comma-separated (a tag with a comma in it is written quoted: "Smith, Jones", VIP). Replaces ALL the '
+        "contact's tags; to add or remove some, use `tag add` or `tag remove`.",
         examples=["VIP, Webinar 2026"],
     )
     custom_fields: CustomFields | None = param(

@@ -14,7 +14,8 @@ RESOURCE = Resource("tag", "Tags", aliases=("tags",), command="/sm-tag")
 class TagInput(ContactRef):
     tags: TagList = param(
         title="Tags",
-        hint="Comma-separated; `id:45` is the tag with id 45. In chat, quote a tag with spaces.",
+        hint='Comma-separated; a tag with a comma in it is written quoted: "Smith, Jones", VIP. `id:45` is the tag '
+        "with id 45. In chat, each word is a tag: quote one with spaces.",
         examples=["VIP", "VIP, Webinar 2026", "id:45"],
         aliases=["tag"],
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 from functools import cache
 
 from bot.dates import holidays, words, zones
+from bot.distance import edit_distance
 
 TARGETS = (
     "january", "february", "march", "april", "june", "july", "august", "september", "october",
@@ -151,32 +152,9 @@ def correct(word: str) -> str | None:
     for target in TARGETS:
         if abs(len(target) - len(word)) > limit or target[0] != word[0]:
             continue
-        distance = _distance(word, target, limit)
+        distance = edit_distance(word, target, limit)
         if distance < best_distance:
             best, best_distance = [target], distance
         elif distance == best_distance:
             best.append(target)
     return best[0] if len(best) == 1 and best_distance <= limit else None
-
-
-def _distance(first: str, second: str, limit: int) -> int:
-    """Edits (insert, delete, replace, swap two neighbours) from one to the other; > limit means far."""
-    previous_row: list[int] | None = None
-    row = list(range(len(second) + 1))
-    for i in range(1, len(first) + 1):
-        current = [i] + [0] * len(second)
-        for j in range(1, len(second) + 1):
-            cost = 0 if first[i - 1] == second[j - 1] else 1
-            current[j] = min(row[j] + 1, current[j - 1] + 1, row[j - 1] + cost)
-            if (
-                previous_row is not None
-                and i > 1
-                and j > 1
-                and first[i - 1] == second[j - 2]
-                and first[i - 2] == second[j - 1]
-            ):
-                current[j] = min(current[j], previous_row[j - 2] + 1)
-        if min(current) > limit:
-            return limit + 1
-        previous_row, row = row, current
-    return row[-1]

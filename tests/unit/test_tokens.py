@@ -47,7 +47,9 @@ def values(text: str) -> list[tuple[str | None, str]]:
         ("last=O'Brien", [("last", "O'Brien")]),
         ("last=O’Brien first=Ann", [("last", "O’Brien"), ("first", "Ann")]),
         ("last='O’Brien'", [("last", "O’Brien")]),
-        ("'90s", [(None, "'90s")]),
+        ("tag='Mother's Day'", [("tag", "Mother's Day")]),
+        ("tag=Mother’s", [("tag", "Mother’s")]),
+        ("’Early Bird’", [(None, "Early Bird")]),
         ('x=""', [("x", "")]),
         ("field.plan=Pro header.X-Id=7", [("field.plan", "Pro"), ("header.X-Id", "7")]),
         ("https://x.com/?a=1", [(None, "https://x.com/?a=1")]),
@@ -69,3 +71,41 @@ def test_offsets_let_the_rest_be_taken_raw() -> None:
 def test_unclosed_double_quote_is_an_error() -> None:
     with pytest.raises(CommandError, match="never closed"):
         list(tokenize('first="Mary Jane'))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "tag add sam@example.com 'Early Bird",
+        "first='Sam",
+        "first=‘Sam",
+        "first=’Sam",
+        "first=“Sam",
+        "'90s",
+        'first="Mary Jane',
+    ],
+)
+def test_an_unclosed_quote_single_or_double_is_refused(text: str) -> None:
+    with pytest.raises(CommandError, match="never closed"):
+        list(tokenize(text))
+
+
+@pytest.mark.parametrize(
+    ("text", "stray"),
+    [
+        ("first=Sam'", "Sam'"),
+        ('first=Sam"', 'Sam"'),
+        ("VIP' Bird'", "VIP'"),
+        ("last=O'", "O'"),
+        ('a"b', 'a"b'),
+    ],
+)
+def test_a_quote_mark_outside_a_value_is_a_problem_of_its_token(text: str, stray: str) -> None:
+    token = next(token for token in tokenize(text) if stray.endswith(token.value[-1:]) and token.problem)
+    assert "opens or closes nothing" in (token.problem or "")
+
+
+@pytest.mark.parametrize("text", ["last=O'Brien", "tag=Mother's", "name=rock'n'roll", "x=l’été"])
+def test_an_apostrophe_inside_a_word_is_a_letter(text: str) -> None:
+    (token,) = tokenize(text)
+    assert token.problem is None

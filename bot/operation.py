@@ -67,12 +67,18 @@ def param(
     examples: Sequence[str] = (),
     aliases: Sequence[str] = (),
     prefix: str | None = None,
+    derived: str | None = None,
 ) -> Any:
     """Describe one field: its form label (`title`), help (`hint`), examples, chat aliases, and for
-    key/value fields the chat prefix (`field.plan=Pro`). A text default ("now", "1") is read like input."""
+    key/value fields the chat prefix (`field.plan=Pro`). A text default ("now", "1") is read like input.
+
+    `derived` says what the input's validator fills the field with when it is not given ("the order
+    total"): the confirmation names it, and an update of a record the bot does not know asks for it."""
     extra: dict[str, Any] = {"aliases": list(aliases)}
     if prefix:
         extra["prefix"] = prefix
+    if derived:
+        extra["derived"] = derived
     return Field(
         default,
         title=title,
@@ -96,6 +102,7 @@ class Param:
     kind: Kind
     required: bool
     default: str | None
+    derived: str | None = None
 
     @property
     def example(self) -> str:
@@ -190,6 +197,7 @@ def _compile_params(model: type[Input]) -> tuple[Param, ...]:
                 kind=kind,
                 required=info.is_required(),
                 default=default if isinstance(default, str) else None,
+                derived=str(extra["derived"]) if extra.get("derived") else None,
             )
         )
     return tuple(params)
@@ -365,9 +373,11 @@ class Operation:
         notes = self._notes(data, ctx)
         if given is not None:
             defaulted = [
-                f"{spec.title.lower()} {spec.default}"
+                f"{spec.title.lower()} {spec.default}" if spec.default is not None else f"{spec.title.lower()} = {spec.derived}"
                 for spec in self.params
-                if spec.default is not None and spec.name not in given and getattr(data, spec.name) is not None
+                if (spec.default is not None or spec.derived)
+                and spec.name not in given
+                and getattr(data, spec.name) is not None
             ]
             if defaulted:
                 notes = (*notes, "not given, so defaulted: " + ", ".join(defaulted))

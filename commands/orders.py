@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import model_validator
+from collections.abc import Callable
+
+from pydantic import ValidationInfo, model_validator
 
 from bot.context import Context
 from bot.fields import Cents, ContactId, EmailAddress, Flag, Identifier, Name, OrderItem, OrderItems, WhenPast
+from bot.money import MoneyReader
 from bot.operation import CONTACT, Input, Resource, operation, param
 from bot.segmetrics.request import ApiRequest
 from commands.common import contact_id_param, email_param
@@ -25,8 +28,22 @@ class OrderInput(Input):
         "Customer contact ID",
         "Must already exist in SegMetrics. With only an e-mail, SegMetrics matches the contact on its next sync.",
     )
-    amount: Cents = param(title="Order total", examples=["49.99"], aliases=["total"])
-    paid: Cents | None = param(None, title="Amount paid", hint="Defaults to the order total.", examples=["49.99"])
+    amount: Cents | None = param(
+        None,
+        title="Order total",
+        hint="What the customer was charged: the items, less the discount, plus tax and shipping. Leave it out "
+        "to have it worked out from the items.",
+        examples=["49.99"],
+        aliases=["total"],
+        derived="the items' sum, less discount, plus tax and shipping",
+    )
+    paid: Cents | None = param(
+        None,
+        title="Amount paid",
+        hint="Defaults to the order total; never more than it.",
+        examples=["49.99"],
+        derived="the order total",
+    )
     date_created: WhenPast = param(
         "now", title="Order date", examples=["yesterday 3pm", "2026-11-20 14:30"], aliases=["date", "created"]
     )
@@ -41,7 +58,8 @@ class OrderInput(Input):
     product_id: Identifier | None = param(
         None,
         title="Product ID",
-        hint="Instead of items: one item of this product, priced at the order total.",
+        hint="Instead of items: one item of this product, priced so that the order adds up (the total, plus the "
+        "discount, less tax and shipping).",
         examples=["C-100"],
         aliases=["product"],
     )
@@ -57,24 +75,61 @@ class OrderInput(Input):
     shipping: Cents | None = param(None, title="Shipping", examples=["7.95"])
 
     @model_validator(mode="after")
-    def _resolve_defaults(self) -> OrderInput:
+    def _add_up(self, info: ValidationInfo) -> OrderInput:
+        """The shorthand becomes an item; the total is the items' sum (less discount, plus tax and
+        shipping) when left out, and must be it when given; what was paid is never more than the total."""
+        money: MoneyReader = info.context.money
+        show = money.currency.format
         if self.items and self.product_id:
             raise self.problem("items", "and `product_id` are both given; keep one")
         if self.product_name and not self.product_id:
             raise self.problem("product_name", "needs `product_id` too", example="C-100")
+        extras = (self.discount or 0) - (self.tax or 0) - (self.shipping or 0)
         if not self.items:
             if not self.product_id:
                 raise self.problem(
-                    "items",
-                    "needs at least one item, or `product_id=` for one item priced at the total",
-                    missing=True,
+                    "items", "needs at least one item, or `product_id=` for one item priced at the total", missing=True
                 )
-            self.items = [OrderItem(self.product_name or self.product_id, self.product_id, self.amount)]
+            if self.amount is None:
+                raise self.problem(
+                    "amount", "is required with `product_id` (the one item is priced from it)", missing=True
+                )
+            if self.amount + extras < 0:
+                raise self.problem("amount", "is less than the tax and shipping: the item would cost less than nothing")
+            self.items = [OrderItem(self.product_name or self.product_id, self.product_id, self.amount + extras)]
             # What is sent is the item; the shorthand is not a field of the API.
             self.product_id = self.product_name = None
+        items = sum(item.amount for item in self.items)
+        total = items - extras
+        if self.amount is None:
+            if total < 0:
+                raise self.problem("discount", f"({show(self.discount or 0)}) is more than the items, tax and shipping")
+            self.amount = total
+        elif self.amount != total:
+            raise self.problem(
+                "amount",
+                f"is {show(self.amount)}, but the items add up to {show(total)} ({_sum_of(self, items, show)}): make "
+                "them agree, or leave the total out to have it worked out",
+                example=money.plain(total),
+            )
         if self.paid is None:
             self.paid = self.amount
+        elif self.paid > self.amount:
+            raise self.problem(
+                "paid",
+                f"({show(self.paid)}) is more than the order total ({show(self.amount)})",
+                example=money.plain(self.amount),
+            )
         return self
+
+
+def _sum_of(order: OrderInput, items: int, show: Callable[[int], str]) -> str:
+    """`items $60.00 − discount $5.00 + tax $4.50`: how the items make their total."""
+    words = [f"items {show(items)}"]
+    words += [f"− discount {show(order.discount)}"] if order.discount else []
+    words += [f"+ tax {show(order.tax)}"] if order.tax else []
+    words += [f"+ shipping {show(order.shipping)}"] if order.shipping else []
+    return " ".join(words)
 
 
 @operation(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
-from pydantic import model_validator
+from pydantic import ValidationInfo, model_validator
 
 from bot.context import Context
+from bot.dates import describe_datetime
 from bot.fields import (
     Cents,
     ContactId,
@@ -20,6 +22,7 @@ from bot.fields import (
     choice,
 )
 from bot.operation import CONTACT, Input, Resource, operation, param
+from bot.problems import FieldError, InputError
 from bot.segmetrics.request import ApiRequest
 from commands.common import contact_id_param, email_param
 
@@ -71,9 +74,10 @@ class SubscriptionInput(Input):
     last_bill_date: WhenPast | None = param(
         None,
         title="Last billed",
-        hint="Defaults to the start date.",
+        hint="Defaults to the start date; never before it.",
         examples=["2026-11-01"],
         aliases=["last_bill", "billed"],
+        derived="the start date",
     )
     quantity: PositiveNumber = param("1", title="Quantity", examples=["1"], aliases=["qty"])
     trial_end_date: WhenFuture | None = param(
@@ -85,10 +89,50 @@ class SubscriptionInput(Input):
     )
 
     @model_validator(mode="after")
-    def _resolve_defaults(self) -> SubscriptionInput:
+    def _in_order(self, info: ValidationInfo) -> SubscriptionInput:
+        """Dates in the order a subscription lives them: start ≤ last bill ≤ cancelled / ended, and a trial
+        that ends after the start. Every date out of order is reported, each against the one it passes."""
         if self.last_bill_date is None:
             self.last_bill_date = self.start_date
+        ctx: Context = info.context
+        problems = []
+        if self.last_bill_date < self.start_date:
+            problems.append(_before(self, "last_bill_date", "start_date", ctx))
+        for name in ("canceled_date", "end_date"):
+            if getattr(self, name) is not None and getattr(self, name) < self.last_bill_date:
+                problems.append(_before(self, name, "last_bill_date", ctx))
+        if self.trial_end_date is not None and self.trial_end_date <= self.start_date:
+            problems.append(_before(self, "trial_end_date", "start_date", ctx, strictly=True))
+        if problems:
+            raise InputError(problems)
         return self
+
+
+def _before(
+    subscription: SubscriptionInput, name: str, other: str, ctx: Context, *, strictly: bool = False
+) -> FieldError:
+    """`Ends (end_date) is Oct 1, 2026 …, before Last billed (Nov 1, 2026 …)`, and a date that would do."""
+    value, limit = getattr(subscription, name), getattr(subscription, other)
+    titles = {item.name: item.title for item in subscription.params()}
+    if strictly:
+        problem = (
+            f"is {describe_datetime(value, ctx.zone)}, not after {titles[other]} ({describe_datetime(limit, ctx.zone)})"
+        )
+        rule = "a trial ends after the start"
+        fine = limit.astimezone(ctx.zone) + timedelta(days=1)
+    else:
+        problem = (
+            f"is {describe_datetime(value, ctx.zone)}, before {titles[other]} ({describe_datetime(limit, ctx.zone)})"
+        )
+        rule = "a subscription's dates go start ≤ last bill ≤ cancelled or ended"
+        local = limit.astimezone(ctx.zone)
+        fine = (
+            local
+            if not (local.second or local.microsecond)
+            else local.replace(second=0, microsecond=0) + timedelta(minutes=1)
+        )
+    example = f"{fine:%Y-%m-%d}" if (fine.hour, fine.minute) == (0, 0) else f"{fine:%Y-%m-%d %H:%M}"
+    return subscription.field_error(name, f"{problem}: {rule}", example=example)
 
 
 @operation(

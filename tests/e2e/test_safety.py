@@ -209,7 +209,7 @@ async def test_a_rejected_form_can_be_edited_and_retried(slack: Slack, sandbox: 
     since = time.monotonic()
     await slack.command("order add INV-5")
     view = await slack.opened_view(after=since)
-    typed = {"contact_id": "999", "amount": "5", "items": "Course | C-1 | 5", "tax": "1"}
+    typed = {"contact_id": "999", "amount": "6", "items": "Course | C-1 | 5", "tax": "1"}
     await slack.submit(view, typed)  # SegMetrics: contact 999 not found (400)
     error = await slack.posted(lambda call: "rejected" in call.args.get("text", ""), method="response_url")
     assert "contact 999 not found" in json.dumps(error.args["blocks"])

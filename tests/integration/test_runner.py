@@ -110,10 +110,11 @@ async def test_the_confirmation_names_the_defaults_used(runner: Runner) -> None:
     outcome = await runner.run_text(
         "subscription add SUB-1 jane@example.com amount=29 product_id=P start=2026-11-01 cycle=month"
     )
-    assert "not given, so defaulted: bills every n cycles 1, quantity 1" in outcome.summary.notes
+    defaulted = "not given, so defaulted: bills every n cycles 1, last billed = the start date, quantity 1"
+    assert defaulted in outcome.summary.notes
     outcome = await runner.run_text("order add INV-3 jane@example.com amount=5 product_id=P")
-    assert "not given, so defaulted: order date now" in outcome.summary.notes
-    outcome = await runner.run_text('order add INV-4 jane@example.com amount=5 product_id=P date="2026-11-01"')
+    assert "not given, so defaulted: amount paid = the order total, order date now" in outcome.summary.notes
+    outcome = await runner.run_text('order add INV-4 jane@example.com amount=5 paid=5 product_id=P date="2026-11-01"')
     assert not any(note.startswith("not given") for note in outcome.summary.notes)
 
 

@@ -95,7 +95,7 @@ CASES: list[tuple[str, tuple[str, str, str, Any]]] = [
         ),
     ),
     (
-        "order update INV-1002 12345 total=1,234.50 paid=1000 date=“yesterday 3pm” refunded=yes discount=$10 "
+        "order add INV-1002 12345 total=1,242.75 paid=1000 date=“yesterday 3pm” refunded=yes discount=$10 "
         'tax=8.25 shipping=0 item="Course | C-100 | 1,000" item="Coaching call | CALL-1 | 244.50 | SUB-9"',
         (
             "POST",
@@ -104,7 +104,7 @@ CASES: list[tuple[str, tuple[str, str, str, Any]]] = [
             {
                 "id": "INV-1002",
                 "contact_id": "12345",
-                "amount": 123450,
+                "amount": 124275,
                 "paid": 100000,
                 "date_created": "2026-11-22 20:00:00",
                 "items": [
@@ -330,7 +330,7 @@ def test_cross_field_rules_are_reported_with_the_rest(ctx: Context) -> None:
 def test_an_incomplete_command_is_only_missing_fields(ctx: Context) -> None:
     error = errors_for("order add", ctx)
     assert error.only_missing
-    assert [problem.field for problem in error.errors] == ["id", "email", "amount"]
+    assert [problem.field for problem in error.errors] == ["id", "email"]
     error = errors_for("tag add", ctx)
     assert [problem.field for problem in error.errors] == ["email", "tags"]
     error = errors_for("order add INV-1 a@b.com amount=5", ctx)
@@ -340,8 +340,8 @@ def test_an_incomplete_command_is_only_missing_fields(ctx: Context) -> None:
 
 def test_missing_examples_follow_the_configured_currency() -> None:
     euros = make_context(currency="EUR")
-    error = errors_for("order add INV-1 a@b.com", euros)
-    assert error.errors[0].message == "Order total (`amount`) is required. Example: `€49.99`"
+    error = errors_for("subscription add SUB-1 a@b.com product=P start=today cycle=month", euros)
+    assert error.errors[0].message == "Amount per bill (`amount`) is required. Example: `€29.00`"
 
 
 def test_summary_shows_values_as_sent(ctx: Context) -> None:

@@ -118,7 +118,7 @@ def test_the_origin_travels_in_private_metadata(ctx: Context) -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        'order add INV-1 jane@example.com total=5 item="A | P | 5" item="B | Q | 1" refunded=yes',
+        'order add INV-1 jane@example.com total=6 item="A | P | 5" item="B | Q | 1" refunded=yes',
         'contact add 12345 email=a@b.com status=inactive tags="VIP, Trial" field.plan=Pro field.old=',
         "subscription add SUB-1 a@b.com amount=29 product_id=P start=today cycle=month",
         'api POST contact header.X-Source=slack {"email": "a@b.com"}',

@@ -118,6 +118,7 @@ def _collect(parsed: ParsedCommand, tokens: _Stream, text: str) -> None:
     op = parsed.operation
     slots = list(op.positional)
     slot = 0
+    joining: str | None = None  # the last positional, a date: bare words after it are more of it
     for token in tokens:
         slot_name = slots[slot] if token.key is None and slot < len(slots) else None
         if slot_name is not None and op.param(slot_fields(slot_name)[0]).kind.takes_rest:
@@ -128,6 +129,10 @@ def _collect(parsed: ParsedCommand, tokens: _Stream, text: str) -> None:
             continue
         if token.key is not None:
             _add_keyed(parsed, token)
+            joining = None
+            continue
+        if slot_name is None and joining is not None and isinstance(parsed.raw.get(joining), str):
+            parsed.raw[joining] = f"{parsed.raw[joining]} {token.value}"
             continue
         if slot_name is None:
             parsed.problems.append(
@@ -143,6 +148,7 @@ def _collect(parsed: ParsedCommand, tokens: _Stream, text: str) -> None:
         if not spec.kind.many:
             _set(parsed, slot_name, token.value)
             slot += 1
+            joining = slot_name if spec.kind.joins_words and slot == len(slots) and not token.quoted else None
             continue
         # The last positional (declarations are checked) takes the rest; a quoted word stays one entry.
         second = _second_contact(parsed, token) if CONTACT in slots[:slot] else None

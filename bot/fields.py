@@ -20,12 +20,20 @@ from pydantic import ValidationInfo
 from pydantic_core import PydanticCustomError, core_schema
 
 from bot.context import Context
-from bot.dates import Prefer, describe_date, describe_datetime, to_api_date, to_api_datetime
+from bot.dates import API_DATETIME_FORMAT, Prefer, describe_date, describe_datetime, to_api_date, to_api_datetime
 from bot.problems import InvalidValue
 from bot.segmetrics.paths import check_header, resolve_raw_path
 
 Widget = Literal["text", "multiline", "select"]
 ERROR_TYPE = "segmetrics_invalid"
+
+
+@dataclass(frozen=True)
+class Known:
+    """A value already read (from a record of what SegMetrics holds): validation takes it as it is, so an
+    update re-checks the whole record's rules without reading its values again."""
+
+    value: Any
 
 
 class Kind:
@@ -39,6 +47,8 @@ class Kind:
     # Commas split an entry into several values (tags), except inside quotes: chat keeps a quoted word in
     # its quotes so that `"A, B"` stays one value.
     quotes_group: ClassVar[bool] = False
+    # As the last positional, the bare words after it are more of it: `subscription end SUB-1 next Friday 5pm`.
+    joins_words: ClassVar[bool] = False
     example: str = ""
 
     def read(self, raw: str, ctx: Context) -> Any:
@@ -48,6 +58,10 @@ class Kind:
         raise NotImplementedError
 
     def to_api(self, value: Any, ctx: Context) -> Any:
+        return value
+
+    def from_api(self, value: Any, ctx: Context) -> Any:
+        """What `to_api` sent, read back (a kept record becomes the value it was made from)."""
         return value
 
     def describe(self, value: Any, ctx: Context) -> str:
@@ -73,6 +87,8 @@ class Kind:
         ctx = info.context
         if not isinstance(ctx, Context):
             raise TypeError("operation input must be validated with context=Context(...)")
+        if isinstance(value, Known):
+            return value.value
         try:
             if self.many:
                 entries = [value] if isinstance(value, str) else [str(entry) for entry in value]
@@ -130,6 +146,9 @@ class Money(Kind):
     def read(self, raw: str, ctx: Context) -> int:
         return ctx.money.parse(raw)
 
+    def from_api(self, value: Any, ctx: Context) -> int:
+        return int(value)
+
     def describe(self, value: int, ctx: Context) -> str:
         return ctx.money.currency.format(value)
 
@@ -151,12 +170,16 @@ class Moment(Kind):
 
     prefer: Prefer = "current_period"
     example: str = "yesterday 3pm"
+    joins_words: ClassVar[bool] = True
 
     def read(self, raw: str, ctx: Context) -> datetime:
         return ctx.dates.read(raw, zone=ctx.zone, now=ctx.now, prefer=self.prefer, locale=ctx.locale)
 
     def to_api(self, value: datetime, ctx: Context) -> str:
         return to_api_datetime(value, ctx.api_zone)
+
+    def from_api(self, value: str, ctx: Context) -> datetime:
+        return datetime.strptime(value, API_DATETIME_FORMAT).replace(tzinfo=ctx.api_zone)
 
     def describe(self, value: datetime, ctx: Context) -> str:
         shown = describe_datetime(value, ctx.zone)
@@ -165,7 +188,9 @@ class Moment(Kind):
         return shown
 
     def to_text(self, value: datetime, ctx: Context) -> str:
-        return f"{value.astimezone(ctx.zone):%Y-%m-%d %H:%M}"
+        local = value.astimezone(ctx.zone)
+        # Seconds only when there are some: written back, the value reads as the same moment.
+        return f"{local:%Y-%m-%d %H:%M:%S}" if local.second else f"{local:%Y-%m-%d %H:%M}"
 
 
 @dataclass(frozen=True)
@@ -174,6 +199,7 @@ class Day(Kind):
 
     prefer: Prefer = "past"
     example: str = "yesterday"
+    joins_words: ClassVar[bool] = True
 
     def read(self, raw: str, ctx: Context) -> date:
         return ctx.dates.read(raw, zone=ctx.zone, now=ctx.now, prefer=self.prefer, locale=ctx.locale,
@@ -181,6 +207,9 @@ class Day(Kind):
 
     def to_api(self, value: date, ctx: Context) -> str:
         return to_api_date(value)
+
+    def from_api(self, value: str, ctx: Context) -> date:
+        return date.fromisoformat(value)
 
     def describe(self, value: date, ctx: Context) -> str:
         return describe_date(value)
@@ -214,6 +243,9 @@ class Count(Kind):
         if number > self.maximum:
             raise InvalidValue(f"`{text}` is larger than {self.maximum:,}", example=self.example)
         return number
+
+    def from_api(self, value: Any, ctx: Context) -> int:
+        return int(value)
 
 
 @dataclass(frozen=True)
@@ -382,6 +414,9 @@ class Tags(Kind):
             return list(value)
         return [{"id": tag} if isinstance(tag, int) else {"name": tag} for tag in value]
 
+    def from_api(self, value: list[Any], ctx: Context) -> list[str | int]:
+        return [(tag.get("id") if "id" in tag else tag.get("name")) if isinstance(tag, dict) else tag for tag in value]
+
     def describe(self, value: list[str | int], ctx: Context) -> str:
         return ", ".join(f"id:{tag}" if isinstance(tag, int) else tag for tag in value)
 
@@ -475,6 +510,12 @@ class Items(Kind):
                 raise InvalidValue(f"{where}: the price {problem.message}", example=self.example) from None
             items.append(OrderItem(name, product_id, amount, subscription[0] if subscription else None))
         return items
+
+    def from_api(self, value: list[dict[str, Any]], ctx: Context) -> list[OrderItem]:
+        return [
+            OrderItem(line["name"], line["product_id"], int(line["amount"]), line.get("subscription_id"))
+            for line in value
+        ]
 
     def to_api(self, value: list[OrderItem], ctx: Context) -> list[dict[str, Any]]:
         lines = []

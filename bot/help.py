@@ -20,15 +20,32 @@ def resource_help(registry: Registry, word: str) -> str:
     if resource is None:
         names = ", ".join(f"`{item.name}`" for item in registry.resources)
         raise CommandError(f"There is no help on `{word}`. Ask about one of {names}.")
-    sections = [operation_help(op) for op in registry.for_resource(resource.name)]
+    operations = registry.for_resource(resource.name)
+    sections = [operation_help(op) for op in operations]
+    # What takes no key at all: `order refund INV-7 20`, `subscription cancel SUB-1`, `contact deactivate …`.
+    actions = [op for op in operations if not op.reads and all(spec.name in op.by_position for spec in op.params)]
+    if actions:
+        listed = "; ".join(f"`{op.usage()}` ({op.title.lower()})" for op in actions)
+        sections.insert(0, f"One-word actions: {listed}.")
     return "\n\n".join(sections)
 
 
 def operation_help(op: Operation) -> str:
     verbs = " | ".join(op.verbs)
     lines = [f"*{op.title}* (`{op.resource} {verbs}`): {op.description}", f"Usage: `{op.usage()}`"]
-    for spec in op.params:
-        lines.append(_param_line(spec, op.by_position))
+    if op.edits and op.changes is not None:
+        lines.append(
+            f"Keys: those of `{op.changes.name}`, each optional: only the ones given change. When the bot has no "
+            "record of it (it keeps the last one it sent), the form of the whole record opens instead, and "
+            "nothing is assumed."
+        )
+    else:
+        lines += [_param_line(spec, op.by_position) for spec in op.params]
+    if op.changes is not None and not op.edits:
+        lines.append(
+            f"Changes only that: the rest stays as the bot last sent it. When the bot has no record of it, the "
+            f"form of `{op.resource} update` opens instead."
+        )
     lines.append("Examples:")
     lines += [f"  `{example}`" for example in op.examples]
     return "\n".join(lines)

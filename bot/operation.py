@@ -68,17 +68,26 @@ def param(
     aliases: Sequence[str] = (),
     prefix: str | None = None,
     derived: str | None = None,
+    derived_from: Sequence[str] = (),
+    replaces: str | None = None,
 ) -> Any:
     """Describe one field: its form label (`title`), help (`hint`), examples, chat aliases, and for
     key/value fields the chat prefix (`field.plan=Pro`). A text default ("now", "1") is read like input.
 
     `derived` says what the input's validator fills the field with when it is not given ("the order
-    total"): the confirmation names it, and an update of a record the bot does not know asks for it."""
+    total"): the confirmation names it, and an update of a record the bot does not know asks for it —
+    unless it is worked out exactly from fields given (`derived_from`: the total from the items).
+    `replaces` names the field this one stands in for (`product_id` for `items`): an update giving this one
+    drops the other's known value."""
     extra: dict[str, Any] = {"aliases": list(aliases)}
     if prefix:
         extra["prefix"] = prefix
     if derived:
         extra["derived"] = derived
+    if replaces:
+        extra["replaces"] = replaces
+    if derived_from:
+        extra["derived_from"] = list(derived_from)
     return Field(
         default,
         title=title,
@@ -103,6 +112,8 @@ class Param:
     required: bool
     default: str | None
     derived: str | None = None
+    derived_from: tuple[str, ...] = ()
+    replaces: str | None = None
 
     @property
     def example(self) -> str:
@@ -127,15 +138,20 @@ class Input(BaseModel):
         return str(getattr(self, "contact_id", None) or getattr(self, "email", None) or "")
 
     @classmethod
-    def problem(cls, name: str, problem: str, *, example: str | None = None, missing: bool = False) -> InputError:
+    def problem(
+        cls, name: str, problem: str, *, example: str | Sequence[str] | None = None, missing: bool = False
+    ) -> InputError:
         """For a cross-field rule in an after-validator: `raise self.problem("items", "…")`."""
         return InputError([cls.field_error(name, problem, example=example, missing=missing)])
 
     @classmethod
-    def field_error(cls, name: str, problem: str, *, example: str | None = None, missing: bool = False) -> FieldError:
-        """One cross-field problem; raise several at once with `InputError([...])`."""
+    def field_error(
+        cls, name: str, problem: str, *, example: str | Sequence[str] | None = None, missing: bool = False
+    ) -> FieldError:
+        """One cross-field problem; raise several at once with `InputError([...])`. The field's declared
+        example is shown unless `example` gives others (`()`: none)."""
         spec = next(item for item in cls.params() if item.name == name)
-        examples = as_examples(example or spec.example)
+        examples = as_examples(spec.example if example is None else example)
         return FieldError(name, spec.title, problem, examples, "missing" if missing else "invalid")
 
     def values(self) -> typing.Iterator[tuple[Param, Any]]:
@@ -198,6 +214,8 @@ def _compile_params(model: type[Input]) -> tuple[Param, ...]:
                 required=info.is_required(),
                 default=default if isinstance(default, str) else None,
                 derived=str(extra["derived"]) if extra.get("derived") else None,
+                replaces=str(extra["replaces"]) if extra.get("replaces") else None,
+                derived_from=tuple(str(name) for name in extra.get("derived_from", ()) or ()),  # type: ignore[union-attr]
             )
         )
     return tuple(params)
@@ -267,6 +285,14 @@ class Operation:
     undo: str | None = None
     snapshot: str | None = None
     confirm_when: Callable[[Any], bool] | None = None
+    # An upsert whose accepted requests are kept as the object's record (`invoice`), keyed by its `id`.
+    record: str | None = None
+    # A change of a known record of that upsert: `build(input, current, ctx)` returns the values it changes.
+    changes: Operation | None = None
+    # The change that sets exactly the fields given (`order update`): the form that asks for a whole record.
+    edits: bool = False
+    # Said in that form when the record is not known (what the change meant that the form cannot hold).
+    unknown: str | None = None
     _keys: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -306,6 +332,17 @@ class Operation:
         return frozenset(name for slot in self.positional for name in slot_fields(slot))
 
     @property
+    def needs_contact(self) -> bool:
+        """Whether the contact must be given: a change of a known record already has one."""
+        return CONTACT in self.positional and self.changes is None
+
+    def request(self, data: Any, ctx: Context) -> ApiRequest:
+        """The SegMetrics request for a validated input (for a change, the whole record it makes)."""
+        if self.changes is not None:
+            return self.changes.build(data.after, ctx)
+        return self.build(data, ctx)
+
+    @property
     def may_ask(self) -> bool:
         """Whether some input makes it ask for confirmation first."""
         return self.destructive or self.confirm_when is not None
@@ -314,7 +351,7 @@ class Operation:
         """The required fields `raw` has no value for: a cheap look, before any value is read."""
         present = given(raw).keys()
         absent = [spec.name for spec in self.params if spec.required and spec.name not in present]
-        if CONTACT in self.positional and not present & set(CONTACT_FIELDS):
+        if self.needs_contact and not present & set(CONTACT_FIELDS):
             absent.insert(0, "email")
         return absent
 
@@ -327,13 +364,13 @@ class Operation:
         """Read raw text values into the input model; raise `InputError` listing every problem."""
         data = given(raw)
         problems = []
-        if CONTACT in self.positional and not any(data.get(name) for name in CONTACT_FIELDS):
+        if self.needs_contact and not any(data.get(name) for name in CONTACT_FIELDS):
             examples = as_examples(self.param("email").example_for(ctx))
             problems.append(FieldError("email", "E-mail or contact ID", "is required", examples, "missing"))
         try:
             validated = self.model.model_validate(data, context=ctx)
         except ValidationError as error:
-            problems += self._field_errors(error, ctx)
+            problems += self.field_errors(error, ctx)
         except InputError as error:  # a cross-field rule of the model
             problems += error.errors
         if problems:
@@ -341,7 +378,7 @@ class Operation:
             raise InputError(sorted(problems, key=lambda problem: order.get(problem.field, len(order))))
         return validated
 
-    def _field_errors(self, error: ValidationError, ctx: Context) -> list[FieldError]:
+    def field_errors(self, error: ValidationError, ctx: Context) -> list[FieldError]:
         problems = []
         for item in error.errors():
             name = str(item["loc"][0]) if item["loc"] else self.params[0].name
@@ -365,36 +402,48 @@ class Operation:
         self, data: Any, response: ApiResponse | None, ctx: Context, *, given: Collection[str] | None = None
     ) -> Summary:
         """The confirmation: a headline and the values as SegMetrics received them. With `given` (the
-        fields the user typed), a note names the declared defaults that filled the others."""
+        fields the user typed), a note names the declared defaults that filled the others. A change says
+        what it changed, from what to what."""
+        if self.changes is not None:
+            summary = data.describe(self, ctx)
+            note = self.defaulted(data.patch, given)
+            return Summary(summary.headline, summary.facts, (*summary.notes, *([note] if note else [])))
         if self.summarize is not None and response is not None:
             facts = tuple(self.summarize(data, response, ctx))
         else:
             facts = tuple(Fact(item.title, item.kind.describe(value, ctx), item.name) for item, value in data.values())
-        notes = self._notes(data, ctx)
-        if given is not None:
-            defaulted = [
-                f"{spec.title.lower()} {spec.default}" if spec.default is not None else f"{spec.title.lower()} = {spec.derived}"
-                for spec in self.params
-                if (spec.default is not None or spec.derived)
-                and spec.name not in given
-                and getattr(data, spec.name) is not None
-            ]
-            if defaulted:
-                notes = (*notes, "not given, so defaulted: " + ", ".join(defaulted))
-        return Summary(headline=self.headline(data, ctx), facts=facts, notes=notes)
+        notes = self.time_notes(data, ctx)
+        note = self.defaulted(data, given)
+        return Summary(headline=self.headline(data, ctx), facts=facts, notes=(*notes, *([note] if note else [])))
+
+    def defaulted(self, data: Any, given: Collection[str] | None) -> str | None:
+        """`not given, so defaulted: order date now, amount paid = the order total`, when any was."""
+        if given is None:
+            return None
+        defaulted = [
+            f"{spec.title.lower()} {spec.default}"
+            if spec.default is not None
+            else f"{spec.title.lower()} = {spec.derived}"
+            for spec in self.params
+            if (spec.default is not None or spec.derived)
+            and spec.name not in given
+            and getattr(data, spec.name) is not None
+        ]
+        return "not given, so defaulted: " + ", ".join(defaulted) if defaulted else None
 
     def headline(self, data: Any, ctx: Context) -> str:
         return self.fill(self.done, data, ctx)
 
     def fill(self, template: str, data: Any, ctx: Context) -> str:
         """A declared sentence (`done`, `not_found`) with `{field}` and `{contact}` filled in."""
+        data = getattr(data, "patch", data)  # a change: the sentence is about what was typed
         values: dict[str, str] = {"contact": data.contact}
         for item in self.params:
             value = getattr(data, item.name)
             values[item.name] = item.kind.describe(value, ctx) if value is not None else ""
         return template.format_map(values)
 
-    def _notes(self, data: Any, ctx: Context) -> tuple[str, ...]:
+    def time_notes(self, data: Any, ctx: Context) -> tuple[str, ...]:
         sent_times = any(isinstance(item.kind, Moment) for item, _ in data.values())
         if sent_times and ctx.api_zone.key != ctx.zone.key:
             return (f"times shown in {ctx.zone.key}; sent to SegMetrics in {ctx.api_zone.key}",)
@@ -407,7 +456,7 @@ class Operation:
         words = [self.resource, self.verb]
         for name in self.positional:
             if name == CONTACT:
-                words.append("<email|contact_id>")
+                words.append("<email|contact_id>" if self.needs_contact else "[<email|contact_id>]")
                 continue
             spec = self.param(name)
             text = f"<{name}…>" if spec.kind.many else f"<{name}>"
@@ -438,7 +487,10 @@ def operation(
     undo: str | None = None,
     snapshot: str | None = None,
     confirm_when: Callable[[Any], bool] | None = None,
-) -> Callable[[Callable[..., ApiRequest]], Operation]:
+    record: str | None = None,
+    changes: Operation | None = None,
+    unknown: str | None = None,
+) -> Callable[[Callable[..., Any]], Operation]:
     """Declare an operation. The decorated function's first parameter's annotation is its input model.
 
     `shortcut` is the callback id of a global shortcut that opens the operation's form (named
@@ -449,12 +501,18 @@ def operation(
     `snapshot` names the verb of the same resource, with the same input, that reads what this one
     destroys: what it finds is shown before asking, and kept in the audit trail for Restore.
 
+    `record` (on an upsert such as `order add`) names what its requests create (`invoice`): each accepted
+    request is kept as that object's record. `changes` (the upsert) makes this operation a change of a
+    known record: its function gets the input and the record as the upsert's input (None when unknown) and
+    returns the values it changes; the machinery re-checks the whole record, sends it, and says what
+    changed. `unknown` is said in the form that asks for the whole record when the bot has none.
 
-    @operation("order", "add", also=["update"], title="Add or update order", …)
+
+    @operation("order", "add", also=["update"], title="Add order", …)
     def add_order(order: OrderInput, ctx: Context) -> ApiRequest: …
     """
 
-    def declare(build: Callable[..., ApiRequest]) -> Operation:
+    def declare(build: Callable[..., Any]) -> Operation:
         hints = typing.get_type_hints(build)
         first = next(iter(build.__code__.co_varnames[: build.__code__.co_argcount]), None)
         model = hints.get(first) if first else None
@@ -481,6 +539,9 @@ def operation(
             undo=undo,
             snapshot=snapshot,
             confirm_when=confirm_when,
+            record=record,
+            changes=changes,
+            unknown=unknown,
         )
         return declared
 
@@ -535,6 +596,12 @@ def _check(op: Operation) -> None:
         problems.append(f"shortcut {op.shortcut!r} must be a lowercase callback id")
     if op.shortcut_name is not None and not 1 <= len(op.shortcut_name) <= MODAL_TITLE_LIMIT:
         problems.append(f"shortcut name {op.shortcut_name!r} must be 1–{MODAL_TITLE_LIMIT} characters")
+    if (op.record or op.changes) and "id" not in names:
+        problems.append("a record is kept and found by its `id`: declare an `id` field")
+    if op.changes is not None and not op.changes.record:
+        problems.append(f"it changes {op.changes.name}, which keeps no record (declare `record=` on it)")
+    if op.changes is not None and op.undo:
+        problems.append("a change has no undo")
     reserved = names & RESERVED_BLOCK_IDS
     if reserved:
         problems.append(f"fields {sorted(reserved)} would clash with the forms' own blocks")
@@ -602,6 +669,12 @@ class Registry:
                 raise DeclarationError(
                     f"{op.name}: snapshot {op.snapshot!r} must be a reading verb of {op.resource} with the same input"
                 )
+        self._editors = {op.changes.name: op for op in self.operations if op.changes is not None and op.edits}
+        for op in self.operations:
+            if op.changes is not None and op.changes.name not in self._editors:
+                raise DeclarationError(
+                    f"{op.name}: {op.changes.name} has no update (`updating(...)`) to ask for a record the bot lacks"
+                )
         for resource in self.resources:
             if resource.default_verb and (resource.name, resource.default_verb) not in self._operations:
                 raise DeclarationError(f"{resource.name}: default verb {resource.default_verb!r} is not declared")
@@ -648,6 +721,15 @@ class Registry:
     def reader(self, op: Operation) -> Operation | None:
         """The operation that reads what `op` destroys, if it declares one (`snapshot=`)."""
         return self._operations.get((op.resource, op.snapshot)) if op.snapshot else None
+
+    def editor(self, base: Operation) -> Operation:
+        """The update that sets exactly the fields given for `base`'s records: the form of a whole record."""
+        return self._editors[base.name]
+
+    @property
+    def record_kinds(self) -> frozenset[str]:
+        """What the bot keeps records of (`invoice`, `subscription`)."""
+        return frozenset(op.record for op in self.operations if op.record)
 
     def for_resource(self, resource: str) -> list[Operation]:
         return [op for op in self.operations if op.resource == resource]

@@ -12,20 +12,24 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import httpx
 from pydantic import SecretStr
 
+from bot.changes import apply
 from bot.chat import ParsedCommand, parse_command
 from bot.context import Context, Habits
 from bot.dates import DateReader
 from bot.money import Currency, MoneyReader
 from bot.operation import Operation, RawInput, Registry, Summary, given
+from bot.records import Records
 from bot.segmetrics.client import Credentials, SegMetricsClient
 from bot.segmetrics.errors import NotFound
 from bot.segmetrics.request import ApiRequest, ApiResponse
 from bot.segmetrics.retry import RetryPolicy
 from bot.settings import Settings
+from bot.store import AsyncStore
 
 log = logging.getLogger("segmetrics_slack.runner")
 
 SANDBOX_URL = "http://sandbox.invalid"
+UNREAD = object()  # `Runner.read`: look the record up
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,8 @@ class Runner:
         self.settings = settings
         # The in-process sandbox when no credentials are configured (None when live).
         self.sandbox = sandbox
+        # Records of what the bot sent, for changes of known objects (none: every change asks for the whole record).
+        self.records: Records | None = None
         self.dates = DateReader(settings.date_languages, settings.date_order)
         self.money = MoneyReader(Currency.of(settings.segmetrics_currency), settings.decimal_mark)
         self.api_zone = settings.api_zone
@@ -144,9 +150,33 @@ class Runner:
         """Chat text → operation and raw values; raises `CommandError`."""
         return parse_command(text, self.registry, slack=slack)
 
+    def keep_records(self, store: AsyncStore) -> None:
+        """Keep a record of every object the registry's upserts send, in `store`."""
+        self.records = Records(store, self.registry.record_kinds)
+
+    async def read(
+        self, operation: Operation, raw: RawInput, ctx: Context, *, known: Any = UNREAD, whole: bool = False
+    ) -> Any:
+        """Raw values → the operation's validated input; raises `InputError`, nothing sent. A change of a
+        known record is read against that record (`known`: a body already looked up, None for none; `whole`:
+        the values are a whole record, from its form) and raises `AskInForm` when what was said is not enough."""
+        data = operation.validate(raw, ctx)
+        if operation.changes is None:
+            return data
+        if known is UNREAD:
+            known = await self.known(operation, data.id, ctx)
+        return apply(operation, data, known, ctx, self.registry.editor(operation.changes), whole=whole)
+
+    async def known(self, operation: Operation, object_id: str, ctx: Context) -> dict[str, Any] | None:
+        """The record a change starts from, when the bot keeps records and has one."""
+        assert operation.changes is not None and operation.changes.record
+        if self.records is None:
+            return None
+        return await self.records.known(operation.changes.record, object_id, ctx)
+
     async def run(self, operation: Operation, raw: RawInput, ctx: Context) -> Outcome:
         """Validate raw values (raises `InputError`, nothing sent) and run the operation."""
-        return await self.execute(operation, operation.validate(raw, ctx), ctx, given=given(raw).keys())
+        return await self.execute(operation, await self.read(operation, raw, ctx), ctx, given=given(raw).keys())
 
     async def run_text(
         self,
@@ -174,13 +204,15 @@ class Runner:
 
         `given` names the fields the user typed, so the confirmation can say which were defaulted;
         `request` is the input already built, when the caller has it."""
-        request = request or operation.build(data, ctx)
+        request = request or operation.request(data, ctx)
         sandbox = self.sandbox is not None
         try:
             response = await self.client.send(request)
         except NotFound as error:
             if operation.not_found is None:
                 raise
+            if self.records is not None and request.method == "DELETE":
+                await self.records.after(operation, request, ctx)
             if request.method == "DELETE" and error.maybe_applied:
                 # A try's answer was lost and the retry found nothing: that try deleted it.
                 summary = operation.describe(data, None, ctx, given=given)
@@ -190,5 +222,7 @@ class Runner:
             summary = Summary(headline=operation.fill(operation.not_found, data, ctx))
             return Outcome(operation, data, request, None, summary, found=False, sandbox=sandbox)
         log.info("%s done for %s (attempts: %d)", operation.name, data.contact or "-", response.attempts)
+        if self.records is not None:
+            await self.records.after(operation, request, ctx)
         summary = operation.describe(data, response, ctx, given=given)
         return Outcome(operation, data, request, response, summary, sandbox=sandbox)

@@ -120,6 +120,20 @@ tickets = Table(
 )
 
 
+# The last full request the bot sent for each object it upserts (an order, a subscription), per account and
+# integration: its known state, which an update changes only where the user said.
+records = Table(
+    "records",
+    metadata,
+    Column("account_id", String(64), primary_key=True),
+    Column("integration_id", String(64), primary_key=True),
+    Column("kind", String(32), primary_key=True),
+    Column("object_id", String(255), primary_key=True),
+    Column("body", JSON, nullable=False),
+    Column("saved_at", UTCDateTime(), nullable=False),
+)
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -141,6 +155,28 @@ class AuditEvent:
     snapshot: Any = None
     key: str | None = None
     at: datetime = field(default_factory=_now)
+
+
+@dataclass(frozen=True)
+class RecordPlace:
+    """Where an object's record is kept: the account and integration, what it is (`invoice`), its id."""
+
+    account_id: str
+    integration_id: str
+    kind: str
+    object_id: str
+
+    def key(self) -> dict[str, str]:
+        return {
+            "account_id": self.account_id,
+            "integration_id": self.integration_id,
+            "kind": self.kind,
+            "object_id": key_of(self.object_id),
+        }
+
+
+def _record_match(key: Mapping[str, str]) -> list[Any]:
+    return [records.c[name] == value for name, value in key.items()]
 
 
 @dataclass(frozen=True)
@@ -192,6 +228,33 @@ class Store:
             query = query.where(audit.c.user_id == user)
         with self.engine.connect() as connection:
             return [dict(row._mapping) for row in connection.execute(query)]
+
+    # -- records ----------------------------------------------------------------------------------
+
+    def keep_record(self, place: RecordPlace, body: Mapping[str, Any]) -> None:
+        """Keep `body` as what SegMetrics now holds for this object (the last full request, accepted)."""
+        key = place.key()
+        with self.engine.begin() as connection:
+            changed = connection.execute(
+                update(records).where(*_record_match(key)).values(body=dict(body), saved_at=_now())
+            ).rowcount
+            if not changed:
+                try:
+                    with connection.begin_nested():
+                        connection.execute(insert(records).values(**key, body=dict(body), saved_at=_now()))
+                except IntegrityError:  # another runner kept it meanwhile: the later request wins
+                    connection.execute(
+                        update(records).where(*_record_match(key)).values(body=dict(body), saved_at=_now())
+                    )
+
+    def record_of(self, place: RecordPlace) -> dict[str, Any] | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(select(records.c.body).where(*_record_match(place.key()))).first()
+        return dict(row.body) if row is not None else None
+
+    def forget_record(self, place: RecordPlace) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(records.delete().where(*_record_match(place.key())))
 
     # -- idempotency ----------------------------------------------------------------------------
 

@@ -93,6 +93,25 @@ def add_contact(contact: ContactInput, ctx: Context) -> ApiRequest:
     return ApiRequest.post("contact", contact.to_api(ctx))
 
 
+def _status(contact: ContactRef, response: ApiResponse, ctx: Context) -> Sequence[Fact]:
+    return [*(Fact(spec.title, spec.kind.describe(value, ctx), spec.name) for spec, value in contact.values()),
+            Fact("Status", "inactive", "status")]  # fmt: skip
+
+
+@operation(
+    "contact",
+    "deactivate",
+    title="Deactivate contact",
+    positional=[CONTACT],
+    done="deactivated contact {contact}",
+    summarize=_status,
+    examples=["contact deactivate jane@example.com", "contact deactivate 12345"],
+)
+def deactivate_contact(contact: ContactRef, ctx: Context) -> ApiRequest:
+    """Mark a contact inactive; everything else about it stays (`contact update … status=active` undoes it)."""
+    return ApiRequest.post("contact", {**contact.to_api(ctx), "status": "inactive"})
+
+
 @operation(
     "contact",
     "delete",

@@ -1,11 +1,13 @@
-"""Orders (SegMetrics invoices): add or update, delete."""
+"""Orders (SegMetrics invoices): add, update what was said, refund, delete."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from pydantic import ValidationInfo, model_validator
 
+from bot.changes import updating
 from bot.context import Context
 from bot.fields import Cents, ContactId, EmailAddress, Flag, Identifier, Name, OrderItem, OrderItems, WhenPast
 from bot.money import MoneyReader
@@ -36,6 +38,7 @@ class OrderInput(Input):
         examples=["49.99"],
         aliases=["total"],
         derived="the items' sum, less discount, plus tax and shipping",
+        derived_from=["items"],
     )
     paid: Cents | None = param(
         None,
@@ -62,6 +65,7 @@ class OrderInput(Input):
         "discount, less tax and shipping).",
         examples=["C-100"],
         aliases=["product"],
+        replaces="items",
     )
     product_name: Name | None = param(
         None,
@@ -109,7 +113,7 @@ class OrderInput(Input):
             raise self.problem(
                 "amount",
                 f"is {show(self.amount)}, but the items add up to {show(total)} ({_sum_of(self, items, show)}): make "
-                "them agree, or leave the total out to have it worked out",
+                "them agree (when adding an order, leave the total out to have it worked out)",
                 example=money.plain(total),
             )
         if self.paid is None:
@@ -135,20 +139,75 @@ def _sum_of(order: OrderInput, items: int, show: Callable[[int], str]) -> str:
 @operation(
     "order",
     "add",
-    also=["update"],
-    title="Add or update order",
+    title="Add order",
     shortcut="add_order",
     shortcut_name="Add order",
     positional=["id", CONTACT],
     done="saved order {id} for {contact}",
+    record="invoice",
     examples=[
         'order add INV-1001 jane@example.com amount=49.99 item="Course | C-100 | 49.99"',
         'order add INV-1002 12345 total=99 product_id=PRO date="yesterday 3pm" tax=8.25',
     ],
 )
 def add_order(order: OrderInput, ctx: Context) -> ApiRequest:
-    """Record an order, or update the one with this invoice ID. Unknown products are created."""
+    """Record an order (sending an invoice ID again replaces that order whole). Unknown products are created."""
     return ApiRequest.post("invoice", order.to_api(ctx))
+
+
+update_order = updating(
+    add_order,
+    title="Update order",
+    done="updated order {id}",
+    description="Change an order: only the fields given change, the rest stays as the bot last sent it.",
+    examples=["order update INV-1001 refunded=yes", "order update INV-1001 paid=20 tax=4.50 total=54.49"],
+)
+
+
+class Refund(Input):
+    id: Identifier = param(title="Invoice ID", examples=["INV-1001"], aliases=["invoice", "invoice_id", "order_id"])
+    amount: Cents | None = param(
+        None,
+        title="Amount refunded",
+        hint="Leave it out for a full refund. A partial refund lowers the amount paid by this much.",
+        examples=["20"],
+        aliases=["refund", "refunded"],
+    )
+
+
+@operation(
+    "order",
+    "refund",
+    title="Refund order",
+    changes=add_order,
+    positional=["id", "amount"],
+    done="refunded order {id}",
+    unknown="For a partial refund, put in Amount paid what remains paid after it.",
+    examples=["order refund INV-1001", "order refund INV-1001 20"],
+)
+def refund_order(refund: Refund, order: OrderInput | None, ctx: Context) -> dict[str, Any]:
+    """Mark an order refunded. With an amount, a partial refund: what was paid goes down by it."""
+    if refund.amount == 0:
+        raise refund.problem("amount", "is zero: nothing would be refunded", example="20")
+    if order is None:
+        return {"is_refunded": True}
+    if refund.amount is None:
+        if order.is_refunded:
+            raise refund.problem(
+                "id",
+                f"is already marked refunded (paid: {ctx.money.currency.format(order.paid or 0)}); nothing to change. "
+                f"For a further partial refund, give its amount: `order refund {refund.id} 20`",
+                example=(),
+            )
+        return {"is_refunded": True}
+    paid = order.paid or 0
+    if refund.amount > paid:
+        raise refund.problem(
+            "amount",
+            f"({ctx.money.currency.format(refund.amount)}) is more than was paid ({ctx.money.currency.format(paid)})",
+            example=ctx.money.plain(paid),
+        )
+    return {"is_refunded": True, "paid": paid - refund.amount}
 
 
 class OrderRef(Input):

@@ -1,12 +1,13 @@
-"""Subscriptions: add or update, delete. A subscription does not create an order."""
+"""Subscriptions: add, update what was said, cancel, end, delete. A subscription does not create an order."""
 
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import ValidationInfo, model_validator
 
+from bot.changes import updating
 from bot.context import Context
 from bot.dates import describe_datetime
 from bot.fields import (
@@ -138,21 +139,82 @@ def _before(
 @operation(
     "subscription",
     "add",
-    also=["update"],
-    title="Add/update subscription",
+    title="Add subscription",
     shortcut="add_subscription",
     shortcut_name="Add subscription",
     positional=["id", CONTACT],
     done="saved subscription {id} for {contact}",
+    record="subscription",
     examples=[
-        "subscription add SUB-1001 jane@example.com amount=29 product_id=PRO-MONTHLY start_date=today cycle=month",
-        'subscription update SUB-1001 jane@example.com amount=290 product=PRO-YEARLY start="2026-01-01" every=year '
-        'name="Pro plan" canceled=yesterday',
+        "subscription add SUB-1001 jane@example.com amount=29 product_id=PRO-MONTHLY start_date=2026-11-01 cycle=month",
+        'subscription add SUB-1002 12345 amount=290 product=PRO-YEARLY start="2026-01-01" every=year '
+        'name="Pro plan" trial="2026-01-15"',
     ],
 )
 def add_subscription(subscription: SubscriptionInput, ctx: Context) -> ApiRequest:
-    """Record a subscription, or update the one with this id. It does not create an order."""
+    """Record a subscription (sending an id again replaces that subscription whole). It does not create an order."""
     return ApiRequest.post("subscription", subscription.to_api(ctx))
+
+
+update_subscription = updating(
+    add_subscription,
+    title="Update subscription",
+    done="updated subscription {id}",
+    description="Change a subscription: only the fields given change, the rest stays as the bot last sent it.",
+    examples=["subscription update SUB-1001 amount=39", "subscription update SUB-1001 billed=today qty=2"],
+)
+
+
+class Cancellation(Input):
+    id: Identifier = param(title="Subscription ID", examples=["SUB-1001"], aliases=["subscription_id"])
+    canceled_date: WhenPast = param(
+        "now",
+        title="Canceled",
+        examples=["yesterday", "2026-11-20 17:00"],
+        aliases=["canceled", "cancelled", "cancelled_date", "date", "on"],
+    )
+
+
+@operation(
+    "subscription",
+    "cancel",
+    title="Cancel subscription",
+    changes=add_subscription,
+    positional=["id", "canceled_date"],
+    done="cancelled subscription {id}",
+    examples=["subscription cancel SUB-1001", "subscription cancel SUB-1001 yesterday 5pm"],
+)
+def cancel_subscription(cancel: Cancellation, subscription: SubscriptionInput | None, ctx: Context) -> dict[str, Any]:
+    """Mark a subscription cancelled (now, or when it was); everything else about it stays."""
+    if subscription is not None and subscription.canceled_date is not None:
+        raise cancel.problem(
+            "id",
+            f"was already cancelled ({describe_datetime(subscription.canceled_date, ctx.zone)}); to change the date, "
+            "use `subscription update` with `canceled=`",
+            example=f"{cancel.id} canceled=yesterday",
+        )
+    return {"canceled_date": cancel.canceled_date}
+
+
+class Ending(Input):
+    id: Identifier = param(title="Subscription ID", examples=["SUB-1001"], aliases=["subscription_id"])
+    end_date: WhenFuture = param(
+        title="Ends", examples=["2027-01-31", "in 3 months"], aliases=["end", "ends", "date", "on"]
+    )
+
+
+@operation(
+    "subscription",
+    "end",
+    title="End subscription",
+    changes=add_subscription,
+    positional=["id", "end_date"],
+    done="subscription {id} ends {end_date}",
+    examples=["subscription end SUB-1001 2027-01-31", "subscription end SUB-1001 in 3 months"],
+)
+def end_subscription(ending: Ending, subscription: SubscriptionInput | None, ctx: Context) -> dict[str, Any]:
+    """Set when a subscription ends; everything else about it stays."""
+    return {"end_date": ending.end_date}
 
 
 class SubscriptionRef(Input):

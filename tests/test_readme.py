@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.changes import apply
 from bot.chat import parse_command
 from bot.context import Context
 from bot.settings import Settings
@@ -53,7 +54,14 @@ EXAMPLES = [
 @pytest.mark.parametrize("example", EXAMPLES)
 def test_every_readme_example_is_valid(example: str, ctx: Context) -> None:
     parsed = parse_command(example, REGISTRY)
-    parsed.operation.build(parsed.operation.validate(parsed.raw, ctx), ctx)
+    op = parsed.operation
+    data = op.validate(parsed.raw, ctx)
+    if op.changes is not None:
+        # A change changes the record its upsert's first example in this list made.
+        made = parse_command(next(line for line in EXAMPLES if line.startswith(op.changes.name)), REGISTRY)
+        known = op.changes.request(op.changes.validate(made.raw, ctx), ctx).json
+        data = apply(op, data, known, ctx, REGISTRY.editor(op.changes))
+    op.request(data, ctx)
 
 
 def test_every_operation_has_an_example_in_the_readme() -> None:

@@ -145,6 +145,7 @@ def build_bot(settings: Settings, runner: Runner | None = None) -> SlackBot:
         store = AsyncStore(Store(settings.segmetrics_bot_database_url))
     except SQLAlchemyError as error:
         raise StartupError(f"Cannot open SEGMETRICS_BOT_DATABASE_URL ({type(error).__name__}: {error})") from None
+    runner.keep_records(store)
     admins = settings.segmetrics_bot_admins
     policy = Policy.load(admins, settings.segmetrics_bot_policy, runner.registry)
     groups = Groups(client, [*admins, *policy.named()])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -60,6 +60,8 @@ class Origin:
     thread_ts: str | None = None
     ask_where: bool = False
     channel_name: str | None = None
+    # The form shows a whole record (an update's): a field left blank is removed, not kept.
+    whole: bool = False
 
     def dumps(self) -> str:
         return json.dumps({key: value for key, value in asdict(self).items() if value}, separators=(",", ":"))
@@ -76,13 +78,14 @@ class Origin:
             thread_ts=data.get("thread_ts"),
             ask_where=bool(data.get("ask_where")),
             channel_name=data.get("channel_name"),
+            whole=bool(data.get("whole")),
         )
 
     def answered_in(self, body: Mapping[str, Any]) -> Origin:
         """Where to answer a submission: where it was opened, or the conversation the form asked for
         (with the response_url Slack gives for it, which works where the bot is not a member)."""
         if not self.ask_where:
-            return self
+            return replace(self, whole=False)
         for entry in body.get("response_urls") or []:
             if entry.get("block_id") == WHERE_BLOCK:
                 return Origin(channel_id=entry.get("channel_id"), response_url=entry.get("response_url"))

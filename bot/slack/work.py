@@ -23,7 +23,7 @@ from bot.dates import describe_datetime
 from bot.logs import for_operation
 from bot.operation import Operation, given
 from bot.problems import InputError
-from bot.runner import Outcome
+from bot.runner import UNREAD, Outcome
 from bot.segmetrics.errors import NotFound, SegMetricsError, StatusError
 from bot.slack import messages, modals
 from bot.slack.replies import Conversation
@@ -145,24 +145,31 @@ class Executor:
         (None). `quiet`: no confirmation and no message on failure; the caller reports the result."""
         if key is None:
             return await self.perform(op, raw, work, None, quiet=quiet, checked=checked)
-        item = await self.journal(op, raw, work, key)
+        change = checked.data.journal() if checked is not None and op.changes is not None else None
+        item = await self.journal(op, raw, work, key, change=change)
         if item is None:
             return None
         return await self.perform(op, raw, work, item, quiet=quiet, checked=checked)
 
-    async def journal(self, op: Operation, raw: dict[str, Any], work: Work, key: str) -> Queued | None:
+    async def journal(
+        self, op: Operation, raw: dict[str, Any], work: Work, key: str, *, change: dict[str, Any] | None = None
+    ) -> Queued | None:
         """Write down that `op` is to run for this Slack interaction, leased to this run; None when the
-        interaction was seen before."""
-        item = await self.journal_soon(op, raw, work, key)
+        interaction was seen before. A change keeps the record it was read against (`change`): a retry
+        makes the same change of the same record."""
+        item = await self.journal_soon(op, raw, work, key, change=change)
         if item is None:
             log.info("%s: interaction %s already handled; not running it again", op.name, key)
         return item
 
-    def journal_soon(self, op: Operation, raw: dict[str, Any], work: Work, key: str) -> asyncio.Future[Queued | None]:
+    def journal_soon(
+        self, op: Operation, raw: dict[str, Any], work: Work, key: str, *, change: dict[str, Any] | None = None
+    ) -> asyncio.Future[Queued | None]:
         """`journal`, submitted now and answered later."""
         now = datetime.now(UTC)
         deadline = now + timedelta(hours=self.settings.segmetrics_outbox_hours)
-        return self.surface.store.begin(Begin(key, op.name, raw, work.as_dict(), now + LEASE, deadline))
+        job = {**work.as_dict(), **change} if change else work.as_dict()
+        return self.surface.store.begin(Begin(key, op.name, raw, job, now + LEASE, deadline))
 
     async def drop(self, item: Queued, reason: str) -> None:
         """A journaled command that will not run (what was typed could not be read): never resumed."""
@@ -241,8 +248,12 @@ class Executor:
         # Dates are read as of when the user sent the command, not when a retry runs: "yesterday" typed
         # before midnight and retried after it is still the day before it was typed.
         ctx = runner.context(habits, now=item.created_at if item is not None else None)
+        known = item.job.get("known") if item is not None and "known" in item.job else UNREAD
         try:
-            data = checked.data if checked is not None and checked.habits == habits else op.validate(raw, ctx)
+            if checked is not None and checked.habits == habits:
+                data = checked.data
+            else:
+                data = await runner.read(op, raw, ctx, known=known, whole=bool(item and item.job.get("whole")))
         except InputError as error:  # valid in the fallback zone, not in the user's (rare)
             await self._settle(lease, "failed", tries, str(error))
             self.audit(work, "failed", detail=str(error))
@@ -254,7 +265,7 @@ class Executor:
         if snapshot is None:
             snapshot = await self._snapshot(op, data, ctx)
         await surface.lane.turn()  # building and sending cost CPU: acknowledgements go first
-        request = op.build(data, ctx)
+        request = op.request(data, ctx)
         sent = {"method": request.method, "path": request.path, "json": request.json}
         typed = given(raw).keys()
         try:

@@ -53,7 +53,7 @@ async def test_policy_rules(bots: BotFactory, sandbox: Sandbox, tmp_path: Path) 
     assert "*Delete order* is not open to you ([defaults] deletes in" in message
     assert "Ask an admin (<@U1>, `@owners`) or whoever runs the bot to change SEGMETRICS_BOT_POLICY" in message
     # A listed user and a member of a listed group may; others may not.
-    assert "*Add or update order* is not open to you" in await refused(
+    assert "*Add order* is not open to you" in await refused(
         slack, "order add INV-1 a@b.com amount=5 product_id=P", user="U2"
     )
     for user in ("U3", "U4"):

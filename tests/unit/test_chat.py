@@ -80,7 +80,7 @@ def test_parses(text: str, operation: str, raw: dict[str, object]) -> None:
         ("", "Start with what to act on"),
         ("frobnicate add", "`frobnicate` is not something the bot acts on"),
         ("contcat add a@b.com", "did you mean `contact`"),
-        ("contact", "Say `add`, `update`, `delete`, `show`"),
+        ("contact", "Say `add`, `update`, `deactivate`, `delete`, `show`"),
         ("contact frob a@b.com", "`contact frob` is not an operation"),
         ("order add INV-1 a@b.com amont=5", "`order add` has no key `amont`: did you mean `amount`"),
         ("order add INV-1 a@b.com amount=5 amount=6", "`amount` is given twice"),

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import pytest
 
+from bot.changes import apply
 from bot.chat import parse_command
 from bot.context import Context
 from bot.fields import Cents, Identifier, TagList, Text
@@ -18,8 +19,15 @@ from commands import REGISTRY
 @pytest.mark.parametrize("example", [example for op in REGISTRY for example in op.examples])
 def test_every_chat_example_is_valid(example: str, ctx: Context) -> None:
     parsed = parse_command(example, REGISTRY)
-    data = parsed.operation.validate(parsed.raw, ctx)
-    parsed.operation.build(data, ctx)
+    op = parsed.operation
+    data = op.validate(parsed.raw, ctx)
+    if op.changes is not None:
+        # A change's examples change the record its upsert's first example makes.
+        made = parse_command(op.changes.examples[0], REGISTRY)
+        known = op.changes.request(op.changes.validate(made.raw, ctx), ctx).json
+        data = apply(op, data, known, ctx, REGISTRY.editor(op.changes))
+        assert data.differences(op.changes, ctx)
+    op.request(data, ctx)
 
 
 @pytest.mark.parametrize(
@@ -41,16 +49,22 @@ class _Info:
         self.context = context
 
 
-def test_registry_holds_the_eleven_operations() -> None:
+def test_registry_holds_every_operation_in_order() -> None:
     assert [op.name for op in REGISTRY] == [
         "contact add",
+        "contact deactivate",
         "contact delete",
         "contact show",
         "tag add",
         "tag remove",
         "order add",
+        "order update",
+        "order refund",
         "order delete",
         "subscription add",
+        "subscription update",
+        "subscription cancel",
+        "subscription end",
         "subscription delete",
         "ad record",
         "api call",

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from bot.changes import apply
 from bot.chat import parse_command
 from bot.context import Context
 from bot.problems import InputError
@@ -18,10 +19,36 @@ from tests.conftest import make_context
 
 def request_for(text: str, ctx: Context) -> tuple[str, str, str, Any]:
     parsed = parse_command(text, REGISTRY, slack=True)
-    data = parsed.operation.validate(parsed.raw, ctx)
-    request = parsed.operation.build(data, ctx)
+    op = parsed.operation
+    data = op.validate(parsed.raw, ctx)
+    if op.changes is not None:
+        # A change of the record the first case of its upsert made.
+        base_text = next(text for text, _ in CASES if parse_command(text, REGISTRY).operation is op.changes)
+        known = request_for(base_text, ctx)[3]
+        data = apply(op, data, known, ctx, REGISTRY.editor(op.changes))
+    request = op.request(data, ctx)
     return request.method, request.api, request.path, request.json
 
+
+FIRST_ORDER = {
+    "id": "INV-1001",
+    "email": "jane@example.com",
+    "amount": 4999,
+    "paid": 4999,
+    "date_created": "2026-11-23 15:30:00",
+    "items": [{"name": "Course", "product_id": "C-100", "amount": 4999}],
+}
+FIRST_SUBSCRIPTION = {
+    "id": "SUB-1",
+    "email": "jane@example.com",
+    "amount": 2900,
+    "product_id": "PRO-M",
+    "start_date": "2026-11-01 04:00:00",
+    "billing_cycle": "month",
+    "frequency": 1,
+    "last_bill_date": "2026-11-01 04:00:00",
+    "quantity": 1,
+}
 
 CASES: list[tuple[str, tuple[str, str, str, Any]]] = [
     # contact add/update
@@ -60,6 +87,7 @@ CASES: list[tuple[str, tuple[str, str, str, Any]]] = [
             },
         ),
     ),
+    ("contact deactivate 12345", ("POST", "import", "contact", {"contact_id": "12345", "status": "inactive"})),
     # contact delete and look-up: path segments percent-encoded
     ("contact delete jane+vip@example.com", ("DELETE", "import", "contact/jane%2Bvip@example.com", None)),
     ("contact delete ext/42", ("DELETE", "import", "contact/ext%2F42", None)),
@@ -135,6 +163,12 @@ CASES: list[tuple[str, tuple[str, str, str, Any]]] = [
         ),
     ),
     ("order delete INV/1001", ("DELETE", "import", "invoice/INV%2F1001", None)),
+    # changes of the first order above, as the bot sent it
+    (
+        "order update INV-1001 jane@example.com refunded=yes",
+        ("POST", "import", "invoice", {**FIRST_ORDER, "is_refunded": True}),
+    ),
+    ("order refund INV-1001 $9.99", ("POST", "import", "invoice", {**FIRST_ORDER, "paid": 4000, "is_refunded": True})),
     # subscriptions
     (
         "subscription add SUB-1 jane@example.com amount=29 product=PRO-M start=2026-11-01 cycle=monthly",
@@ -156,7 +190,7 @@ CASES: list[tuple[str, tuple[str, str, str, Any]]] = [
         ),
     ),
     (
-        'subscription update SUB-2 12345 price=290 product_id=PRO-Y name="Pro yearly" start="Jan 1 2026" '
+        'subscription add SUB-2 12345 price=290 product_id=PRO-Y name="Pro yearly" start="Jan 1 2026" '
         'every=year frequency=2 last_bill="2026-01-01" qty=3 trial=2027-01-15 end="Jan 1 2028" cancelled=yesterday',
         (
             "POST",
@@ -180,6 +214,16 @@ CASES: list[tuple[str, tuple[str, str, str, Any]]] = [
         ),
     ),
     ("subscription delete SUB-1", ("DELETE", "import", "subscription/SUB-1", None)),
+    # changes of the first subscription above
+    ("subscription update SUB-1 qty=2", ("POST", "import", "subscription", {**FIRST_SUBSCRIPTION, "quantity": 2})),
+    (
+        "subscription cancel SUB-1 yesterday 9am",
+        ("POST", "import", "subscription", {**FIRST_SUBSCRIPTION, "canceled_date": "2026-11-22 14:00:00"}),
+    ),
+    (
+        "subscription end SUB-1 Jan 31 2027",
+        ("POST", "import", "subscription", {**FIRST_SUBSCRIPTION, "end_date": "2027-01-31 05:00:00"}),
+    ),
     # ad performance
     (
         "ad record AD-1 spend=120.50 date=yesterday",

@@ -87,7 +87,7 @@ def test_segmetrics_rejections_show_the_apis_own_words() -> None:
         "SegMetrics rejected the request: missing 'id' field.", status_code=400, errors=["missing 'id' field"], body={}
     )
     blocks = messages.segmetrics_problem(error, op, typed="/sm-order add x").blocks
-    assert blocks[0]["text"]["text"] == "❌ *Add or update order* was rejected by SegMetrics:\n• missing 'id' field"
+    assert blocks[0]["text"]["text"] == "❌ *Add order* was rejected by SegMetrics:\n• missing 'id' field"
 
 
 def test_grammar_problems_show_usage_escaped() -> None:

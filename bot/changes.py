@@ -137,7 +137,7 @@ def apply(
             raise InputError(problems)
         raise AskInForm(editor, _texts(base, merged, ctx), _unknown_notice(op, patch, ctx), problems)
     if current is not None and base.build(after, ctx).json == dict(known or {}):
-        raise InputError([patch.field_error("id", "changes nothing: the record already has those values")])
+        raise InputError([patch.field_error("id", "changes nothing: the record already has those values", example=())])
     return Change(patch, current, after, known, whole)
 
 

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.store import AuditEvent, Store
+from bot.store import AuditEvent, RecordPlace, Store
 
 
 def _postgres_binaries() -> tuple[str, str] | None:
@@ -72,7 +72,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     yield opened
     if request.param == "postgresql":
         with opened.engine.begin() as connection:
-            for table in ("audit", "outbox", "claims", "tickets"):
+            for table in ("audit", "outbox", "claims", "tickets", "records"):
                 connection.exec_driver_sql(f"DELETE FROM {table}")
     opened.close()
 
@@ -158,3 +158,20 @@ def test_tickets_expire(store: Store) -> None:
     assert store.ticket(fresh, "restore") == ({"snapshot": {"email": "a@b.com"}}, True)
     assert store.ticket(stale, "restore") == ({}, False)
     assert store.ticket(fresh, "undo") is None and store.ticket("nope", "restore") is None
+
+
+def test_records_are_kept_per_account_and_integration_replaced_and_forgotten(store: Store) -> None:
+    order = RecordPlace("acct-1", "int-9", "invoice", "INV-7")
+    elsewhere = RecordPlace("acct-1", "int-2", "invoice", "INV-7")
+    assert store.record_of(order) is None
+    store.keep_record(order, {"id": "INV-7", "amount": 6000})
+    store.keep_record(elsewhere, {"id": "INV-7", "amount": 100})
+    store.keep_record(order, {"id": "INV-7", "amount": 6000, "is_refunded": True})
+    assert store.record_of(order) == {"id": "INV-7", "amount": 6000, "is_refunded": True}
+    assert store.record_of(elsewhere) == {"id": "INV-7", "amount": 100}
+    assert store.record_of(RecordPlace("acct-1", "int-9", "subscription", "INV-7")) is None
+    store.forget_record(order)
+    assert store.record_of(order) is None and store.record_of(elsewhere) is not None
+    long_id = RecordPlace("acct-1", "int-9", "invoice", "x" * 400)
+    store.keep_record(long_id, {"id": "x" * 400})
+    assert store.record_of(long_id) == {"id": "x" * 400}

@@ -8,10 +8,11 @@ import contextlib
 import gc
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot import logs
+from bot.changes import AskInForm
 from bot.context import Habits
 from bot.help import overview, resource_help
 from bot.locales import known_locale
@@ -217,6 +218,8 @@ async def _run(runner: Runner, text: str, habits: Habits) -> int:
             print(f"  usage: {error.usage}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except InputError as error:
+        if isinstance(error, AskInForm):
+            print(f"✗ {error.without_form}", file=sys.stderr)  # the terminal has no form
         print("✗ Nothing was sent to SegMetrics:", file=sys.stderr)
         for problem in error.errors:
             print(f"  - {problem.message}", file=sys.stderr)
@@ -227,17 +230,32 @@ async def _run(runner: Runner, text: str, habits: Habits) -> int:
     return EXIT_OK
 
 
+@contextlib.asynccontextmanager
+async def _keeping_records(runner: Runner, settings: Settings) -> AsyncIterator[None]:
+    """The terminal keeps and reads the same records of orders and subscriptions as the Slack bot (in
+    SEGMETRICS_BOT_DATABASE_URL), so an update typed here changes only what it says too."""
+    from bot.store import AsyncStore, Store
+
+    store = AsyncStore(Store(settings.segmetrics_bot_database_url))
+    runner.keep_records(store)
+    try:
+        yield
+    finally:
+        runner.records = None
+        await store.close()
+
+
 async def _exec(settings: Settings, text: str, habits: Habits) -> int:
     if settings.sandbox:
         print(_banner(settings), file=sys.stderr)
-    async with Runner.from_settings(settings) as runner:
+    async with Runner.from_settings(settings) as runner, _keeping_records(runner, settings):
         return await _run(runner, text, habits)
 
 
 async def _shell(settings: Settings, habits: Habits) -> int:
     print(_banner(settings))
     print("Type a command (`help` for examples, `help order` for every key, `quit` to leave).")
-    async with Runner.from_settings(settings) as runner:
+    async with Runner.from_settings(settings) as runner, _keeping_records(runner, settings):
         runner.warm_up()
         loop = asyncio.get_running_loop()
         while True:

@@ -23,6 +23,7 @@ from bot.operation import CONTACT_FIELDS, Fact, Input, Operation, Summary, opera
 from bot.problems import FieldError, InputError, as_examples
 
 UNSAID = "is required: the bot has no record to keep its current value from"
+FILL_IN = "fill in the whole record below"
 
 
 @dataclass(frozen=True)
@@ -89,8 +90,13 @@ class AskInForm(InputError):
         self.prefill = prefill
         self.notice = notice
 
+    @property
+    def without_form(self) -> str:
+        """The notice where no form can open: the whole record is typed as a command."""
+        return self.notice.replace(FILL_IN, f"type the whole record: `{self.form.usage()}`")
+
     def __str__(self) -> str:
-        return "\n".join([self.notice, *(problem.message for problem in self.errors)])
+        return "\n".join([self.without_form, *(problem.message for problem in self.errors)])
 
 
 def apply(
@@ -163,8 +169,8 @@ def _unknown_notice(op: Operation, patch: Any, ctx: Context) -> str:
     assert base is not None
     notice = (
         f"The bot has no record of {base.resource} {patch.id}: it keeps the last one it sent, and this one was made "
-        "elsewhere or before it kept them. So it cannot change only what you said: fill in the whole record below. "
-        "Nothing is assumed, and a field left blank is sent blank."
+        f"elsewhere or before it kept them. So it cannot change only what you said: {FILL_IN}. Nothing is assumed, "
+        "and a field left blank is sent blank."
     )
     return f"{notice} {op.fill(op.unknown, patch, ctx)}" if op.unknown else notice
 

@@ -116,3 +116,14 @@ def test_audit_exports_csv_and_json(tmp_path: Path) -> None:
     assert len(lines) == 2 and ",U2,,tag add,refused,rule," in lines[1]
     result = run_cli("audit", "--since", "whenever", cwd=tmp_path)
     assert result.returncode == 2 and "--since could not read `whenever`" in result.stderr
+
+
+def test_exec_changes_only_what_it_says_of_an_order_it_sent(tmp_path: Path) -> None:
+    unknown = run_cli("exec", "order refund INV-1 5", cwd=tmp_path)
+    assert unknown.returncode == 2
+    assert "no record of order INV-1" in unknown.stderr and "type the whole record: `order update" in unknown.stderr
+    added = run_cli("exec", 'order add INV-1 jane@example.com item="Course | C-1 | 30" date=2026-11-20', cwd=tmp_path)
+    assert added.returncode == 0, added.stderr
+    refunded = run_cli("exec", "order refund INV-1 5", cwd=tmp_path)
+    assert refunded.returncode == 0, refunded.stderr
+    assert "Amount paid  $30.00 → $25.00" in refunded.stdout and "nothing else changed" in refunded.stdout

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from bot.sandbox import Fault, Sandbox, SandboxServer
+from bot.store import RecordPlace, Store
 from tests.e2e.conftest import BASE, BotFactory, Slack, settled, temporary_database
 
 FAST = {
@@ -274,3 +275,26 @@ async def test_commands_still_queued_at_a_stop_are_run_by_the_next_start(bots: B
     await settled(second)
     assert applied(sandbox) == 6
     assert second.bot.store.store.pending() == []
+
+
+async def test_a_queued_change_is_made_of_the_record_it_was_read_against(bots: BotFactory, sandbox: Sandbox) -> None:
+    database = temporary_database()
+    first = await bots.start(**FAST, segmetrics_bot_database_url=database)
+    await first.bot.runner.run_text('order add INV-7 jane@example.com item="Course | C-1 | 60" date=2026-11-20')
+    order = dict(sandbox.requests[-1].json)
+    sandbox.add_fault(Fault(status=503, times=1000))
+    await first.command("order refund INV-7 20")
+    await first.posted(lambda call: "queued" in call.args.get("text", ""), method="response_url", timeout=10)
+    await bots.stop(first)
+    sandbox.reset()
+    # Meanwhile the kept record changes; the queued refund still changes the order as it was when typed.
+    place = RecordPlace("acct-1", "int-9", "invoice", "INV-7")
+    store = Store(database)
+    store.keep_record(place, {**order, "paid": 100})
+    store.close()
+    second = await bots.start(**FAST, segmetrics_bot_database_url=database)
+    done = await second.posted(lambda call: "refunded order INV-7" in call.args["text"], timeout=15)
+    assert "$60.00 → $40.00" in json.dumps(done.args["blocks"], ensure_ascii=False)
+    assert sandbox.requests[-1].json == {**order, "paid": 4000, "is_refunded": True}
+    await settled(second)
+    assert second.bot.store.store.record_of(place) == {**order, "paid": 4000, "is_refunded": True}

@@ -35,11 +35,6 @@ class Change:
     before: Any
     after: Any
     known: Mapping[str, Any] | None
-    whole: bool = False
-
-    def journal(self) -> dict[str, Any]:
-        """What a retry needs to make the same change: the record it was read against, and how."""
-        return {"known": self.known, "whole": self.whole}
 
     @property
     def contact(self) -> str:
@@ -144,7 +139,7 @@ def apply(
         raise AskInForm(editor, _texts(base, merged, ctx), _unknown_notice(op, patch, ctx), problems)
     if current is not None and base.build(after, ctx).json == dict(known or {}):
         raise InputError([patch.field_error("id", "changes nothing: the record already has those values", example=())])
-    return Change(patch, current, after, known, whole)
+    return Change(patch, current, after, known)
 
 
 def _unsaid(base: Operation, merged: Mapping[str, Any], ctx: Context) -> list[FieldError]:

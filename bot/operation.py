@@ -293,6 +293,8 @@ class Operation:
     edits: bool = False
     # Said in that form when the record is not known (what the change meant that the form cannot hold).
     unknown: str | None = None
+    # The operation whose policy rule applies when this one has none of its own (a change: its upsert).
+    ruled_like: Operation | None = None
     _keys: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -490,6 +492,7 @@ def operation(
     record: str | None = None,
     changes: Operation | None = None,
     unknown: str | None = None,
+    ruled_like: Operation | None = None,
 ) -> Callable[[Callable[..., Any]], Operation]:
     """Declare an operation. The decorated function's first parameter's annotation is its input model.
 
@@ -506,6 +509,8 @@ def operation(
     known record: its function gets the input and the record as the upsert's input (None when unknown) and
     returns the values it changes; the machinery re-checks the whole record, sends it, and says what
     changed. `unknown` is said in the form that asks for the whole record when the bot has none.
+    `ruled_like` names the operation whose policy rule applies when the policy has none for this one (a
+    change is ruled like its upsert unless it says otherwise), so a new verb never slips past a rule.
 
 
     @operation("order", "add", also=["update"], title="Add order", …)
@@ -542,6 +547,7 @@ def operation(
             record=record,
             changes=changes,
             unknown=unknown,
+            ruled_like=ruled_like or changes,
         )
         return declared
 

@@ -141,8 +141,13 @@ class Policy:
         return sorted({entry for rule in rules for entry in rule.allow if entry[:1] in "@S"})
 
     def rule_for(self, op: Operation) -> Rule:
-        if op.name in self.rules:
-            return self.rules[op.name]
+        """The operation's own rule, else the rule of the operation it is ruled like (`order refund` →
+        `order add`), else its category's default."""
+        like: Operation | None = op
+        while like is not None:
+            if like.name in self.rules:
+                return self.rules[like.name]
+            like = like.ruled_like
         kind = category(op)
         return self.defaults.get(kind) or Rule(DEFAULTS[kind], (), f"the default for {kind}")
 

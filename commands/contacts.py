@@ -105,6 +105,7 @@ def _status(contact: ContactRef, response: ApiResponse, ctx: Context) -> Sequenc
     positional=[CONTACT],
     done="deactivated contact {contact}",
     summarize=_status,
+    ruled_like=add_contact,
     examples=["contact deactivate jane@example.com", "contact deactivate 12345"],
 )
 def deactivate_contact(contact: ContactRef, ctx: Context) -> ApiRequest:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -85,13 +85,15 @@ class Origin:
         """Where to answer a submission: where it was opened, or the conversation the form asked for
         (with the response_url Slack gives for it, which works where the bot is not a member)."""
         if not self.ask_where:
-            return replace(self, whole=False)
+            return self
         for entry in body.get("response_urls") or []:
             if entry.get("block_id") == WHERE_BLOCK:
-                return Origin(channel_id=entry.get("channel_id"), response_url=entry.get("response_url"))
+                return Origin(
+                    channel_id=entry.get("channel_id"), response_url=entry.get("response_url"), whole=self.whole
+                )
         values = ((body.get("view") or {}).get("state") or {}).get("values") or {}
         chosen = ((values.get(WHERE_BLOCK) or {}).get(ACTION_ID) or {}).get("selected_conversation")
-        return Origin(channel_id=chosen)
+        return Origin(channel_id=chosen, whole=self.whole)
 
 
 def callback_id(op: Operation) -> str:

@@ -213,6 +213,7 @@ class SlackSurface:
             response_url=origin.response_url,
             thread_ts=origin.thread_ts,
             typed=typed,
+            whole=origin.whole,
         )
 
     def proceed(self, op: Operation, raw: dict[str, Any], data: Any, work: Work, *, key: str | None) -> None:

@@ -61,6 +61,8 @@ class Work:
     response_url: str | None = None
     thread_ts: str | None = None
     typed: str | None = None
+    # From the form of a whole record (an update's): a field left blank there is removed, not kept.
+    whole: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         # Flat strings only: a plain copy (dataclasses.asdict deep-copies, at ten times the cost).
@@ -77,6 +79,7 @@ class Work:
             response_url=self.response_url,
             thread_ts=self.thread_ts,
             channel_name=self.channel_name,
+            whole=self.whole,
         )
 
 
@@ -145,30 +148,30 @@ class Executor:
         (None). `quiet`: no confirmation and no message on failure; the caller reports the result."""
         if key is None:
             return await self.perform(op, raw, work, None, quiet=quiet, checked=checked)
-        change = checked.data.journal() if checked is not None and op.changes is not None else None
-        item = await self.journal(op, raw, work, key, change=change)
+        known = checked.data.known if checked is not None and op.changes is not None else UNREAD
+        item = await self.journal(op, raw, work, key, known=known)
         if item is None:
             return None
         return await self.perform(op, raw, work, item, quiet=quiet, checked=checked)
 
     async def journal(
-        self, op: Operation, raw: dict[str, Any], work: Work, key: str, *, change: dict[str, Any] | None = None
+        self, op: Operation, raw: dict[str, Any], work: Work, key: str, *, known: Any = UNREAD
     ) -> Queued | None:
         """Write down that `op` is to run for this Slack interaction, leased to this run; None when the
-        interaction was seen before. A change keeps the record it was read against (`change`): a retry
+        interaction was seen before. A change keeps the record it was read against (`known`): a retry
         makes the same change of the same record."""
-        item = await self.journal_soon(op, raw, work, key, change=change)
+        item = await self.journal_soon(op, raw, work, key, known=known)
         if item is None:
             log.info("%s: interaction %s already handled; not running it again", op.name, key)
         return item
 
     def journal_soon(
-        self, op: Operation, raw: dict[str, Any], work: Work, key: str, *, change: dict[str, Any] | None = None
+        self, op: Operation, raw: dict[str, Any], work: Work, key: str, *, known: Any = UNREAD
     ) -> asyncio.Future[Queued | None]:
         """`journal`, submitted now and answered later."""
         now = datetime.now(UTC)
         deadline = now + timedelta(hours=self.settings.segmetrics_outbox_hours)
-        job = {**work.as_dict(), **change} if change else work.as_dict()
+        job = work.as_dict() if known is UNREAD else {**work.as_dict(), "known": known}
         return self.surface.store.begin(Begin(key, op.name, raw, job, now + LEASE, deadline))
 
     async def drop(self, item: Queued, reason: str) -> None:
@@ -253,7 +256,7 @@ class Executor:
             if checked is not None and checked.habits == habits:
                 data = checked.data
             else:
-                data = await runner.read(op, raw, ctx, known=known, whole=bool(item and item.job.get("whole")))
+                data = await runner.read(op, raw, ctx, known=known, whole=work.whole)
         except InputError as error:  # valid in the fallback zone, not in the user's (rare)
             await self._settle(lease, "failed", tries, str(error))
             self.audit(work, "failed", detail=str(error))

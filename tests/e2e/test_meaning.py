@@ -290,3 +290,22 @@ async def test_records_survive_a_restart_and_a_delete_forgets(bots: BotFactory, 
     await slack.command("order update INV-7 refunded=yes")
     view = await slack.opened_view(after=since)
     assert "no record of order INV-7" in json.dumps(view["blocks"])
+
+
+async def test_a_field_cleared_in_the_update_form_is_removed(slack: Slack, sandbox: Sandbox) -> None:
+    await slack.bot.runner.run_text(
+        'subscription add SUB-1 ann@example.com amount=29 product=P cycle=month start=2026-11-01 name="Pro plan"'
+    )
+    subscription = dict(last_sent(sandbox)[2])
+    since = time.monotonic()
+    await slack.command("subscription update SUB-1")
+    view = await slack.opened_view(after=since)
+    blocks = {block["block_id"]: block for block in view["blocks"] if block["type"] == "input"}
+    assert blocks["name"]["element"]["initial_value"] == "Pro plan"
+    since = time.monotonic()
+    await slack.submit(view, {"name": "", "quantity": "2"})
+    posted = await slack.posted(lambda call: call.at >= since)
+    expected = {key: value for key, value in subscription.items() if key != "name"}
+    assert last_sent(sandbox)[2] == {**expected, "quantity": 2}
+    text = shown(posted.args)
+    assert "Pro plan → (removed)" in text and "1 → 2" in text

@@ -78,3 +78,23 @@ def test_mistakes_in_the_file_are_named(tmp_path: Path, text: str, says: str) ->
     with pytest.raises(PolicyError) as caught:
         Policy.load(["U1"], str(path), REGISTRY)
     assert says in str(caught.value)
+
+
+def test_a_change_follows_the_rule_of_what_it_changes_unless_it_has_its_own() -> None:
+    data = {
+        "operations": {
+            "order add": {"allow": ["U3"], "channels": ["#sales"]},
+            "subscription cancel": {"allow": "everyone"},
+            "contact add": {"allow": "admins"},
+        }
+    }
+    policy = Policy.parse(data, REGISTRY, admins=["U1"], path="policy.toml")
+    for name in ("order update", "order refund"):
+        assert policy.decide(op(name), "U3", channel_name="sales").allowed
+        refused = policy.decide(op(name), "U2", channel_name="sales")
+        assert not refused.allowed and '[operations."order add"]' in refused.message
+        assert not policy.decide(op(name), "U3", channel_name="random").allowed
+    assert not policy.decide(op("contact deactivate"), "U2").allowed
+    assert policy.decide(op("contact deactivate"), "U1").allowed
+    assert policy.decide(op("subscription cancel"), "U2").allowed
+    assert policy.decide(op("subscription end"), "U2").allowed  # subscription add has no rule: the default

@@ -234,9 +234,17 @@ async def _run(runner: Runner, text: str, habits: Habits) -> int:
 async def _keeping_records(runner: Runner, settings: Settings) -> AsyncIterator[None]:
     """The terminal keeps and reads the same records of orders and subscriptions as the Slack bot (in
     SEGMETRICS_BOT_DATABASE_URL), so an update typed here changes only what it says too."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from bot.store import AsyncStore, Store
 
-    store = AsyncStore(Store(settings.segmetrics_bot_database_url))
+    try:
+        store = AsyncStore(Store(settings.segmetrics_bot_database_url))
+    except SQLAlchemyError as error:
+        print(f"(no records of orders and subscriptions: the database cannot be opened, {type(error).__name__})",
+              file=sys.stderr)  # fmt: skip
+        yield
+        return
     runner.keep_records(store)
     try:
         yield

@@ -23,6 +23,7 @@ from bot.operation import CONTACT_FIELDS, Fact, Input, Operation, Summary, opera
 from bot.problems import FieldError, InputError, as_examples
 
 UNSAID = "is required: the bot has no record to keep its current value from"
+WHOLE = "is required: the form holds the whole record, and this field cannot be sent blank"
 FILL_IN = "fill in the whole record below"
 
 
@@ -87,8 +88,10 @@ class AskInForm(InputError):
 
     @property
     def without_form(self) -> str:
-        """The notice where no form can open: the whole record is typed as a command."""
-        return self.notice.replace(FILL_IN, f"type the whole record: `{self.form.usage()}`")
+        """The notice where no form can open: the whole record is typed as a command of the upsert, which
+        replaces it whole."""
+        upsert = self.form.changes or self.form
+        return self.notice.replace(FILL_IN, f"send the whole record with `{upsert.usage()}` (it replaces it whole)")
 
     def __str__(self) -> str:
         return "\n".join([self.without_form, *(problem.message for problem in self.errors)])
@@ -114,40 +117,75 @@ def apply(
     current_values = _values_of(base, known, ctx) if known is not None else None
     current = base.model.model_construct(**current_values) if current_values is not None else None
     changes = dict(op.build(patch, current, ctx))
-    if op.edits and current_values is not None and not whole and not set(changes) - {"id", *CONTACT_FIELDS}:
-        nothing = FieldError(
-            "id", base.param("id").title, "names nothing to change", (f"{patch.id} paid=20",), "missing"
-        )
-        notice = f"Change what needs changing in {base.resource} {patch.id}; the rest stays as it is."
-        raise AskInForm(editor, _texts(base, current_values, ctx), notice, [nothing])
+    if current_values is not None and not whole:
+        # The contact typed to say whose order it is, as the record has it, changes nothing.
+        for name in CONTACT_FIELDS:
+            if name in changes and changes[name] == current_values.get(name):
+                del changes[name]
+        if op.edits and not set(changes) - {"id"}:
+            nothing = FieldError(
+                "id", base.param("id").title, "names nothing to change", (f"{patch.id} paid=20",), "missing"
+            )
+            notice = f"Change what needs changing in {base.resource} {patch.id}; the rest stays as it is."
+            raise AskInForm(editor, _texts(base, {**current_values, **changes}, ctx), notice, [nothing])
     merged = dict(current_values) if current_values is not None and not whole else {}
     for name in changes:
-        replaced = base.param(name).replaces
-        if replaced:
+        # A new contact replaces the record's (its e-mail and contact ID go together), as `product_id` does
+        # the items.
+        replaced = next(iter(set(CONTACT_FIELDS) - {name})) if name in CONTACT_FIELDS else base.param(name).replaces
+        if replaced and replaced not in changes:
             merged.pop(replaced, None)
     merged.update(changes)
     merged.setdefault("id", patch.id)
     merged = {name: value for name, value in merged.items() if value is not None}
-    problems = _unsaid(base, merged, ctx)
+    problems = _unsaid(base, merged, ctx, known=current is not None)
+    if current_values is not None and not whole:
+        problems += _unfollowed(base, current_values, changes, ctx)
     try:
         after = _validate(base, merged, ctx)
     except InputError as error:
         problems += [problem for problem in error.errors if problem.field not in {p.field for p in problems}]
-    if problems:
-        if not all(problem.kind == "missing" for problem in problems):
-            raise InputError(problems)
+    if any(problem.kind != "missing" for problem in problems):
+        raise InputError(problems)
+    if problems or (current is None and not whole):
+        # No record: even a command that names every field goes through the form, which shows what will be
+        # sent blank; a record can only be replaced whole where every field is in view.
         raise AskInForm(editor, _texts(base, merged, ctx), _unknown_notice(op, patch, ctx), problems)
     if current is not None and base.build(after, ctx).json == dict(known or {}):
         raise InputError([patch.field_error("id", "changes nothing: the record already has those values", example=())])
     return Change(patch, current, after, known)
 
 
-def _unsaid(base: Operation, merged: Mapping[str, Any], ctx: Context) -> list[FieldError]:
+def _unfollowed(
+    base: Operation, current: Mapping[str, Any], changes: Mapping[str, Any], ctx: Context
+) -> list[FieldError]:
+    """A field that takes another's value when not given (paid: the total) and still has it, when that other
+    changes: did it follow (paid in full) or not? Asked, never guessed."""
+    problems = []
+    for spec in base.params:
+        source = spec.follows
+        if not source or spec.name in changes or source not in changes:
+            continue
+        old = current.get(spec.name)
+        if old is None or old != current.get(source) or changes[source] == old:
+            continue
+        kind, title = spec.kind, base.param(source).title.lower()
+        new = changes[source]
+        problem = (
+            f"is {kind.describe(old, ctx)}, the same as the {title} was: say whether it changes with it "
+            f"(`{spec.name}={kind.to_text(new, ctx)}`) or stays (`{spec.name}={kind.to_text(old, ctx)}`)"
+        )
+        examples = (f"{spec.name}={kind.to_text(new, ctx)}", f"{spec.name}={kind.to_text(old, ctx)}")
+        problems.append(FieldError(spec.name, spec.title, problem, examples))
+    return problems
+
+
+def _unsaid(base: Operation, merged: Mapping[str, Any], ctx: Context, *, known: bool) -> list[FieldError]:
     """What a whole record must state that `merged` does not: every required field, and every field the
     upsert would otherwise fill with a default (the order date "now") or work out (paid = the total),
     unless it is worked out exactly from fields given (the total from the items)."""
     unsaid = [
-        FieldError(spec.name, spec.title, UNSAID, as_examples(spec.example_for(ctx)), "missing")
+        FieldError(spec.name, spec.title, WHOLE if known else UNSAID, as_examples(spec.example_for(ctx)), "missing")
         for spec in base.params
         if (spec.required or spec.default is not None or spec.derived)
         and spec.name not in merged
@@ -167,7 +205,8 @@ def _unknown_notice(op: Operation, patch: Any, ctx: Context) -> str:
         f"elsewhere or before it kept them. So it cannot change only what you said: {FILL_IN}. Nothing is assumed, "
         "and a field left blank is sent blank."
     )
-    return f"{notice} {op.fill(op.unknown, patch, ctx)}" if op.unknown else notice
+    said = op.unknown(patch, ctx) if callable(op.unknown) else op.fill(op.unknown, patch, ctx) if op.unknown else ""
+    return f"{notice} {said}" if said else notice
 
 
 def _texts(base: Operation, values: Mapping[str, Any], ctx: Context) -> dict[str, str]:

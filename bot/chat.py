@@ -164,12 +164,8 @@ def _set_contact(parsed: ParsedCommand, token: Token) -> None:
     value = token.value
     if "@" in value:
         _set(parsed, "email", value)
-    elif _looks_like_email(value) and not token.quoted:
-        fixed = value.replace(".", "@", 1)
-        parsed.problems.append(
-            f"`{value}` looks like an e-mail without its @: did you mean `{fixed}`? If it really is a contact ID, "
-            f"write `contact_id={value}`."
-        )
+    elif looks_like_email(value):
+        parsed.problems.append(email_without_at(value))
     else:
         _set(parsed, "contact_id", value)
 
@@ -185,7 +181,7 @@ def _second_contact(parsed: ParsedCommand, token: Token) -> str | None:
         what = f"`{contact}` and `{value}`"
     elif value.isdigit():
         what = f"`{contact}` and `{value}`, which looks like a contact ID"
-    elif _looks_like_email(value):
+    elif looks_like_email(value):
         what = f"`{contact}` and `{value}`, which looks like an e-mail without its @"
     else:
         return None
@@ -246,10 +242,22 @@ _GENERIC_TLDS = frozenset(
 )
 
 
-def _looks_like_email(value: str) -> bool:
+def looks_like_email(value: str) -> bool:
     """`sam.example.com`: a dot, a top-level domain, no spaces: an e-mail whose @ was lost, not an id."""
     match = _DOMAIN_LIKE.fullmatch(value)
     return bool(match) and match.group(2).lower() in _top_level_domains()
+
+
+def email_without_at(value: str) -> str:
+    """The refusal of a contact that looks like an e-mail without its @, with the e-mails it may be."""
+    labels = value.split(".")
+    # The @ can stand for any dot that leaves a domain of at least two labels behind it.
+    candidates = [".".join(labels[:at]) + "@" + ".".join(labels[at:]) for at in range(1, len(labels) - 1)]
+    shown = " or ".join(f"`{candidate}`" for candidate in candidates[:3])
+    return (
+        f"`{value}` looks like an e-mail without its @: did you mean {shown}? If it really is a contact ID, write "
+        f"`contact_id={value}`."
+    )
 
 
 @cache

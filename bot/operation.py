@@ -69,6 +69,7 @@ def param(
     prefix: str | None = None,
     derived: str | None = None,
     derived_from: Sequence[str] = (),
+    follows: str | None = None,
     replaces: str | None = None,
 ) -> Any:
     """Describe one field: its form label (`title`), help (`hint`), examples, chat aliases, and for
@@ -77,7 +78,9 @@ def param(
     `derived` says what the input's validator fills the field with when it is not given ("the order
     total"): the confirmation names it, and an update of a record the bot does not know asks for it —
     unless it is worked out exactly from fields given (`derived_from`: the total from the items).
-    `replaces` names the field this one stands in for (`product_id` for `items`): an update giving this one
+    `follows` names the field whose value this one takes when not given (paid: the total): a change of that
+    field, while this one still has its old value, asks whether it follows. `replaces` names the field this
+    one stands in for (`product_id` for `items`): an update giving this one
     drops the other's known value."""
     extra: dict[str, Any] = {"aliases": list(aliases)}
     if prefix:
@@ -88,6 +91,8 @@ def param(
         extra["replaces"] = replaces
     if derived_from:
         extra["derived_from"] = list(derived_from)
+    if follows:
+        extra["follows"] = follows
     return Field(
         default,
         title=title,
@@ -113,6 +118,7 @@ class Param:
     default: str | None
     derived: str | None = None
     derived_from: tuple[str, ...] = ()
+    follows: str | None = None
     replaces: str | None = None
 
     @property
@@ -216,6 +222,7 @@ def _compile_params(model: type[Input]) -> tuple[Param, ...]:
                 derived=str(extra["derived"]) if extra.get("derived") else None,
                 replaces=str(extra["replaces"]) if extra.get("replaces") else None,
                 derived_from=tuple(str(name) for name in extra.get("derived_from", ()) or ()),  # type: ignore[union-attr]
+                follows=str(extra["follows"]) if extra.get("follows") else None,
             )
         )
     return tuple(params)
@@ -291,8 +298,9 @@ class Operation:
     changes: Operation | None = None
     # The change that sets exactly the fields given (`order update`): the form that asks for a whole record.
     edits: bool = False
-    # Said in that form when the record is not known (what the change meant that the form cannot hold).
-    unknown: str | None = None
+    # Said in that form when the record is not known (what the change meant that the form cannot hold): a
+    # sentence with `{field}`s, or a function of the input and the context.
+    unknown: str | Callable[[Any, Context], str] | None = None
     # The operation whose policy rule applies when this one has none of its own (a change: its upsert).
     ruled_like: Operation | None = None
     _keys: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
@@ -491,7 +499,7 @@ def operation(
     confirm_when: Callable[[Any], bool] | None = None,
     record: str | None = None,
     changes: Operation | None = None,
-    unknown: str | None = None,
+    unknown: str | Callable[[Any, Context], str] | None = None,
     ruled_like: Operation | None = None,
 ) -> Callable[[Callable[..., Any]], Operation]:
     """Declare an operation. The decorated function's first parameter's annotation is its input model.

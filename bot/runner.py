@@ -200,11 +200,20 @@ class Runner:
         given: Collection[str] | None = None,
         request: ApiRequest | None = None,
     ) -> Outcome:
-        """Send a validated input; raises `SegMetricsError` (a delete of nothing is an outcome, not an error).
+        """Send a validated input; raises `SegMetricsError` (a delete of nothing is an outcome, not an error),
+        and for a change whose record changed since it was read, `RecordChanged` (nothing sent).
 
         `given` names the fields the user typed, so the confirmation can say which were defaulted;
         `request` is the input already built, when the caller has it."""
         request = request or operation.request(data, ctx)
+        if operation.changes is not None and self.records is not None:
+            async with self.records.changing(operation, data, ctx):
+                return await self._send(operation, data, ctx, request, given)
+        return await self._send(operation, data, ctx, request, given)
+
+    async def _send(
+        self, operation: Operation, data: Any, ctx: Context, request: ApiRequest, given: Collection[str] | None
+    ) -> Outcome:
         sandbox = self.sandbox is not None
         try:
             response = await self.client.send(request)

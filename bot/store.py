@@ -253,8 +253,13 @@ class Store:
         return dict(row.body) if row is not None else None
 
     def forget_record(self, place: RecordPlace) -> None:
+        """Forget one object's record; with no `object_id`, every record of that kind in the account and
+        integration (a request touched one the bot cannot tell)."""
+        key = place.key()
+        if not place.object_id:
+            key.pop("object_id")
         with self.engine.begin() as connection:
-            connection.execute(records.delete().where(*_record_match(place.key())))
+            connection.execute(records.delete().where(*_record_match(key)))
 
     # -- idempotency ----------------------------------------------------------------------------
 

@@ -104,6 +104,9 @@ def tokenize(text: str) -> Iterator[Token]:
         rest = _WORD.match(text, index)
         index = rest.end()
         problem = _stray_quote(rest.group(), text[start : start + 30])
+        if quoted and rest.group() and problem is None:
+            # `"A"B`: text glued to a closing quote is a typo, not one more letter of the value.
+            problem = f"Text follows a closing quote in `{text[start : start + 30]}`: put a space after the quote"
         yield Token(head + rest.group(), start, key, quoted, problem)
 
 

@@ -46,6 +46,7 @@ class OrderInput(Input):
         hint="Defaults to the order total; never more than it.",
         examples=["49.99"],
         derived="the order total",
+        follows="amount",
     )
     date_created: WhenPast = param(
         "now", title="Order date", examples=["yesterday 3pm", "2026-11-20 14:30"], aliases=["date", "created"]
@@ -182,7 +183,12 @@ class Refund(Input):
     changes=add_order,
     positional=["id", "amount"],
     done="refunded order {id}",
-    unknown="For a partial refund, put in Amount paid what remains paid after it.",
+    unknown=lambda refund, ctx: (
+        f"You asked to refund {ctx.money.currency.format(refund.amount)}: put in Amount paid what remains paid "
+        "after it."
+        if refund.amount
+        else ""
+    ),
     examples=["order refund INV-1001", "order refund INV-1001 20"],
 )
 def refund_order(refund: Refund, order: OrderInput | None, ctx: Context) -> dict[str, Any]:

@@ -79,6 +79,7 @@ class SubscriptionInput(Input):
         examples=["2026-11-01"],
         aliases=["last_bill", "billed"],
         derived="the start date",
+        follows="start_date",
     )
     quantity: PositiveNumber = param("1", title="Quantity", examples=["1"], aliases=["qty"])
     trial_end_date: WhenFuture | None = param(

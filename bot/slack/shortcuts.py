@@ -28,6 +28,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.chat import email_without_at, looks_like_email
 from bot.operation import Operation
 from bot.problems import InputError
 from bot.runner import Outcome
@@ -203,6 +204,9 @@ class Shortcuts:
             errors[where] = "Choose or type at least one contact."
         elif len(contacts) > MAX_CONTACTS:
             errors[where] = f"That is {len(contacts)} contacts; tag at most {MAX_CONTACTS} at once."
+        lost_at = next((contact for contact in typed if "@" not in contact and looks_like_email(contact)), None)
+        if lost_at:
+            errors[MORE_BLOCK] = email_without_at(lost_at)
         raws = [{("email" if "@" in contact else "contact_id"): contact, "tags": [tags]} for contact in contacts]
         bad_contacts = []
         # With no contact chosen, the tags are still checked, so every problem shows at once.

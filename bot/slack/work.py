@@ -25,6 +25,7 @@ from bot.operation import Operation, given
 from bot.problems import InputError
 from bot.runner import UNREAD, Outcome
 from bot.segmetrics.errors import NotFound, SegMetricsError, StatusError
+from bot.segmetrics.request import ApiRequest
 from bot.slack import messages, modals
 from bot.slack.replies import Conversation
 from bot.store import AuditEvent, Begin, Queued, Settle
@@ -246,7 +247,9 @@ class Executor:
         item = lease.item if lease else None
         tries = (item.tries if item else 0) + 1
         if item is not None and datetime.now(UTC) > item.deadline:
-            return await self._give_up(op, work, lease, tries - 1, "its time ran out while the bot was away")
+            return await self._give_up(
+                op, work, lease, tries - 1, "its time ran out while the bot was away", sent=item.job.get("sent")
+            )
         habits = await surface.users.habits(work.user)
         # Dates are read as of when the user sent the command, not when a retry runs: "yesterday" typed
         # before midnight and retried after it is still the day before it was typed.
@@ -258,11 +261,7 @@ class Executor:
             else:
                 data = await runner.read(op, raw, ctx, known=known, whole=work.whole)
         except InputError as error:  # valid in the fallback zone, not in the user's (rare)
-            await self._settle(lease, "failed", tries, str(error))
-            self.audit(work, "failed", detail=str(error))
-            if not quiet:
-                await conversation.tell(messages.input_problems(error, typed=work.typed))
-            return Failure(str(error))
+            return await self._refused(lease, tries, work, error, conversation, quiet)
         # A retry reuses the snapshot taken before the first try: the contact may already be gone.
         snapshot = item.job.get("snapshot") if item is not None and "snapshot" in item.job else None
         if snapshot is None:
@@ -275,6 +274,8 @@ class Executor:
             outcome = await runner.execute(op, data, ctx, given=typed, request=request)
         except SegMetricsError as error:
             return await self._failed(op, raw, work, lease, tries, error, sent, snapshot, conversation, quiet, ctx)
+        except InputError as error:  # a change whose record changed meanwhile: nothing was sent
+            return await self._refused(lease, tries, work, error, conversation, quiet)
         notes = []
         if item is not None and item.tries > 0:
             notes.append(f"queued while SegMetrics was not answering; went through on try {tries}")
@@ -298,6 +299,16 @@ class Executor:
             await surface.lane.turn()  # so does the confirmation
         await surface.confirm(outcome, op, work, conversation, ctx, snapshot=snapshot, notes=notes, quiet=quiet)
         return outcome
+
+    async def _refused(
+        self, lease: Lease | None, tries: int, work: Work, error: InputError, conversation: Conversation, quiet: bool
+    ) -> Failure:
+        """What was typed cannot be sent as it is: nothing was, and the user alone is told what to fix."""
+        await self._settle(lease, "failed", tries, str(error))
+        self.audit(work, "failed", detail=str(error))
+        if not quiet:
+            await conversation.tell(messages.input_problems(error, typed=work.typed))
+        return Failure(str(error))
 
     async def _snapshot(self, op: Operation, data: Any, ctx: Any) -> Any:
         """Before destroying, what its `snapshot` reader finds: kept in the audit trail, what Restore re-creates."""
@@ -336,7 +347,7 @@ class Executor:
         if error.transient and lease is not None and item is not None and self.settings.segmetrics_outbox_hours > 0:
             next_at = datetime.now(UTC) + timedelta(seconds=self.settings.outbox_delay(tries))
             if next_at <= item.deadline:
-                job = {**item.job, **({"snapshot": snapshot} if snapshot is not None else {})}
+                job = {**item.job, **({"snapshot": snapshot} if snapshot is not None else {}), "sent": sent}
                 if error.maybe_applied:
                     job["maybe_applied"] = True  # a later "nothing to delete" is then this try's doing
                 store = self.surface.store
@@ -361,7 +372,9 @@ class Executor:
                     )
                     await conversation.tell(messages.notice(text, typed=work.typed))
                 return Failure(f"SegMetrics is not answering; queued, will retry ({error.reason})", queued=True)
-            return await self._give_up(op, work, lease, tries, error.reason, details)
+            return await self._give_up(op, work, lease, tries, error.reason, details, sent=sent)
+        if error.maybe_applied:
+            await self._unsure(op, sent, ctx)
         await self._settle(lease, "failed", tries, str(error))
         outcome_name = "not_found" if isinstance(error, NotFound) and op.not_found else "failed"
         self.audit(work, outcome_name, key=item.key if item else None, **details)
@@ -379,7 +392,12 @@ class Executor:
         tries: int,
         reason: str,
         details: dict[str, Any] | None = None,
+        *,
+        sent: dict[str, Any] | None = None,
     ) -> Failure:
+        if sent is not None:
+            # A try may have gone through with its answer lost: what SegMetrics holds is not known.
+            await self._unsure(op, sent, self.surface.runner.context())
         await self._settle(lease, "gave_up", tries, reason)
         self.audit(work, "gave_up", key=lease.item.key if lease else None, **(details or {"detail": reason}))
         text = (
@@ -389,6 +407,11 @@ class Executor:
         conversation = self.surface.conversation(work.user, work.origin)
         await conversation.tell(messages.notice(text, typed=work.typed))
         return Failure(reason)
+
+    async def _unsure(self, op: Operation, sent: dict[str, Any], ctx: Any) -> None:
+        records = self.surface.runner.records
+        if records is not None:
+            await records.unsure(op, ApiRequest(sent["method"], sent["path"], sent.get("json")), ctx)
 
     async def _settle(self, lease: Lease | None, state: str, tries: int, error: str | None = None) -> None:
         if lease is None:

@@ -121,7 +121,7 @@ def test_audit_exports_csv_and_json(tmp_path: Path) -> None:
 def test_exec_changes_only_what_it_says_of_an_order_it_sent(tmp_path: Path) -> None:
     unknown = run_cli("exec", "order refund INV-1 5", cwd=tmp_path)
     assert unknown.returncode == 2
-    assert "no record of order INV-1" in unknown.stderr and "type the whole record: `order update" in unknown.stderr
+    assert "no record of order INV-1" in unknown.stderr and "send the whole record with `order add" in unknown.stderr
     added = run_cli("exec", 'order add INV-1 jane@example.com item="Course | C-1 | 30" date=2026-11-20', cwd=tmp_path)
     assert added.returncode == 0, added.stderr
     refunded = run_cli("exec", "order refund INV-1 5", cwd=tmp_path)

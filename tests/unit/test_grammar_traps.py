@@ -86,6 +86,11 @@ def test_a_stray_quote_mark_is_refused(text: str) -> None:
     assert "opens or closes nothing" in refusal(text)
 
 
+@pytest.mark.parametrize("text", ['tag add sam@example.com "A"B', 'contact add sam@example.com first="Mary"Jane'])
+def test_text_glued_to_a_closing_quote_is_refused(text: str) -> None:
+    assert "Text follows a closing quote" in refusal(text)
+
+
 @pytest.mark.parametrize(
     ("text", "tags"),
     [
@@ -136,6 +141,8 @@ def test_tags_written_back_read_the_same(tags: list[str], ctx: Context) -> None:
         ("contact delete jane.doe.co.uk", "jane@doe.co.uk"),
         ("tag add ann.shop.io VIP", "ann@shop.io"),
         ("order add INV-1 bob.example.de amount=5 product=P", "bob@example.de"),
+        ('contact add "sam.example.com"', "sam@example.com"),
+        ("contact add john.smith.example.com", "john.smith@example.com"),
     ],
 )
 def test_an_email_without_its_at_is_not_a_contact_id(text: str, fixed: str) -> None:
@@ -151,7 +158,6 @@ def test_an_email_without_its_at_is_not_a_contact_id(text: str, fixed: str) -> N
         ("contact add 12345", "12345"),
         ("contact add cus_9Xk2.v3", "cus_9Xk2.v3"),
         ("contact add crm.00042", "crm.00042"),
-        ('contact add "sam.example.com"', "sam.example.com"),
     ],
 )
 def test_an_id_that_is_no_domain_stays_an_id(text: str, contact_id: str) -> None:

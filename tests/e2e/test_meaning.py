@@ -309,3 +309,18 @@ async def test_a_field_cleared_in_the_update_form_is_removed(slack: Slack, sandb
     assert last_sent(sandbox)[2] == {**expected, "quantity": 2}
     text = shown(posted.args)
     assert "Pro plan → (removed)" in text and "1 → 2" in text
+
+
+@pytest.mark.parametrize(
+    ("command", "actions"),
+    [
+        ("/sm-contact", ["contact deactivate"]),
+        ("/sm-order", ["order refund", "order delete"]),
+        ("/sm-subscription", ["subscription cancel", "subscription end"]),
+    ],
+)
+async def test_help_shows_the_one_word_actions(slack: Slack, command: str, actions: list[str]) -> None:
+    body = (await slack.command("help", command=command)).json()
+    text = json.dumps(body["blocks"], ensure_ascii=False)
+    assert "One-word actions" in text
+    assert all(f"`{action} " in text for action in actions)

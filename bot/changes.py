@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import ValidationError, create_model
 
 from bot.context import Context
-from bot.fields import Known
+from bot.fields import Known, Moment
 from bot.operation import CONTACT_FIELDS, Fact, Input, Operation, Summary, operation
 from bot.problems import FieldError, InputError, as_examples
 
@@ -71,8 +71,6 @@ def _as_sent(spec: Any, value: Any, ctx: Context) -> Any:
 
 
 def _moments(base: Operation) -> set[str]:
-    from bot.fields import Moment
-
     return {spec.name for spec in base.params if isinstance(spec.kind, Moment)}
 
 
@@ -262,8 +260,8 @@ def updating(
         examples=examples,
         positional=base.positional,
         changes=base,
+        edits=True,
     )(change)
-    object.__setattr__(declared, "edits", True)
     return declared
 
 

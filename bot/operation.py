@@ -501,6 +501,7 @@ def operation(
     changes: Operation | None = None,
     unknown: str | Callable[[Any, Context], str] | None = None,
     ruled_like: Operation | None = None,
+    edits: bool = False,
 ) -> Callable[[Callable[..., Any]], Operation]:
     """Declare an operation. The decorated function's first parameter's annotation is its input model.
 
@@ -519,6 +520,7 @@ def operation(
     changed. `unknown` is said in the form that asks for the whole record when the bot has none.
     `ruled_like` names the operation whose policy rule applies when the policy has none for this one (a
     change is ruled like its upsert unless it says otherwise), so a new verb never slips past a rule.
+    `edits` marks the change that sets exactly the fields given (declared with `bot.changes.updating`).
 
 
     @operation("order", "add", also=["update"], title="Add order", …)
@@ -556,6 +558,7 @@ def operation(
             changes=changes,
             unknown=unknown,
             ruled_like=ruled_like or changes,
+            edits=edits,
         )
         return declared
 
@@ -614,6 +617,8 @@ def _check(op: Operation) -> None:
         problems.append("a record is kept and found by its `id`: declare an `id` field")
     if op.changes is not None and not op.changes.record:
         problems.append(f"it changes {op.changes.name}, which keeps no record (declare `record=` on it)")
+    if op.edits and op.changes is None:
+        problems.append("an update edits a record: declare what it changes with `changes=`")
     if op.changes is not None and op.undo:
         problems.append("a change has no undo")
     reserved = names & RESERVED_BLOCK_IDS

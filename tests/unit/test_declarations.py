@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import pytest
 
-from bot.changes import apply
+from bot.changes import apply, updating
 from bot.chat import parse_command
 from bot.context import Context
 from bot.fields import Cents, Identifier, TagList, Text
@@ -207,3 +207,29 @@ def test_a_snapshot_must_be_a_reading_verb_with_the_same_input() -> None:
         Registry([Resource("thing", "Things")], [destroys])  # type: ignore[list-item]
     reads = operation("thing", "show", title="S", done="d", examples=["thing show 1"], reads=True)(build)  # type: ignore[arg-type]
     assert Registry([Resource("thing", "Things")], [destroys, reads]).reader(destroys) is reads  # type: ignore[list-item, arg-type]
+
+
+def test_a_change_needs_a_record_to_change_and_an_update_to_fall_back_on() -> None:
+    class Thing(Input):
+        id: Identifier = param(title="Id", examples=["T-1"])
+
+    def declare_add(record: str | None) -> Any:
+        return operation("thing", "add", title="Add", done="d", examples=["thing add"], record=record)(
+            builder(Thing)  # type: ignore[arg-type]
+        )
+
+    def change(data: Input, current: Input | None, ctx: Context) -> dict[str, Any]:
+        """Doc."""
+        return {}
+
+    change.__annotations__ = {"data": Thing, "current": Thing, "ctx": Context, "return": dict}
+    with pytest.raises(DeclarationError, match="keeps no record"):
+        operation("thing", "fix", title="Fix", done="d", examples=["thing fix"], changes=declare_add(None))(change)
+    add = declare_add("thing")
+    fix = operation("thing", "fix", title="Fix", done="d", examples=["thing fix"], changes=add)(change)
+    with pytest.raises(DeclarationError, match="has no update"):
+        Registry([Resource("thing", "Things")], [add, fix])
+    update = updating(add, title="Update", done="d", examples=["thing update T-1"], description="Doc.")
+    assert Registry([Resource("thing", "Things")], [add, update, fix]).editor(add) is update
+    with pytest.raises(DeclarationError, match="edits a record"):
+        operation("thing", "edit", title="E", done="d", examples=["thing edit"], edits=True)(builder(Thing))  # type: ignore[arg-type]

@@ -308,10 +308,10 @@ class SlackSurface:
             # A change looks its record up first: a local read, well within the 3 s of a submission.
             data = await self.runner.read(op, raw, ctx, whole=origin.whole)
         except AskInForm as error:
-            if error.form is op:
+            if error.form is op and origin.whole:
                 await ack(response_action="errors", errors=modals.inline_errors(op, error))
                 return
-            # The record is not known: this form becomes the form of the whole record.
+            # The record is not known (or not to this form): it becomes the form of the whole record.
             view = modals.build_view(
                 error.form,
                 raw=error.prefill,

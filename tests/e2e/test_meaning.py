@@ -324,3 +324,24 @@ async def test_help_shows_the_one_word_actions(slack: Slack, command: str, actio
     text = json.dumps(body["blocks"], ensure_ascii=False)
     assert "One-word actions" in text
     assert all(f"`{action} " in text for action in actions)
+
+
+async def test_the_update_form_from_app_home_becomes_the_whole_record_form(slack: Slack, sandbox: Sandbox) -> None:
+    since = time.monotonic()
+    await slack.click("home_open:order:update", "order update")
+    view = await slack.opened_view(after=since)
+    typed = {
+        "id": "INV-5",
+        "email": "ann@example.com",
+        "items": "A | P | 30",
+        "paid": "30",
+        "date_created": "2026-11-20",
+    }
+    body = (await slack.submit(view, typed)).json()
+    assert body["response_action"] == "update" and "no record of order INV-5" in json.dumps(body["view"]["blocks"])
+    assert sandbox.requests == []
+    whole = dict(body["view"], id="V-whole")
+    since = time.monotonic()
+    await slack.submit(whole)
+    await slack.posted(lambda call: call.at >= since and "updated order INV-5" in call.args.get("text", ""))
+    assert last_sent(sandbox)[2]["items"] == [{"name": "A", "product_id": "P", "amount": 3000}]

@@ -122,6 +122,19 @@ class Text(Kind):
 
 
 @dataclass(frozen=True)
+class Key(Text):
+    """An id that becomes part of a URL (an invoice, a contact ID): one made only of dots is refused, as it
+    would name another address of the API (`..` is the integration itself)."""
+
+    def read(self, raw: str, ctx: Context) -> str:
+        text = super().read(raw, ctx)
+        if not text.strip("."):
+            raise InvalidValue(f"`{text}` is not an id: an id made only of dots would address another endpoint",
+                               example=self.example or None)  # fmt: skip
+        return text
+
+
+@dataclass(frozen=True)
 class Email(Kind):
     example: str = "jane@example.com"
 
@@ -598,8 +611,8 @@ class ApiPath(Kind):
 
 
 # The annotations declarations use: `amount: Cents`, `date_created: When`, …
-ContactId = Annotated[str, Text(example="12345")]
-Identifier = Annotated[str, Text(example="INV-1001")]
+ContactId = Annotated[str, Key(example="12345")]
+Identifier = Annotated[str, Key(example="INV-1001")]
 Name = Annotated[str, Text(example="Jane")]
 EmailAddress = Annotated[str, Email()]
 Cents = Annotated[int, Money()]

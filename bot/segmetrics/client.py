@@ -10,6 +10,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 
 import aiohttp
 import httpx
@@ -168,6 +169,11 @@ class SegMetricsClient:
 
     def url_for(self, request: ApiRequest) -> httpx.URL:
         base = self._bases.get(request.api, self.import_url)
+        # `.` and `..` (plain or percent-encoded: aiohttp decodes and resolves both) would leave the endpoint
+        # the path names, for the integration's root or another API; no id of ours is made of dots.
+        path = request.path.split("?", 1)[0]
+        if any(unquote(part) in (".", "..") for part in path.split("/")):
+            raise UnsafeRequest(f"Refused to call `{request.path}`: a `.` or `..` in it would leave its endpoint.")
         # Paths we build are plain segments: appended as text. Anything else (the raw API call) is joined
         # the way a browser would, then checked.
         url = httpx.URL(str(base) + request.path) if _plain(request.path) else base.join(request.path)

@@ -24,7 +24,7 @@ from bot.logs import for_operation
 from bot.operation import Operation, given
 from bot.problems import InputError
 from bot.runner import UNREAD, Outcome
-from bot.segmetrics.errors import NotFound, SegMetricsError, StatusError
+from bot.segmetrics.errors import NotFound, SegMetricsError, StatusError, UnsafeRequest
 from bot.segmetrics.request import ApiRequest
 from bot.slack import messages, modals
 from bot.slack.replies import Conversation
@@ -268,7 +268,7 @@ class Executor:
             snapshot = await self._snapshot(op, data, ctx)
         await surface.lane.turn()  # building and sending cost CPU: acknowledgements go first
         request = op.request(data, ctx)
-        sent = {"method": request.method, "path": request.path, "json": request.json}
+        sent = {"method": request.method, "path": request.path, "json": request.json, "url": self._url(request)}
         typed = given(raw).keys()
         try:
             outcome = await runner.execute(op, data, ctx, given=typed, request=request)
@@ -299,6 +299,13 @@ class Executor:
             await surface.lane.turn()  # so does the confirmation
         await surface.confirm(outcome, op, work, conversation, ctx, snapshot=snapshot, notes=notes, quiet=quiet)
         return outcome
+
+    def _url(self, request: ApiRequest) -> str | None:
+        """The URL the request goes to, for the audit trail (None when the funnel refuses it: never sent)."""
+        try:
+            return str(self.surface.runner.client.url_for(request))
+        except UnsafeRequest:
+            return None
 
     async def _refused(
         self, lease: Lease | None, tries: int, work: Work, error: InputError, conversation: Conversation, quiet: bool

@@ -64,6 +64,7 @@ async def test_a_failing_segmetrics_loses_nothing(bots: BotFactory, sandbox: San
         "method": "POST",
         "path": "contact",
         "json": {"email": "jane@example.com", "first_name": "Jane"},
+        "url": f"{slack.bot.settings.segmetrics_import_url}/acct-1/int-9/contact",
     }
     assert queued["attempts"] == 2
 

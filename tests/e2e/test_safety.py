@@ -242,6 +242,7 @@ async def test_the_audit_trail_and_channel(bots: BotFactory, sandbox: Sandbox) -
         "method": "POST",
         "path": "contact",
         "json": {"email": "jane@example.com", "first_name": "Jane"},
+        "url": f"{slack.bot.settings.segmetrics_import_url}/acct-1/int-9/contact",  # what was really called
     }
     assert succeeded["response"]["status"] == "success"
     assert (succeeded["team_id"], succeeded["user_id"], succeeded["channel_id"]) == ("T0TEST", "U1", "C1")

@@ -562,6 +562,30 @@ class Items(Kind):
 
 
 MAX_JSON = 20_000
+MAX_JSON_DEPTH = 32
+
+
+def json_depth(text: str) -> int:
+    """How deep `[` and `{` nest in `text`, outside strings (any quote style Slack may have curled)."""
+    depth = deepest = 0
+    quote: str | None = None
+    escaped = False
+    for char in text:
+        if quote is not None:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == quote or (quote == "“" and char == "”"):
+                quote = None
+        elif char in '"“':
+            quote = char
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
 
 
 @dataclass(frozen=True)
@@ -578,6 +602,10 @@ class Json(Kind):
             raise InvalidValue("is empty", example=self.example)
         if len(text) > MAX_JSON:
             raise InvalidValue(f"is {len(text):,} characters long; the limit is {MAX_JSON:,}")
+        depth = json_depth(text)
+        if depth > MAX_JSON_DEPTH:
+            # Checked before parsing: Python's parser (and every later dump) would hit its recursion limit.
+            raise InvalidValue(f"nests {depth:,} levels deep; the limit is {MAX_JSON_DEPTH}", example=self.example)
         try:
             return json.loads(text)
         except json.JSONDecodeError:

@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.logs import new_request
 from bot.slack import messages
-from bot.slack.work import LEASE, Work
+from bot.slack.work import LEASE, Poisoned, Work
 
 log = logging.getLogger("segmetrics_slack.outbox")
 
@@ -109,7 +109,11 @@ class Outbox:
             log.info("retrying queued %s (try %d)", op.name, item.tries + 1)
             try:
                 await executor.perform(op, dict(item.raw), work, leased)
-            except Exception as error:
+            except Poisoned as error:  # ended as failed and audited: the user is told, once
+                log.exception("queued %s failed unexpectedly (reference %s)", op.name, error.reference)
+                conversation = self.surface.conversation(work.user, work.origin)
+                await conversation.tell(messages.unexpected_problem(error.reference, typed=work.typed))
+            except Exception as error:  # before it ran (the store, say): a try, put off
                 log.exception("queued %s failed unexpectedly", op.name)
                 await self._put_off(leased, error)
         return taken

@@ -37,7 +37,7 @@ from bot.slack.outbox import Outbox
 from bot.slack.replies import Conversation, Undelivered
 from bot.slack.safety import Safety
 from bot.slack.users import Users
-from bot.slack.work import Checked, Executor, Work, holding_journal_entry
+from bot.slack.work import Checked, Executor, Poisoned, Work, holding_journal_entry
 from bot.store import AsyncStore
 from bot.tokens import unescape_slack
 
@@ -347,8 +347,8 @@ class SlackSurface:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(asyncio.shield(conversation.tell(messages.notice(text, typed=typed))), 3)
             raise
-        except Exception:
-            reference = uuid.uuid4().hex[:8]
+        except Exception as error:
+            reference = error.reference if isinstance(error, Poisoned) else uuid.uuid4().hex[:8]
             log.exception("a job failed unexpectedly (reference %s)", reference)
             with contextlib.suppress(Exception):
                 await conversation.tell(messages.unexpected_problem(reference, typed=typed))

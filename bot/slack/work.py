@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from collections.abc import AsyncIterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
@@ -92,6 +93,15 @@ def _kept(value: Any) -> Any:
 
 class LeaseLost(Exception):
     """The journal entry's lease ran out and another runner took it."""
+
+
+class Poisoned(Exception):
+    """A journaled run failed unexpectedly (a bug, not SegMetrics): its entry is ended as failed and audited,
+    never retried; whoever catches this tells the user once, with `reference` (also in the log)."""
+
+    def __init__(self, reference: str) -> None:
+        super().__init__(f"unexpected failure, reference {reference}")
+        self.reference = reference
 
 
 @dataclass(frozen=True)
@@ -195,7 +205,13 @@ class Executor:
                 return await self._perform(op, raw, work, None, quiet, checked)
             try:
                 async with self._holding(item) as lease:
-                    return await self._perform(op, raw, work, lease, quiet, checked)
+                    try:
+                        return await self._perform(op, raw, work, lease, quiet, checked)
+                    except (LeaseLost, asyncio.CancelledError):
+                        raise
+                    except Exception as error:
+                        # A bug, not SegMetrics: running it again would fail again. It ends here, once.
+                        raise await self._poisoned(lease, work, error) from error
             except LeaseLost:
                 log.warning("%s: journal entry %s was taken by another runner; leaving it to it", op.name, item.id)
                 return Failure("being run by another instance of the bot")
@@ -299,6 +315,14 @@ class Executor:
             await surface.lane.turn()  # so does the confirmation
         await surface.confirm(outcome, op, work, conversation, ctx, snapshot=snapshot, notes=notes, quiet=quiet)
         return outcome
+
+    async def _poisoned(self, lease: Lease, work: Work, error: Exception) -> Poisoned:
+        reference = uuid.uuid4().hex[:8]
+        reason = f"the bot failed unexpectedly ({type(error).__name__}, reference {reference})"
+        if not lease.ended:
+            await self._settle(lease, "failed", lease.item.tries + 1, reason)
+        self.audit(work, "failed", detail=reason, key=lease.item.key)
+        return Poisoned(reference)
 
     def _url(self, request: ApiRequest) -> str | None:
         """The URL the request goes to, for the audit trail (None when the funnel refuses it: never sent)."""

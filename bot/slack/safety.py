@@ -77,6 +77,25 @@ class Safety:
         store = self.surface.store
         return await store.call(store.store.ticket, ticket, kind)
 
+    async def redeem(
+        self, kind: str, ticket: str, clicker: str, conversation: Conversation, *, admins: bool, expired: str
+    ) -> Mapping[str, Any] | None:
+        """The one check of every button backed by a ticket: the ticket exists and is still valid, and the
+        clicker is the person it belongs to (or, with `admins`, an admin). Otherwise the clicker alone is
+        told why, and None is returned: nothing is done."""
+        found = await self._read(kind, ticket)
+        if found is None or not found[1]:
+            await conversation.tell(messages.notice(expired))
+            return None
+        payload, _ = found
+        owner = str(payload.get("by") or (payload.get("work") or {}).get("user"))
+        if clicker != owner and not (admins and await self.is_admin(clicker)):
+            who = f"<@{owner}> or an admin" if admins else f"<@{owner}>, who asked for it,"
+            text = f"❌ Only {who} can use this button; nothing was done."
+            await conversation.tell(messages.Message(text, [messages.section(text)]))
+            return None
+        return payload
+
     async def _claim(self, key: str) -> bool:
         store = self.surface.store
         return await store.call(store.store.claim, key)
@@ -149,17 +168,11 @@ class Safety:
         )
 
     async def _confirmed(self, user: str, ticket: str, conversation: Conversation) -> None:
-        found = await self._read("confirm", ticket)
-        if found is None or not found[1]:
-            await conversation.replace(
-                messages.notice("This confirmation has expired; nothing was deleted. Run the command again.")
-            )
+        expired = "This confirmation has expired; nothing was deleted. Run the command again."
+        payload = await self.redeem("confirm", ticket, user, conversation, admins=False, expired=expired)
+        if payload is None:
             return
-        payload, _ = found
         work = Work.from_dict(dict(payload["work"]))
-        if user != work.user:
-            await conversation.tell(messages.notice("Only the person who asked can confirm this."))
-            return
         if not await self._claim(f"confirm:{ticket}"):
             return  # a double click: already running
         op = self.surface.runner.registry[payload["op"]]
@@ -183,14 +196,15 @@ class Safety:
         conversation = Conversation(self.surface.client, user, response_url=body.get("response_url"))
 
         async def cancel() -> None:
-            found = await self._read("confirm", ticket)
-            if found is None:
+            expired = "This confirmation has expired; nothing will be deleted."
+            payload = await self.redeem("confirm", ticket, user, conversation, admins=False, expired=expired)
+            if payload is None:
                 return
             if not await self._claim(f"confirm:{ticket}"):
                 # Delete was clicked first: that is under way, whatever this click says.
                 await conversation.tell(messages.notice("Too late to cancel: it is already being done."))
                 return
-            self.surface.executor.audit(Work.from_dict(dict(found[0]["work"])), "cancelled")
+            self.surface.executor.audit(Work.from_dict(dict(payload["work"])), "cancelled")
             await conversation.replace(messages.notice("Cancelled: nothing was deleted."))
 
         self.surface.jobs.spawn(self.surface.guarded(conversation, cancel()), name="cancel")
@@ -200,9 +214,6 @@ class Safety:
     async def undo_ticket(self, inverse: Operation, raws: Sequence[Mapping[str, str]], work: Work) -> str:
         payload = {"op": inverse.name, "raws": [dict(raw) for raw in raws], "by": work.user}
         return await self._ticket("undo", payload, UNDO_TTL)
-
-    async def read_undo(self, ticket: str) -> tuple[Mapping[str, Any], bool] | None:
-        return await self._read("undo", ticket)
 
     async def claim(self, key: str) -> bool:
         return await self._claim(key)
@@ -223,18 +234,11 @@ class Safety:
         self.surface.jobs.spawn(self.surface.guarded(conversation, work), name="restore")
 
     async def _restore(self, user: str, ticket: str, conversation: Conversation, body: Mapping[str, Any]) -> None:
-        found = await self._read("restore", ticket)
-        if found is None or not found[1]:
-            await conversation.tell(
-                messages.notice("❌ Restore is possible for 10 minutes after a delete; this one is older.")
-            )
+        expired = "❌ Restore is possible for 10 minutes after a delete; this one is older."
+        payload = await self.redeem("restore", ticket, user, conversation, admins=True, expired=expired)
+        if payload is None:
             return
-        payload, _ = found
         deleted_by = Work.from_dict(dict(payload["work"]))
-        if user != deleted_by.user and not await self.is_admin(user):
-            text = f"❌ Only <@{deleted_by.user}> or an admin can restore this contact."
-            await conversation.tell(messages.Message(text, [messages.section(text)]))
-            return
         op = self.surface.runner.registry["contact add"]
         work = replace(deleted_by, operation=op.name, user=user, response_url=body.get("response_url"), typed=None)
         decision = self.decide(op, work)
@@ -260,11 +264,11 @@ class Safety:
         conversation = Conversation(self.surface.client, user, response_url=body.get("response_url"))
 
         async def reopen() -> None:
-            found = await self._read("retry", ticket)
-            if found is None or not found[1]:
-                await conversation.tell(messages.notice("This form is too old to reopen; run the command again."))
+            expired = "This form is too old to reopen; run the command again."
+            # Only its owner: the form is prefilled with what they typed.
+            payload = await self.redeem("retry", ticket, user, conversation, admins=False, expired=expired)
+            if payload is None:
                 return
-            payload, _ = found
             work = Work.from_dict(dict(payload["work"]))
             op = self.surface.runner.registry[payload["op"]]
             self.surface.open_form(trigger, op, dict(payload["raw"]), user, work.origin)

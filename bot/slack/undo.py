@@ -41,20 +41,9 @@ class Undo:
 
     async def _undo(self, body: Mapping[str, Any], ticket: str, clicker: str, conversation: Conversation) -> None:
         safety = self.surface.safety
-        found = await safety.read_undo(ticket)
-        if found is None:
-            await conversation.tell(messages.notice("❌ This Undo button cannot be read; nothing was changed."))
-            return
-        payload, valid = found
-        if not valid:
-            await conversation.tell(
-                messages.notice("❌ Undo is possible for 10 minutes after a change; this one is older.")
-            )
-            return
-        author = str(payload["by"])
-        if clicker != author and not await safety.is_admin(clicker):
-            text = f"❌ Only <@{author}> or an admin can undo this."
-            await conversation.tell(messages.Message(text, [messages.section(text)]))
+        expired = "❌ Undo is possible for 10 minutes after a change; this one is older (or cannot be read)."
+        payload = await safety.redeem("undo", ticket, clicker, conversation, admins=True, expired=expired)
+        if payload is None:
             return
         if not await safety.claim(f"undo:{ticket}"):
             return  # clicked twice: the first click is doing it

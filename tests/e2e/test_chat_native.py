@@ -250,7 +250,7 @@ async def test_undo_is_for_the_author_or_an_admin_for_ten_minutes(slack: Slack, 
     await slack.click("undo", value, user="U2", message=message, response_key="u2")
     refused = await slack.posted(lambda call: call.args.get("key") == "u2", method="response_url")
     assert refused.args["response_type"] == "ephemeral"
-    assert "Only <@U1> or an admin can undo this." in refused.args["text"]
+    assert "Only <@U1> or an admin can use this button" in refused.args["text"]
     assert len(sandbox.requests) == requests
 
     store = slack.bot.store.store

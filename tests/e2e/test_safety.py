@@ -171,9 +171,40 @@ async def test_only_the_asker_confirms(slack: Slack, sandbox: Sandbox) -> None:
     choice = buttons((await prompt(slack, since)).args)
     await slack.click("confirm_run", choice["confirm_run"], user="U2", response_key="other")
     told = await slack.posted(lambda call: call.args.get("key") == "other", method="response_url")
-    assert told.args["text"] == "Only the person who asked can confirm this."
+    assert told.args["text"] == "❌ Only <@U1>, who asked for it, can use this button; nothing was done."
     await settled(slack)
     assert not any(request.method == "DELETE" for request in sandbox.requests)
+
+
+async def test_only_the_asker_cancels(slack: Slack, sandbox: Sandbox) -> None:
+    since = time.monotonic()
+    await slack.command("order delete INV-9")
+    choice = buttons((await prompt(slack, since)).args)
+    await slack.click("confirm_cancel", choice["confirm_cancel"], user="U2", response_key="other")
+    told = await slack.posted(lambda call: call.args.get("key") == "other", method="response_url")
+    assert "Only <@U1>, who asked for it, can use this button" in told.args["text"]
+    await settled(slack)
+    # Not cancelled by the other person: the asker can still confirm, and it is done.
+    await slack.click("confirm_run", choice["confirm_run"], response_key="yes")
+    await slack.posted(lambda call: call.args.get("key") == "yes", method="response_url", timeout=10)
+    await settled(slack)
+    assert sum(1 for request in sandbox.requests if request.method == "DELETE") == 1
+    assert "cancelled" not in [row["outcome"] for row in slack.bot.store.store.audit_rows()]
+
+
+async def test_only_the_owner_reopens_edit_and_retry(slack: Slack, sandbox: Sandbox) -> None:
+    since = time.monotonic()
+    await slack.command("tag add nobody@example.com VIP")  # SegMetrics: no such contact
+    error = await slack.posted(lambda call: "rejected" in call.args.get("text", ""), method="response_url")
+    retry = buttons(error.args)["retry_edit"]
+    opened = len(slack.fake.calls_to("views.open"))
+    await slack.click("retry_edit", retry, user="U2", response_key="other")
+    told = await slack.posted(lambda call: call.args.get("key") == "other", method="response_url")
+    assert "Only <@U1>, who asked for it, can use this button" in told.args["text"]
+    await settled(slack)
+    assert len(slack.fake.calls_to("views.open")) == opened  # their values are not shown to someone else
+    await slack.click("retry_edit", retry)
+    await slack.opened_view(after=since)
 
 
 async def test_restore_recreates_a_deleted_contact(slack: Slack, sandbox: Sandbox) -> None:

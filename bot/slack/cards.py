@@ -177,7 +177,9 @@ class Cards:
             raw = {name: value for name, value in raw.items() if op.param(name).title not in too_long}
             notice = f"{', '.join(too_long)}: too long to edit here, left as they are. {notice or ''}".strip()
         ctx = self.surface.runner.context(self.surface.users.cached_habits(user))
-        view = modals.build_view(op, raw=raw, ctx=ctx, origin=origin, sandbox=self.surface.sandbox, notice=notice)
+        view = modals.build_view(
+            op, raw=raw, ctx=ctx, origin=origin, seal=self.surface.seal, sandbox=self.surface.sandbox, notice=notice
+        )
         try:
             await self.surface.client.views_update(view_id=view_id, view=view)
         except SlackApiError as error:  # the user closed the loading view meanwhile

@@ -7,7 +7,10 @@ except tags: one comma-separated line.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -32,6 +35,8 @@ from bot.operation import PLACEHOLDER_LIMIT, Operation, Param, RawInput, Registr
 from bot.problems import InputError, InvalidValue
 from bot.slack.messages import SANDBOX_BADGE, escape
 
+log = logging.getLogger("segmetrics_slack.modals")
+
 CALLBACK_PREFIX = "op:"
 ACTION_ID = "value"
 WHERE_BLOCK = "post_to"
@@ -46,6 +51,35 @@ SUBMIT_LABELS = {
     "show": "Look up",
     "call": "Send",
 }
+
+
+class Seal:
+    """Signs what the bot keeps in a view's `private_metadata`, so that a submission's claim of where the
+    form was opened (which channel a policy rule sees) is the bot's own record, not the payload's word.
+    The key is derived from a secret the bot already holds (its token): forms survive a restart."""
+
+    def __init__(self, secret: str) -> None:
+        self._key = hashlib.sha256(b"segmetrics-slack form origin\0" + secret.encode()).digest()
+
+    def close(self, data: Mapping[str, Any]) -> str:
+        text = json.dumps(data, separators=(",", ":"), sort_keys=True)
+        return json.dumps({"o": text, "s": self._sign(text)}, separators=(",", ":"))
+
+    def open(self, metadata: str | None) -> dict[str, Any]:
+        try:
+            sealed = json.loads(metadata or "{}")
+            text, signature = str(sealed["o"]), str(sealed["s"])
+            data = json.loads(text)
+        except (ValueError, KeyError, TypeError):
+            data, text, signature = None, "", ""
+        if not isinstance(data, dict) or not hmac.compare_digest(signature, self._sign(text)):
+            if metadata:
+                log.warning("a form's metadata is not the bot's own; its origin is ignored")
+            return {}
+        return data
+
+    def _sign(self, text: str) -> str:
+        return hmac.new(self._key, text.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 @dataclass(frozen=True)
@@ -63,15 +97,14 @@ class Origin:
     # The form shows a whole record (an update's): a field left blank is removed, not kept.
     whole: bool = False
 
-    def dumps(self) -> str:
-        return json.dumps({key: value for key, value in asdict(self).items() if value}, separators=(",", ":"))
+    def dumps(self, seal: Seal) -> str:
+        return seal.close({key: value for key, value in asdict(self).items() if value})
 
     @classmethod
-    def loads(cls, text: str | None) -> Origin:
-        try:
-            data = json.loads(text or "{}")
-        except ValueError:
-            return cls()
+    def loads(cls, text: str | None, seal: Seal) -> Origin:
+        """The origin the bot wrote when it opened the form; an empty one (no channel: a channel's policy
+        then refuses) when the metadata is not the bot's own, unaltered."""
+        data = seal.open(text)
         return cls(
             channel_id=data.get("channel_id"),
             response_url=data.get("response_url"),
@@ -113,6 +146,7 @@ def build_view(
     raw: RawInput,
     ctx: Context,
     origin: Origin,
+    seal: Seal,
     sandbox: bool = False,
     notice: str | None = None,
 ) -> dict[str, Any]:
@@ -133,7 +167,7 @@ def build_view(
         title=PlainTextObject(text=op.title),
         submit=PlainTextObject(text=SUBMIT_LABELS.get(op.verb, "Run")),
         close=PlainTextObject(text="Cancel"),
-        private_metadata=origin.dumps(),
+        private_metadata=origin.dumps(seal),
         blocks=blocks,
     )
     return view.to_dict()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -12,6 +13,18 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from bot.slack.messages import Message
 
 log = logging.getLogger("segmetrics_slack.replies")
+
+SLACK_RESPONSE_HOSTS = frozenset({"hooks.slack.com"})
+
+
+def slack_response_url(url: str, api_url: str) -> bool:
+    """Whether `url` is one Slack gives for answering: https on hooks.slack.com, or on the host of an
+    overridden SLACK_API_URL (a test's fake Slack, a proxy the operator configured)."""
+    parts, api = urlsplit(url), urlsplit(api_url)
+    if parts.scheme == "https" and parts.hostname in SLACK_RESPONSE_HOSTS:
+        return True
+    overridden = api.hostname is not None and not (api.hostname == "slack.com" or api.hostname.endswith(".slack.com"))
+    return overridden and (parts.scheme, parts.hostname, parts.port) == (api.scheme, api.hostname, api.port)
 
 
 class Undelivered(Exception):
@@ -73,6 +86,11 @@ class Conversation:
 
     async def _respond(self, payload: dict[str, object]) -> bool:
         assert self.response_url
+        if not slack_response_url(self.response_url, self.client.base_url):
+            # Slack's response_urls are on hooks.slack.com: one elsewhere (a forged payload, even signed by a
+            # leaked secret) would have the bot post what it says to someone else's server.
+            log.warning("ignored a response_url outside Slack (host %s)", urlsplit(self.response_url).hostname)
+            return False
         try:
             response = await AsyncWebhookClient(self.response_url, session=self.client.session).send_dict(payload)
         except Exception as error:  # any failure here has a fallback

@@ -182,7 +182,7 @@ class Shortcuts:
             title="Tag contacts",
             submit="Tag",
             close="Cancel",
-            private_metadata=origin.dumps(),
+            private_metadata=origin.dumps(self.surface.seal),
             blocks=blocks,
         ).to_dict()
 
@@ -221,7 +221,7 @@ class Shortcuts:
                         bad_contacts.append(f"{raw.get('email') or raw.get('contact_id')}: {problem.problem}")
         if bad_contacts:
             errors[MORE_BLOCK if MORE_BLOCK in values else where] = "; ".join(bad_contacts)[:1900]
-        origin = modals.Origin.loads(view.get("private_metadata"))
+        origin = modals.Origin.loads(view.get("private_metadata"), self.surface.seal)
         work = self.surface.work(op, user, origin, team=(body.get("team") or {}).get("id"))
         decision = self.surface.safety.decide(op, work)
         if not decision.allowed:

@@ -76,6 +76,8 @@ class SlackSurface:
         self.policy = policy
         self.groups = groups
         self.commands = slash_commands(runner)
+        # What the bot keeps in a form's private_metadata is signed: a submission cannot claim another channel.
+        self.seal = modals.Seal(client.token or "")
         self.renderers: dict[str, Renderer] = {}
         self.lane = Lane()
         self.executor = Executor(self)
@@ -268,7 +270,9 @@ class SlackSurface:
         notice: str | None,
     ) -> None:
         ctx = self.runner.context(self.users.cached_habits(user))
-        view = modals.build_view(op, raw=raw, ctx=ctx, origin=origin, sandbox=self.sandbox, notice=notice)
+        view = modals.build_view(
+            op, raw=raw, ctx=ctx, origin=origin, seal=self.seal, sandbox=self.sandbox, notice=notice
+        )
         try:
             await self.client.views_open(trigger_id=trigger_id, view=view)
         except Exception as error:
@@ -295,7 +299,7 @@ class SlackSurface:
     async def _submission(self, ack: Ack, body: Mapping[str, Any], op: Operation, view: Mapping[str, Any]) -> None:
         raw = modals.read_state(op, (view.get("state") or {}).get("values") or {})
         user = str((body.get("user") or {}).get("id"))
-        origin = modals.Origin.loads(view.get("private_metadata")).answered_in(body)
+        origin = modals.Origin.loads(view.get("private_metadata"), self.seal).answered_in(body)
         work = self.work(
             op, user, origin, team=(body.get("team") or {}).get("id"), typed=f"{MAIN_COMMAND} {format_command(op, raw)}"
         )
@@ -316,7 +320,8 @@ class SlackSurface:
                 error.form,
                 raw=error.prefill,
                 ctx=ctx,
-                origin=replace(modals.Origin.loads(view.get("private_metadata")), whole=True),
+                origin=replace(modals.Origin.loads(view.get("private_metadata"), self.seal), whole=True),
+                seal=self.seal,
                 sandbox=self.sandbox,
                 notice=error.notice,
             )

@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
+from aiohttp import web
 
 from bot.context import Context
 from bot.fields import Identifier
@@ -17,11 +19,12 @@ from bot.runner import Runner
 from bot.sandbox import Sandbox, SandboxServer
 from bot.segmetrics.errors import UnsafeRequest
 from bot.segmetrics.request import ApiRequest
+from bot.slack import modals
 from bot.slack.app import build_bot
 from bot.slack.server import HttpService
 from bot.testing import FakeSlack
 from commands import REGISTRY
-from tests.e2e.conftest import Slack, bot_settings, settled
+from tests.e2e.conftest import BotFactory, Slack, bot_settings, settled
 
 
 @pytest.mark.parametrize(
@@ -128,3 +131,63 @@ async def test_json_nested_too_deep_is_refused_when_read(slack: Slack, sandbox: 
     assert "nests 1,200 levels deep; the limit is 32" in json.dumps(told.args["blocks"])
     await settled(slack)
     assert slack.bot.store.store.pending() == [] and sandbox.requests == []
+
+
+# -- trusting only what Slack and the bot itself wrote ------------------------------------------------
+
+
+async def test_a_response_url_outside_slack_is_never_posted_to(slack: Slack, sandbox: Sandbox) -> None:
+    received: list[str] = []
+
+    async def hook(request: web.Request) -> web.Response:
+        received.append(await request.text())
+        return web.Response(text="ok")
+
+    application = web.Application()
+    application.router.add_post("/hook", hook)
+    runner = web.AppRunner(application)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        body = slack.command_body("contact add jane@example.com first=Jane")
+        body = body.replace("response_url=", f"response_url=http%3A%2F%2F127.0.0.1%3A{port}%2Fhook&x=", 1)
+        since = time.monotonic()
+        assert (await slack.post(body)).status_code == 200
+        posted = await slack.posted(lambda call: call.at >= since)  # the confirmation goes to the channel
+        assert posted.args["channel"] == "C1"
+        await slack.post(slack.command_body("order add INV-1 jane@example.com amount=1.234 product=P").replace(
+            "response_url=", f"response_url=http%3A%2F%2F127.0.0.1%3A{port}%2Fhook&x=", 1))  # fmt: skip
+        told = await slack.posted(lambda call: call.at >= since, method="chat.postEphemeral")
+        assert told.args["user"] == "U1"
+        await settled(slack)
+        assert received == []
+    finally:
+        await runner.cleanup()
+
+
+async def test_a_form_cannot_claim_the_channel_a_policy_asks_for(
+    bots: BotFactory, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    policy = tmp_path / "policy.toml"
+    policy.write_text('[operations."order add"]\nchannels = ["C0SALES1"]\n', encoding="utf-8")
+    slack = await bots.start(segmetrics_bot_policy=str(policy))
+    since = time.monotonic()
+    await slack.command("contact add")  # a form anyone may open, here in C1
+    view = await slack.opened_view(after=since)
+    forged = {**view, "callback_id": "op:order:add", "private_metadata": json.dumps({"channel_id": "C0SALES1"})}
+    forged["blocks"] = modals.build_view(
+        REGISTRY["order add"], raw={}, ctx=slack.bot.runner.context(), origin=modals.Origin(), seal=modals.Seal("x")
+    )["blocks"]
+    typed = {"id": "INV-1", "email": "jane@example.com", "items": "A | P | 5"}
+    body = (await slack.submit(forged, typed)).json()
+    assert body["response_action"] == "errors" and "may only be run in" in json.dumps(body["errors"])
+    await settled(slack)
+    assert sandbox.requests == []
+    # The same form, opened by the bot in the right channel, goes through.
+    since = time.monotonic()
+    await slack.command("order add INV-2", channel="C0SALES1")
+    view = await slack.opened_view(after=since)
+    assert (await slack.submit(view, {**typed, "id": "INV-2"})).text == ""
+    await slack.posted(lambda call: call.at >= since and call.args.get("channel") == "C0SALES1")

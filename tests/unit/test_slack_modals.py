@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -13,11 +14,13 @@ from bot.problems import InputError
 from bot.slack import modals
 from commands import REGISTRY
 
+SEAL = modals.Seal("xoxb-test-token")
+
 
 def view_for(text: str, ctx: Context) -> tuple[Operation, dict[str, Any]]:
     parsed = parse_command(text, REGISTRY, slack=True)
     origin = modals.Origin(channel_id="C1", response_url="https://hooks.slack.com/commands/T1/1/abc")
-    return parsed.operation, modals.build_view(parsed.operation, raw=parsed.raw, ctx=ctx, origin=origin)
+    return parsed.operation, modals.build_view(parsed.operation, raw=parsed.raw, ctx=ctx, origin=origin, seal=SEAL)
 
 
 def blocks_by_id(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -42,7 +45,7 @@ def submitted(view: dict[str, Any], overrides: dict[str, str | None] | None = No
 
 @pytest.mark.parametrize("op", list(REGISTRY), ids=lambda op: op.name)
 def test_every_operation_has_a_valid_modal(op: Operation, ctx: Context) -> None:
-    view = modals.build_view(op, raw={}, ctx=ctx, origin=modals.Origin())
+    view = modals.build_view(op, raw={}, ctx=ctx, origin=modals.Origin(), seal=SEAL)
     assert view["callback_id"] == f"op:{op.resource}:{op.verb}"
     assert len(view["title"]["text"]) <= 24
     assert len(view["blocks"]) <= 100
@@ -109,10 +112,25 @@ def test_the_form_is_prefilled_with_what_was_typed(ctx: Context) -> None:
 
 def test_the_origin_travels_in_private_metadata(ctx: Context) -> None:
     _, view = view_for("tag add", ctx)
-    origin = modals.Origin.loads(view["private_metadata"])
+    origin = modals.Origin.loads(view["private_metadata"], SEAL)
     assert origin == modals.Origin(channel_id="C1", response_url="https://hooks.slack.com/commands/T1/1/abc")
     assert len(view["private_metadata"]) <= 3000
-    assert modals.Origin.loads("not json") == modals.Origin()
+    assert modals.Origin.loads("not json", SEAL) == modals.Origin()
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda text: text.replace("C1", "C0SALES1"),
+        lambda text: json.dumps({"channel_id": "C0SALES1"}),
+        lambda text: json.dumps({"o": json.dumps({"channel_id": "C0SALES1"}), "s": json.loads(text)["s"]}),
+        lambda text: "",
+    ],
+)
+def test_an_origin_the_bot_did_not_write_is_ignored(tamper: Any, ctx: Context) -> None:
+    _, view = view_for("tag add", ctx)
+    assert modals.Origin.loads(tamper(view["private_metadata"]), SEAL) == modals.Origin()
+    assert modals.Origin.loads(view["private_metadata"], modals.Seal("another-bot")) == modals.Origin()
 
 
 @pytest.mark.parametrize(

@@ -2,20 +2,28 @@
 
 HTTP mode uses aiohttp's server (which Bolt's AsyncApp already depends on): it serves requests
 concurrently on one event loop, unlike Bolt's single-threaded development server.
+
+Anyone can post to the request URL, so the signature is checked before anything parses the body: Bolt
+parses first (and answers garbage with a 500 and a traceback), then checks. Refusals are quiet: one log
+line, no traceback, never the body. Bolt checks the signature again; that is cheap.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import signal
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 
@@ -27,6 +35,13 @@ EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
 # Slack's payloads are small; a large body is not Slack.
 MAX_BODY = 1024 * 1024
+# Slack refuses, and slack_sdk's SignatureVerifier rejects, a request timestamp further than this from now.
+SIGNATURE_WINDOW = 5 * 60
+# What Slack sends: Unix seconds in ASCII digits, and "v0=" with a lowercase hex SHA-256. Anything else would
+# reach int() (which takes " 1_7", "١٧" and, as a float overflow, 400 digits) or hmac.compare_digest (which
+# raises on non-ASCII text) inside SignatureVerifier.
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+_SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
 
 Health = Callable[[], Awaitable[tuple[bool, dict[str, Any]]]]
 
@@ -64,6 +79,9 @@ class HttpService:
 
     def __init__(self, bot: SlackBot, *, host: str = "127.0.0.1", port: int = 3000) -> None:
         self.bot = bot
+        secret = bot.settings.slack_signing_secret.get_secret_value() if bot.settings.slack_signing_secret else ""
+        # Without a signing secret nothing can be verified, so everything is refused.
+        self._verifier = SignatureVerifier(secret) if secret.strip() else None
         application = web.Application(client_max_size=MAX_BODY)
         application.router.add_post(EVENTS_PATH, self._events)
         application.router.add_get(HEALTH_PATH, _health_route(self._health))
@@ -74,16 +92,76 @@ class HttpService:
         return self._site.port
 
     async def _events(self, request: web.Request) -> web.Response:
+        admitted = await self._admit(request)
+        if isinstance(admitted, web.Response):
+            return admitted
         with self.bot.answering():
-            bolt_response = await self.bot.app.async_dispatch(await to_bolt_request(request))
+            bolt_response = await self.bot.app.async_dispatch(admitted)
             return await to_aiohttp_response(bolt_response)
 
+    async def _admit(self, request: web.Request) -> AsyncBoltRequest | web.Response:
+        """The request as Bolt takes it, if Slack signed it and Bolt can parse it; else the answer refusing it.
+
+        The headers are checked before the body is read, the signature before the body is parsed."""
+        peer = request.remote
+        if self._verifier is None:
+            return _refuse(401, logging.WARNING, "refused a request from %s: SLACK_SIGNING_SECRET is not set", peer)
+        timestamp = _only(request, "X-Slack-Request-Timestamp")
+        signature = _only(request, "X-Slack-Signature")
+        if not (timestamp and signature and _TIMESTAMP.fullmatch(timestamp) and _SIGNATURE.fullmatch(signature)):
+            return _refuse(401, logging.INFO, "refused a request from %s without a well-formed Slack signature", peer)
+        skew = int(time.time()) - int(timestamp)
+        if abs(skew) > SIGNATURE_WINDOW:
+            return _refuse(
+                401,
+                logging.WARNING,
+                "refused a request from %s stamped %d s %s: a replay, or this server's clock is wrong",
+                peer,
+                abs(skew),
+                "ago" if skew > 0 else "ahead",
+            )
+        try:
+            raw = await request.read()  # raises HTTPRequestEntityTooLarge (413) past MAX_BODY
+        except (ConnectionError, web.RequestPayloadError) as error:
+            # The client left mid-body (or sent a broken chunked body): nobody is waiting for an answer.
+            log.debug("a request from %s ended before its body did (%s)", peer, type(error).__name__)
+            return web.Response(status=400, text="incomplete body")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            # Slack sends UTF-8 only, and SignatureVerifier can check only UTF-8 text: this cannot be verified.
+            return _refuse(401, logging.INFO, "refused a request from %s whose body is not UTF-8", peer)
+        if not self._verifier.is_valid(text, timestamp, signature):
+            return _refuse(
+                401,
+                logging.WARNING,
+                "refused a request from %s with a wrong Slack signature: not from Slack, or SLACK_SIGNING_SECRET "
+                "is not this Slack app's signing secret",
+                peer,
+            )
+        try:
+            # As Bolt's aiohttp adapter builds it, but from the verified text: the adapter decodes the body
+            # again, by the Content-Type's charset, which Slack does not sign (an unknown charset made a 500).
+            headers: Any = request.headers
+            admitted = AsyncBoltRequest(body=text, query=request.query_string, headers=headers)
+        except Exception as error:  # whatever Bolt's parsing trips on: broken JSON, a list, `payload="x"`, …
+            problem = type(error).__name__
+        else:
+            if isinstance(admitted.body, dict):
+                return admitted
+            problem = "not a JSON object"
+        return _refuse(
+            400, logging.WARNING, "refused a signed request from %s, not a Slack payload (%s)", peer, problem
+        )
+
     async def _health(self) -> tuple[bool, dict[str, Any]]:
-        return True, {
+        stored, database = await self.bot.health()
+        return stored, {
             "mode": "http",
             "sandbox": self.bot.settings.sandbox,
             "jobs": self.bot.surface.pending,
             "warm": self.bot.warm,
+            **database,
         }
 
     async def start(self) -> None:
@@ -93,6 +171,18 @@ class HttpService:
     async def stop(self, grace: float | None = None) -> None:
         await self._site.stop()
         await self.bot.close(grace)
+
+
+def _only(request: web.Request, name: str) -> str | None:
+    """The header's value, or None when it is missing or repeated (Bolt would read the last, aiohttp the first)."""
+    values = request.headers.getall(name, [])
+    return values[0] if len(values) == 1 else None
+
+
+def _refuse(status: int, level: int, message: str, *args: object) -> web.Response:
+    """One log line (no traceback, no body), and a tiny answer."""
+    log.log(level, message, *args)
+    return web.Response(status=status, text="invalid request" if status == 401 else "bad request")
 
 
 class _AnsweringHandler(AsyncSocketModeHandler):
@@ -128,11 +218,13 @@ class SocketModeService:
 
     async def _health(self) -> tuple[bool, dict[str, Any]]:
         connected = await self.handler.client.is_connected()
-        return connected, {
+        stored, database = await self.bot.health()
+        return connected and stored, {
             "mode": "socket",
             "socket": connected,
             "sandbox": self.bot.settings.sandbox,
             "warm": self.bot.warm,
+            **database,
         }
 
     async def start(self) -> None:

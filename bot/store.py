@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import (
@@ -32,11 +33,12 @@ from sqlalchemy import (
     create_engine,
     event,
     insert,
+    inspect,
     select,
     update,
 )
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.types import TypeDecorator
 
 log = logging.getLogger("segmetrics_slack.store")
@@ -65,6 +67,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 T = TypeVar("T")
 metadata = MetaData()
 KEY_LIMIT = 255
+HEALTH_KEY = "health:write-check"
 
 audit = Table(
     "audit",
@@ -196,17 +199,71 @@ class Queued:
     last_error: str | None = None
 
 
+class StoreError(Exception):
+    """The database cannot keep the bot's work: the message says what is wrong, without the URL's password."""
+
+
 class Store:
     """Synchronous access; `AsyncStore` runs it on its own thread."""
 
     def __init__(self, url: str) -> None:
         self.engine: Engine = create_engine(url, **_engine_options(url))
+        self.file: Path | None = None
+        self._identity: tuple[int, int] | None = None
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
+            database = self.engine.url.database
+            if database and database != ":memory:":
+                self.file = Path(database).resolve()
+                if not self.file.exists():
+                    log.info("no database at %s: a new, empty one is created", self.file)
         metadata.create_all(self.engine)
+        if self.file is not None:
+            status = self.file.stat()
+            self._identity = (status.st_dev, status.st_ino)
 
     def close(self) -> None:
         self.engine.dispose()
+
+    # -- health -----------------------------------------------------------------------------------
+
+    def check(self) -> None:
+        """At start: the database is whole (SQLite's integrity check) and holds the bot's schema (every
+        table with every column); raises `StoreError` saying what is wrong."""
+        with self.engine.connect() as connection:
+            if self.engine.dialect.name == "sqlite":
+                found = [row[0] for row in connection.exec_driver_sql("PRAGMA quick_check").fetchall()]
+                if found != ["ok"]:
+                    raise StoreError(f"the SQLite database {self.file} is damaged ({'; '.join(found[:3])})")
+            present = inspect(connection)
+            for table in metadata.sorted_tables:
+                columns = {column["name"] for column in present.get_columns(table.name)}
+                missing = [column.name for column in table.columns if column.name not in columns]
+                if missing:
+                    raise StoreError(
+                        f"the database's table `{table.name}` lacks {', '.join(missing)}: it is not this bot's "
+                        "schema (another program's, or an older one)"
+                    )
+        problem = self.health()
+        if problem:
+            raise StoreError(problem)
+
+    def health(self) -> str | None:
+        """None when the database can keep work now; else why not (the file went away, a write fails)."""
+        if self.file is not None:
+            try:
+                status = self.file.stat()
+            except OSError:
+                return f"the database file {self.file} was deleted while the bot runs"
+            if (status.st_dev, status.st_ino) != self._identity:
+                return f"the database file {self.file} was replaced while the bot runs"
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(claims.delete().where(claims.c.key == HEALTH_KEY))
+                connection.execute(insert(claims).values(key=HEALTH_KEY, at=_now()))
+        except SQLAlchemyError as error:
+            return f"the database cannot be written ({type(error).__name__}: {str(error.orig or error)[:120]})"
+        return None
 
     # -- audit ----------------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.logs import new_request
@@ -29,7 +30,7 @@ from bot.slack.jobs import Jobs
 from bot.slack.listeners import register
 from bot.slack.surface import SlackSurface
 from bot.slack.users import Users
-from bot.store import AsyncStore, Store
+from bot.store import AsyncStore, Store, StoreError
 
 log = logging.getLogger("segmetrics_slack.slack")
 
@@ -52,6 +53,13 @@ class SlackBot:
     store: AsyncStore
     groups: Groups
     warmed: asyncio.Task[None] | None = None
+    watching: asyncio.Task[None] | None = None
+
+    async def health(self) -> tuple[bool, dict[str, Any]]:
+        """For /healthz: whether the database can keep work (checked now, not from the last watch)."""
+        problem = await self.store.call(self.store.store.health)
+        self.surface.store_problem = problem
+        return problem is None, {"database": problem or "ok"}
 
     async def prepare(self) -> None:
         """Before serving: check the bot token with Slack, say loudly if sandboxed. The date parser and
@@ -74,6 +82,7 @@ class SlackBot:
         self.groups.keep_fresh()
         # Work queued or interrupted before this start is picked up now.
         self.surface.outbox.start()
+        self.watching = asyncio.get_running_loop().create_task(self.surface.watch_store(), name="watch the store")
         if self.settings.sandbox:
             log.warning(
                 "SANDBOX MODE: no SegMetrics credentials are set, so nothing reaches SegMetrics and every "
@@ -104,6 +113,8 @@ class SlackBot:
         """Finish acknowledged work (by default, as long as a SegMetrics call may take), then release connections."""
         if self.warmed is not None and not self.warmed.done():
             self.warmed.cancel()
+        if self.watching is not None:
+            self.watching.cancel()
         grace = self.grace if grace is None else grace
         # The outbox takes nothing new from here on; what is running, there and in jobs, gets the same grace.
         await asyncio.gather(self.surface.outbox.stop(grace), self.surface.queue.stop(grace), self.jobs.drain(grace))
@@ -118,6 +129,8 @@ def build_bot(settings: Settings, runner: Runner | None = None) -> SlackBot:
     """The bot for these settings. Makes no network call: `prepare()` does, at start-up."""
     if settings.slack_bot_token is None:
         raise StartupError("SLACK_BOT_TOKEN is not set.")
+    # The database first: a start that fails there leaves nothing open (no "Unclosed client session").
+    store = open_store(settings.segmetrics_bot_database_url)
     runner = runner or Runner.from_settings(settings)
     token = settings.slack_bot_token.get_secret_value()
     # One session for every Web API call and response_url post: without it slack-sdk opens a new
@@ -141,10 +154,6 @@ def build_bot(settings: Settings, runner: Runner | None = None) -> SlackBot:
         logger=_bolt_logger(),
     )
     jobs = Jobs()
-    try:
-        store = AsyncStore(Store(settings.segmetrics_bot_database_url))
-    except SQLAlchemyError as error:
-        raise StartupError(f"Cannot open SEGMETRICS_BOT_DATABASE_URL ({type(error).__name__}: {error})") from None
     runner.keep_records(store)
     admins = settings.segmetrics_bot_admins
     policy = Policy.load(admins, settings.segmetrics_bot_policy, runner.registry)
@@ -162,6 +171,30 @@ def build_bot(settings: Settings, runner: Runner | None = None) -> SlackBot:
         store=store,
         groups=groups,
     )
+
+
+def open_store(url: str) -> AsyncStore:
+    """The bot's database, checked whole and of the bot's schema; `StartupError` saying what to fix."""
+    try:
+        store = Store(url)
+    except (SQLAlchemyError, ImportError, ValueError) as error:
+        said = str(error).splitlines()[0] if str(error) else ""
+        # SQLAlchemy may quote the URL, password and all: it never reaches a log or the terminal.
+        said = said.replace(url, "<the URL>")
+        with contextlib.suppress(Exception):
+            password = make_url(url).password
+            said = said.replace(str(password), "***") if password else said
+        reason = f"{type(error).__name__}: {said[:160]}" if said else type(error).__name__
+        raise StartupError(
+            f"Cannot open SEGMETRICS_BOT_DATABASE_URL ({reason}). Use sqlite:///path/to/bot.db, or "
+            "postgresql+psycopg://user:password@host/database."
+        ) from None
+    try:
+        store.check()
+    except StoreError as error:
+        store.close()
+        raise StartupError(f"SEGMETRICS_BOT_DATABASE_URL cannot keep the bot's work: {error}.") from None
+    return AsyncStore(store)
 
 
 def _bolt_logger() -> logging.Logger:

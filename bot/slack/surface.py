@@ -47,6 +47,7 @@ Ack = Callable[..., Awaitable[None]]
 # How a look-up's outcome is shown (the contact card); by operation name.
 Renderer = Callable[[Outcome, str], messages.Message]
 MAIN_COMMAND = "/segmetrics"
+STORE_CHECK_EVERY = 5.0
 
 
 def slash_commands(runner: Runner) -> dict[str, str | None]:
@@ -84,6 +85,30 @@ class SlackSurface:
         self.queue = Intake(self, workers=WORKERS_PER_CONNECTION * runner.settings.segmetrics_max_connections)
         self.safety = Safety(self)
         self.outbox = Outbox(self)
+        # Why the database cannot keep work right now (None: it can); kept fresh by `watch_store`.
+        self.store_problem: str | None = None
+
+    async def watch_store(self, every: float = STORE_CHECK_EVERY) -> None:
+        """Check every few seconds that the database can keep work (it was not deleted, replaced, or made
+        read-only): while it cannot, writes are refused before they are acknowledged and /healthz says 503."""
+        while True:
+            problem = await self.store.call(self.store.store.health)
+            if problem != self.store_problem:
+                if problem:
+                    log.error("the database cannot keep work: %s; writes are refused until it can", problem)
+                else:
+                    log.warning("the database can keep work again")
+            self.store_problem = problem
+            await asyncio.sleep(every)
+
+    def cannot_keep(self, op: Operation) -> str | None:
+        """Why a write must be refused now (the database cannot keep it), or None."""
+        if op.reads or self.store_problem is None:
+            return None
+        return (
+            f"⛔ The bot cannot keep work right now ({self.store_problem}). Nothing was sent to SegMetrics; try "
+            "again once whoever runs the bot has fixed it."
+        )
 
     @property
     def sandbox(self) -> bool:
@@ -133,6 +158,10 @@ class SlackSurface:
         decision = self.safety.decide(op, work)
         if not decision.allowed:
             await ack(**self.safety.refusal(decision).ephemeral())
+            return
+        unkept = self.cannot_keep(op)
+        if unkept:
+            await ack(**messages.notice(unkept, typed=typed).ephemeral())
             return
         # Acknowledged now; the values are read right after (see `intake`), in their turn behind other
         # acknowledgements, and a problem with them goes to the user alone, as an ephemeral message.
@@ -306,6 +335,10 @@ class SlackSurface:
         decision = self.safety.decide(op, work)
         if not decision.allowed:
             await ack(response_action="errors", errors={op.params[0].name: decision.message.replace("*", "")})
+            return
+        unkept = self.cannot_keep(op)
+        if unkept:  # the form stays open with what was typed: submit again once the bot can keep it
+            await ack(response_action="errors", errors={op.params[0].name: unkept})
             return
         ctx = self.runner.context(self.users.cached_habits(user))
         try:

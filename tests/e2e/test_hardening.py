@@ -4,6 +4,9 @@ meant, or not at all."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -24,7 +27,7 @@ from bot.slack.app import build_bot
 from bot.slack.server import HttpService
 from bot.testing import FakeSlack
 from commands import REGISTRY
-from tests.e2e.conftest import BotFactory, Slack, bot_settings, settled
+from tests.e2e.conftest import BotFactory, Slack, bot_settings, settled, temporary_database
 
 
 @pytest.mark.parametrize(
@@ -191,3 +194,40 @@ async def test_a_form_cannot_claim_the_channel_a_policy_asks_for(
     view = await slack.opened_view(after=since)
     assert (await slack.submit(view, {**typed, "id": "INV-2"})).text == ""
     await slack.posted(lambda call: call.at >= since and call.args.get("channel") == "C0SALES1")
+
+
+# -- a store that cannot keep work is said so, not served as healthy --------------------------------------
+
+
+async def test_a_deleted_database_refuses_writes_and_fails_health(bots: BotFactory, sandbox: Sandbox) -> None:
+    database = temporary_database()
+    slack = await bots.start(segmetrics_bot_database_url=database)
+    health = await slack.http.get(f"{slack.url}/healthz")
+    assert health.status_code == 200 and health.json()["database"] == "ok"
+    Path(database.removeprefix("sqlite:///")).unlink()
+    health = await slack.http.get(f"{slack.url}/healthz")
+    assert health.status_code == 503
+    assert "was deleted while the bot runs" in health.json()["database"]
+    response = await slack.command("contact add jane@example.com")
+    assert "cannot keep work right now" in json.dumps(response.json()["blocks"])
+    since = time.monotonic()
+    await slack.command("contact show jane@example.com")  # a read needs no keeping
+    await slack.posted(lambda call: call.at >= since, method="response_url")
+    assert [request.method for request in sandbox.requests] == ["GET"]
+
+
+def test_a_damaged_database_stops_the_start_with_a_message(tmp_path: Path) -> None:
+    path = tmp_path / "bot.db"
+    path.write_bytes(b"SQLite format 3\x00" + b"\xa5" * 8000)
+    env = {
+        **{key: value for key, value in os.environ.items() if not key.startswith(("SEGMETRICS_", "SLACK_"))},
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_SIGNING_SECRET": "secret",
+        "SEGMETRICS_BOT_DATABASE_URL": f"sqlite:///{path}",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "serve", "--port", "0"], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert result.returncode == 1
+    assert "Cannot start" in result.stderr and "SEGMETRICS_BOT_DATABASE_URL" in result.stderr
+    assert "Traceback" not in result.stderr and "Unclosed" not in result.stderr

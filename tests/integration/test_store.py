@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.store import AuditEvent, RecordPlace, Store
+from bot.store import AuditEvent, RecordPlace, Store, StoreError
 
 
 def _postgres_binaries() -> tuple[str, str] | None:
@@ -175,3 +175,53 @@ def test_records_are_kept_per_account_and_integration_replaced_and_forgotten(sto
     long_id = RecordPlace("acct-1", "int-9", "invoice", "x" * 400)
     store.keep_record(long_id, {"id": "x" * 400})
     assert store.record_of(long_id) == {"id": "x" * 400}
+
+
+def _sqlite_with_work(tmp_path: Path) -> tuple[str, Path]:
+    url = f"sqlite:///{tmp_path}/bot.db"
+    store = Store(url)
+    for number in range(200):
+        store.record(AuditEvent("tag add", "succeeded", user_id=f"U{number}", detail="x" * 200))
+    store.close()
+    return url, tmp_path / "bot.db"
+
+
+def test_a_damaged_sqlite_file_is_refused_at_start(tmp_path: Path) -> None:
+    url, path = _sqlite_with_work(tmp_path)
+    data = bytearray(path.read_bytes())
+    data[8192:12288] = b"\xa5" * 4096  # past the header: it still opens
+    path.write_bytes(bytes(data))
+    with pytest.raises(StoreError, match="is damaged"):
+        Store(url).check()
+
+
+def test_a_foreign_schema_is_refused_at_start(tmp_path: Path) -> None:
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "bot.db") as connection:
+        connection.execute("CREATE TABLE outbox (id TEXT PRIMARY KEY, payload TEXT)")
+    with pytest.raises(StoreError, match="table `outbox` lacks"):
+        Store(f"sqlite:///{tmp_path}/bot.db").check()
+
+
+def test_health_says_when_the_database_goes_away_or_cannot_be_written(tmp_path: Path) -> None:
+    url, path = _sqlite_with_work(tmp_path)
+    store = Store(url)
+    store.check()
+    assert store.health() is None
+    path.rename(tmp_path / "moved.db")
+    assert "was deleted while the bot runs" in (store.health() or "")
+    store.close()
+    store = Store(f"sqlite:///{tmp_path}/moved.db")
+    (tmp_path / "moved.db").chmod(0o444)
+    try:
+        if os.geteuid() != 0:  # root writes whatever the mode says
+            assert "cannot be written" in (store.health() or "")
+    finally:
+        (tmp_path / "moved.db").chmod(0o644)
+        store.close()
+
+
+def test_every_backend_passes_the_start_check(store: Store) -> None:
+    store.check()
+    assert store.health() is None

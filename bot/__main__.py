@@ -41,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     audit.add_argument("--user", help="only this Slack user id, e.g. U0123ABCD")
     audit.add_argument("--format", choices=("csv", "json"), default="csv", help="csv (default) or json")
     show = sub.add_parser("manifest", help="print the Slack app manifest (Socket Mode, or HTTP mode with --url)")
-    show.add_argument("--url", help="the bot's public base URL, e.g. https://bot.example.com (HTTP mode)")
+    show.add_argument("--url", help="the bot's public HTTPS URL, e.g. https://bot.example.com (HTTP mode)")
     shell = sub.add_parser("shell", help="type chat commands in a terminal (live, or the sandbox without credentials)")
     shell.add_argument("--tz", help="your IANA time zone, for relative dates (default: SEGMETRICS_TIMEZONE)")
     shell.add_argument("--locale", help=LOCALE_HELP)
@@ -59,10 +59,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     if args.command == "manifest":
-        from bot.slack.manifest import manifest_yaml
+        from bot.slack.manifest import RequestUrlError, manifest_yaml
         from commands import REGISTRY
 
-        print(manifest_yaml(REGISTRY, request_url=args.url), end="")
+        try:
+            print(manifest_yaml(REGISTRY, request_url=args.url), end="")
+        except RequestUrlError as error:
+            print(f"✗ --url {error}", file=sys.stderr)
+            return EXIT_BAD_INPUT
         return EXIT_OK
     if args.command in ("run", "serve"):
         return _serve(args)

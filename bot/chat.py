@@ -12,6 +12,8 @@ looks like an e-mail without its `@` in the contact's place (`sam.example.com`),
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -80,6 +82,12 @@ class _Stream:
     def push_back(self, token: Token) -> None:
         self._back.append(token)
 
+    def read_on(self, text: str, offset: int) -> None:
+        """Go on with the tokens of `text` from `offset` (past a JSON body, whose quotes are not words)."""
+        tokens = tokenize(text[offset:])
+        self._tokens = (dataclasses.replace(token, start=token.start + offset) for token in tokens)
+        self._back.clear()
+
 
 def _find_operation(tokens: _Stream, registry: Registry) -> Operation:
     first = next(tokens, None)
@@ -122,8 +130,16 @@ def _collect(parsed: ParsedCommand, tokens: _Stream, text: str) -> None:
     for token in tokens:
         slot_name = slots[slot] if token.key is None and slot < len(slots) else None
         if slot_name is not None and op.param(slot_fields(slot_name)[0]).kind.takes_rest:
-            _set(parsed, slot_name, text[token.start :].strip())  # a JSON body, quotes and all
-            return
+            rest = text[token.start :]
+            end = _json_end(rest)
+            if end is None:
+                _set(parsed, slot_name, rest.strip())  # a JSON body, quotes and all
+                return
+            _set(parsed, slot_name, rest[:end])  # a JSON body, then keys: `{…} header.X-Source=slack`
+            tokens.read_on(text, token.start + end)
+            slot += 1
+            joining = None
+            continue
         if token.problem:
             parsed.problems.append(token.problem)
             continue
@@ -156,6 +172,36 @@ def _collect(parsed: ParsedCommand, tokens: _Stream, text: str) -> None:
             parsed.problems.append(second)
             continue
         _append(parsed, slot_name, _grouped(token) if spec.kind.quotes_group else token.value)
+
+
+# As `Json.read` straightens them: Slack clients turn straight quotes into curly ones.
+_STRAIGHT_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'"})
+
+
+def _json_end(text: str) -> int | None:
+    """Where the JSON document that `text` starts with ends, when keys follow it (`{…} header.X-Source=slack`).
+
+    None when `text` does not start with `{` or `[`, when no JSON document can be read from its start, or when
+    what follows the document is not a `key=`: then the whole text is the body, and reading it says what is
+    wrong (`{"a": 1}, "b": 2}` is "Extra data at character 9", not an unexpected word)."""
+    if not text.startswith(("{", "[")):
+        return None
+    decoder = json.JSONDecoder()
+    for candidate in (text, text.translate(_STRAIGHT_QUOTES)):
+        try:
+            end = decoder.raw_decode(candidate)[1]
+        except (ValueError, RecursionError):
+            continue
+        break
+    else:
+        return None
+    if end == len(text) or not text[end].isspace():
+        return None
+    try:
+        following = next(tokenize(text[end:]), None)
+    except CommandError:  # an unclosed quote: not a key
+        return None
+    return end if following is not None and following.key is not None else None
 
 
 def _set_contact(parsed: ParsedCommand, token: Token) -> None:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Sequence
 from typing import Annotated
 
-from pydantic import model_validator
+from pydantic import field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from bot.context import Context
-from bot.fields import Headers, JsonBody, Path, choice
+from bot.fields import ERROR_TYPE, Headers, JsonBody, Path, choice
 from bot.operation import Fact, Input, Resource, operation, param
-from bot.segmetrics.paths import resolve_raw_path
+from bot.problems import InvalidValue
+from bot.segmetrics.paths import HEADER_EXAMPLE, check_header_value, resolve_raw_path
 from bot.segmetrics.request import ApiRequest, ApiResponse
 
 RESOURCE = Resource("api", "Raw API call", command="/sm-api", default_verb="call")
@@ -32,16 +35,50 @@ class ApiCallInput(Input):
     headers: Headers | None = param(
         None,
         title="Extra headers",
-        hint="One per line as `Name: value`; Authorization and Host cannot be set. In chat: header.X-Name=value",
+        hint="One per line as `Name: value`; only `X-…` headers (Authorization, Content-Type and the rest are the "
+        "bot's). In chat: header.X-Name=value",
         examples=["X-Request-Source: slack"],
         prefix="header",
     )
+
+    @field_validator("headers", mode="before")
+    @classmethod
+    def _values_on_one_line(cls, raw: object) -> object:
+        """A value with a line break in it (quoted in chat) would be read as a second `Name: value` line and
+        refused as one: say that the value goes on to another line."""
+        for entry in [raw] if isinstance(raw, str) else raw if isinstance(raw, list) else []:
+            lines = [line.strip() for line in str(entry).splitlines() if line.strip()]
+            for previous, line in itertools.pairwise(lines):
+                if ":" in previous and ":" not in line:
+                    name = previous.partition(":")[0].strip()
+                    raise _refused(
+                        f"the value of `{name}` goes on to another line (`{line}`); a header value is one line, "
+                        "without line breaks",
+                        (HEADER_EXAMPLE,),
+                    )
+        return raw
+
+    @field_validator("headers")
+    @classmethod
+    def _sendable_values(cls, headers: dict[str, str | None] | None) -> dict[str, str | None] | None:
+        """Names are checked as they are read (`check_header`); values here, once each is paired with its name."""
+        for name, value in (headers or {}).items():
+            try:
+                check_header_value(name, value or "")
+            except InvalidValue as problem:
+                raise _refused(problem.message, problem.examples) from None
+        return headers
 
     @model_validator(mode="after")
     def _no_body_on_reads(self) -> ApiCallInput:
         if self.body is not None and self.method in ("GET", "DELETE"):
             raise self.problem("body", f"cannot go with {self.method}; use POST, PUT or PATCH", example="POST")
         return self
+
+
+def _refused(message: str, examples: tuple[str, ...]) -> PydanticCustomError:
+    """A problem of a field, as the operation reports those of its kinds (see `Kind._validate`)."""
+    return PydanticCustomError(ERROR_TYPE, "{message}", {"message": message, "examples": examples})
 
 
 def _response(call: ApiCallInput, response: ApiResponse, ctx: Context) -> Sequence[Fact]:

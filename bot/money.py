@@ -318,7 +318,7 @@ class MoneyReader:
         limit = MAX_MAJOR_UNITS * (1000 if self.currency.code in _LARGE_UNITS else 1)
         if major >= limit:
             raise InvalidValue(
-                f"`{raw}` is over {limit:,} {self.currency.code}, which looks like a typo",
+                f"`{raw}` is {limit:,} {self.currency.code} or more, which looks like a typo",
                 example=self.example,
             )
         if fraction == "minor":

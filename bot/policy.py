@@ -117,7 +117,8 @@ class Policy:
         for name, value in (data.get("defaults") or {}).items():
             if name not in CATEGORIES:
                 raise PolicyError(f"{path}: [defaults] {name!r} is not one of {', '.join(CATEGORIES)}")
-            defaults[name] = Rule(_entries(value, f"{path} [defaults] {name}"), (), f"[defaults] {name} in {path}")
+            # A rule is named to users by its section only: the file's place on the server is the operator's.
+            defaults[name] = Rule(_entries(value, f"{path} [defaults] {name}"), (), f"[defaults] {name}")
         names = {op.name for op in registry}
         rules: dict[str, Rule] = {}
         for name, body in (data.get("operations") or {}).items():
@@ -132,7 +133,7 @@ class Policy:
             channels = body.get("channels", [])
             if not isinstance(channels, list) or not all(isinstance(item, str) for item in channels):
                 raise PolicyError(f'{path} {where} channels: give a list such as ["#marketing", "C0123ABCD"]')
-            rules[name] = Rule(allow, tuple(item.strip().removeprefix("#") for item in channels), f"{where} in {path}")
+            rules[name] = Rule(allow, tuple(item.strip().removeprefix("#") for item in channels), where)
         return cls(admins=admins, rules=rules, defaults=defaults, path=path)
 
     def named(self) -> list[str]:
@@ -188,7 +189,7 @@ class Policy:
 
     def who_can_change(self) -> str:
         people = ", ".join(f"<@{entry}>" if entry[:1] in "UW" else f"`{entry}`" for entry in self.admins)
-        where = f"SEGMETRICS_BOT_POLICY ({self.path})" if self.path else "SEGMETRICS_BOT_POLICY"
+        where = "the policy file (SEGMETRICS_BOT_POLICY)"
         return (
             f"Ask an admin ({people}) or whoever runs the bot to change {where}."
             if people

@@ -15,7 +15,8 @@ from typing import Any
 
 from bot.tokens import unescape_slack
 
-MAX_ADDRESSES = 100
+# Enough for any message a person writes; past it, the message is a list to import, not to read here.
+MAX_ADDRESSES = 1000
 _ADDRESS = re.compile(r"[A-Za-z0-9._%+'’-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 _WORD = r"[A-ZÀ-Þ][\w'’-]*"
 _MAILTO_NAMED = re.compile(r"<mailto:([^<>|]+)\|([^<>@]+)>")

@@ -118,9 +118,8 @@ class Safety:
             ],
         )
         text = "\n".join(lines)
-        await conversation.tell(
-            messages.Message(messages.escape(lines[0]), [messages.section(text), buttons.to_dict()])
-        )
+        # The notification text is the first line as written for Slack: its values are escaped once, there.
+        await conversation.tell(messages.Message(lines[0], [messages.section(text), buttons.to_dict()]))
         log.info("%s awaits confirmation", op.name)
 
     async def _what_goes(self, op: Operation, raw: dict[str, Any], data: Any, work: Work) -> list[str] | None:

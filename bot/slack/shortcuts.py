@@ -42,6 +42,7 @@ TAG_CONTACTS_VIEW = "tag_contacts"
 CONTACTS_BLOCK, MORE_BLOCK = "contacts", "more_contacts"
 OPTION_VALUE_LIMIT = 150
 MAX_CONTACTS = 100
+BEYOND_TEXT_LIMIT = 2400
 BATCH_CONCURRENCY = 5
 NO_ADDRESS = "No e-mail address was found in this message: type the contact below."
 
@@ -137,11 +138,20 @@ class Shortcuts:
     def _tag_view(self, found: list[Any], user: str, origin: modals.Origin) -> dict[str, Any]:
         op = self.surface.runner.registry["tag add"]
         ctx = self.surface.runner.context(self.surface.users.cached_habits(user))
-        selectable = [item for item in found if len(item.email) <= OPTION_VALUE_LIMIT]
+        fitting = [item for item in found if len(item.email) <= OPTION_VALUE_LIMIT]
+        # A form holds at most MAX_CONTACTS: the rest are said, listed to copy, never silently dropped.
+        selectable, beyond = fitting[:MAX_CONTACTS], [item.email for item in fitting[MAX_CONTACTS:]]
         leftover = [item.email for item in found if len(item.email) > OPTION_VALUE_LIMIT]
         intro = "Each contact is tagged separately; the confirmation goes in the message's thread."
         if not found:
             intro = f"{NO_ADDRESS}\n{intro}"
+        if beyond:
+            listed = _fit(beyond, BEYOND_TEXT_LIMIT)
+            intro = (
+                f"This message names {len(fitting):,} addresses; a form takes {MAX_CONTACTS} at a time, so the first "
+                f"{MAX_CONTACTS} are listed. The other {len(beyond):,} are not tagged by this form: tag them in "
+                f"another pass (paste them under Other contacts), or import them in bulk. They are: {listed}\n{intro}"
+            )
         if self.surface.sandbox:
             intro += f"\n{messages.SANDBOX_BADGE}"
         blocks: list[Any] = [ContextBlock(elements=[MarkdownTextObject(text=messages.escape(intro))])]
@@ -280,3 +290,13 @@ def _element(values: Mapping[str, Any], block: str) -> Mapping[str, Any]:
 def _label(found: Any) -> str:
     name = " ".join(part for part in (found.first_name, found.last_name) if part)
     return f"{name} <{found.email}>" if name else found.email
+
+
+def _fit(addresses: list[str], limit: int) -> str:
+    """As many addresses as fit in `limit` characters, then how many more."""
+    shown: list[str] = []
+    for index, address in enumerate(addresses):
+        if sum(len(item) + 2 for item in shown) + len(address) > limit:
+            return ", ".join(shown) + f" … and {len(addresses) - index:,} more"
+        shown.append(address)
+    return ", ".join(shown)

@@ -231,3 +231,15 @@ def test_a_damaged_database_stops_the_start_with_a_message(tmp_path: Path) -> No
     assert result.returncode == 1
     assert "Cannot start" in result.stderr and "SEGMETRICS_BOT_DATABASE_URL" in result.stderr
     assert "Traceback" not in result.stderr and "Unclosed" not in result.stderr
+
+
+async def test_a_message_with_more_addresses_than_a_form_holds_says_so(slack: Slack) -> None:
+    addresses = [f"user{n}@example.com" for n in range(140)]
+    since = time.monotonic()
+    await slack.message_shortcut("tag_contacts_from_message", {"ts": "1.2", "text": " ".join(addresses)})
+    view = await slack.opened_view(after=since)
+    listed = next(block for block in view["blocks"] if block.get("block_id") == "contacts")
+    assert len(listed["element"]["options"]) == 100
+    intro = view["blocks"][0]["elements"][0]["text"]
+    assert "names 140 addresses" in intro and "The other 40 are not tagged by this form" in intro
+    assert "user139@example.com" in intro and "user99@example.com" not in intro.split("They are:")[1]

@@ -54,7 +54,7 @@ def test_rules_by_user_group_admin_and_channel() -> None:
     refused = policy.decide(op("order add"), "U3", channel_name="random")
     assert (
         refused.message
-        == '*Add order* may only be run in #sales, <#C0SALES1> ([operations."order add"] in policy.toml).'
+        == '*Add order* may only be run in #sales, <#C0SALES1> ([operations."order add"]).'
     )
     assert policy.named() == ["@Leads"]
 

@@ -348,6 +348,13 @@ def _add_keyed(parsed: ParsedCommand, token: Token) -> None:
         if prefixed is not None:
             spec, entry_key = prefixed
             assert isinstance(spec.kind, KeyValues)  # declarations are checked
+            if any(mark in token.value for mark in "\r\n"):
+                # One `field.x=` / `header.X-…=` is one entry: a line break would make it two.
+                parsed.problems.append(
+                    f"`{token.key}=` goes on to another line; its value is one line. Example: "
+                    f"`{token.key}={_quote(spec.example.partition(spec.kind.separator)[2].strip() or 'value')}`"
+                )
+                return
             _append(parsed, spec.name, f"{entry_key} {spec.kind.separator} {token.value}".rstrip())
             return
         parsed.problems.append(_unknown_key(op, token.key))

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.logs import operation, request_id
 from bot.operation import Operation
 from bot.problems import InputError
 from bot.slack import messages
@@ -33,6 +34,8 @@ class Pending:
     raw: dict[str, Any]
     work: Work
     journaled: asyncio.Future[Queued | None]
+    # The request it came in: a worker outlives requests, so it takes on each one's id in turn.
+    request: str | None = None
 
 
 class Intake:
@@ -54,7 +57,8 @@ class Intake:
         """Queue a complete command that runs without asking (journaled now, read and run in turn)."""
         if not self._tasks:
             self._start()
-        self._queue.put_nowait(Pending(op, raw, work, self.surface.executor.journal_soon(op, raw, work, key)))
+        journaled = self.surface.executor.journal_soon(op, raw, work, key)
+        self._queue.put_nowait(Pending(op, raw, work, journaled, request_id.get()))
 
     def _start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -65,6 +69,8 @@ class Intake:
             pending = await self._queue.get()
             self.busy += 1
             self._idle.clear()
+            request_id.set(pending.request)
+            operation.set(pending.op.name)
             try:
                 conversation = self.surface.conversation(pending.work.user, pending.work.origin)
                 await self.surface.guarded(conversation, self._run(pending), typed=pending.work.typed)

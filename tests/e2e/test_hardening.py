@@ -4,6 +4,7 @@ meant, or not at all."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import httpx
 import pytest
 from aiohttp import web
 
+from bot import logs
 from bot.context import Context
 from bot.fields import Identifier
 from bot.operation import Input, Registry, Resource, operation, param
@@ -243,3 +245,32 @@ async def test_a_message_with_more_addresses_than_a_form_holds_says_so(slack: Sl
     intro = view["blocks"][0]["elements"][0]["text"]
     assert "names 140 addresses" in intro and "The other 40 are not tagged by this form" in intro
     assert "user139@example.com" in intro and "user99@example.com" not in intro.split("They are:")[1]
+
+
+# -- one request id per request, background work included ---------------------------------------------
+
+
+async def test_each_request_keeps_its_own_id_into_its_background_work(slack: Slack, sandbox: Sandbox) -> None:
+    seen: list[tuple[str, str | None]] = []
+
+    class Capture(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append((record.getMessage(), logs.request_id.get()))
+
+    runner_log = logging.getLogger("segmetrics_slack.runner")
+    handler, level = Capture(), runner_log.level
+    runner_log.addHandler(handler)
+    runner_log.setLevel(logging.INFO)
+    try:
+        commands = ["contact add a@example.com", 'api POST contact {"email": "b@example.com"}', "contact add c@x.co"]
+        for text in commands:
+            since = time.monotonic()
+            await slack.command(text)
+            await slack.posted(lambda call: call.at >= since)  # noqa: B023 - awaited within the iteration
+        await settled(slack)
+    finally:
+        runner_log.removeHandler(handler)
+        runner_log.setLevel(level)
+    done = [identifier for message, identifier in seen if " done for " in message]
+    assert len(done) == 3 and None not in done
+    assert len(set(done)) == 3  # a worker that outlives requests takes on each one's id

@@ -172,8 +172,6 @@ REFUSED_HEADERS = [
     # values that cannot be sent
     ('header.X-Note="a\x00b"', "the value of `X-Note` holds a NUL character; a header value is one line"),
     ('header.X-Note="a\x1bb"', "the value of `X-Note` holds the control character U+001B"),
-    ('header.X-Note="line one\nline two"', "the value of `X-Note` goes on to another line (`line two`)"),
-    ('header.X-Note="line one\r\nline two"', "the value of `X-Note` goes on to another line (`line two`)"),
     ("header.X-Note=café", "the value of `X-Note` holds `é`, which a header cannot carry: header values are ASCII"),
 ]
 

@@ -184,3 +184,10 @@ def test_unknown_keys_and_unreadable_values_come_together(ctx: Context) -> None:
 def test_a_structural_problem_and_a_second_contact_come_together() -> None:
     message = refusal("tag add a@x.co b@x.co colour=red")
     assert "Two contacts given" in message and "has no key `colour`" in message
+
+
+@pytest.mark.parametrize(
+    "text", ['api POST contact header.X-A="a\nX-B: c"', 'contact add a@x.co field.plan="Pro\nvip = yes"']
+)
+def test_a_keyed_entry_is_one_line(text: str) -> None:
+    assert "goes on to another line" in refusal(text)

@@ -37,13 +37,17 @@ class FieldError:
     @property
     def inline(self) -> str:
         """The problem without the field's name: for display beside the field itself."""
-        return f"{self.problem[:1].upper()}{self.problem[1:]}.{self._examples()}"
+        return f"{self.problem[:1].upper()}{self.problem[1:]}{self._stop()}{self._examples()}"
 
     @property
     def message(self) -> str:
         """The problem naming the field: for a message that is not next to it."""
         joint = " " if self.problem.startswith("is ") else ": "
-        return f"{self.label} (`{self.field}`){joint}{self.problem}.{self._examples()}"
+        return f"{self.label} (`{self.field}`){joint}{self.problem}{self._stop()}{self._examples()}"
+
+    def _stop(self) -> str:
+        """A full stop, unless the problem ends with its own (a question: "which one?")."""
+        return "" if self.problem.endswith((".", "?", "!")) else "."
 
     def _examples(self) -> str:
         if not self.examples:

@@ -274,3 +274,14 @@ async def test_each_request_keeps_its_own_id_into_its_background_work(slack: Sla
     done = [identifier for message, identifier in seen if " done for " in message]
     assert len(done) == 3 and None not in done
     assert len(set(done)) == 3  # a worker that outlives requests takes on each one's id
+
+
+async def test_the_delete_prompt_is_escaped_once(slack: Slack, sandbox: Sandbox) -> None:
+    await slack.bot.runner.run_text('contact add rd@example.com first="R&D" last="<Team>"')
+    since = time.monotonic()
+    await slack.command("contact delete rd@example.com")
+    prompt = await slack.posted(
+        lambda call: call.at >= since and "confirm_run" in json.dumps(call.args.get("blocks")), method="response_url"
+    )
+    assert prompt.args["text"] == "⚠️ *Delete contact R&amp;D &lt;Team&gt;?*"
+    assert "&amp;amp;" not in json.dumps(prompt.args) and "&amp;lt;" not in json.dumps(prompt.args)

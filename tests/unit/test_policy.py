@@ -52,10 +52,7 @@ def test_rules_by_user_group_admin_and_channel() -> None:
         assert decide("order add", user, channel_name="sales") is allowed, user
     assert decide("order add", "U3", channel_id="C0SALES1")
     refused = policy.decide(op("order add"), "U3", channel_name="random")
-    assert (
-        refused.message
-        == '*Add order* may only be run in #sales, <#C0SALES1> ([operations."order add"]).'
-    )
+    assert refused.message == '*Add order* may only be run in #sales, <#C0SALES1> ([operations."order add"]).'
     assert policy.named() == ["@Leads"]
 
 

@@ -16,11 +16,13 @@ from collections.abc import Iterable, Iterator
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
+from bot.secrets import REDACTED as REDACTED  # re-exported: it was defined here
+from bot.secrets import Redactor
+
 request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 operation: ContextVar[str | None] = ContextVar("operation", default=None)
 
 QUIET = ("httpx", "httpcore", "slack_sdk", "slack_bolt", "aiohttp.access", "asyncio", "sqlalchemy")
-REDACTED = "[redacted]"
 
 
 def new_request(name: str | None = None) -> str:
@@ -49,19 +51,17 @@ class ContextFilter(logging.Filter):
 
 
 class RedactFilter(logging.Filter):
-    """Replaces any secret in a record's message, arguments and exception text."""
+    """Replaces any secret in a record's message, arguments and exception text, in any of the forms a server
+    or library may echo it in (`bot.secrets`: other case, URL-encoded, JSON-escaped, hex, base64)."""
 
     def __init__(self, secrets: Iterable[str]) -> None:
         super().__init__()
+        # Shorter "secrets" are left alone: they would wipe ordinary words from every line.
         self.secrets = sorted({secret for secret in secrets if secret and len(secret) >= 6}, key=len, reverse=True)
-
-    def _clean(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, REDACTED)
-        return text
+        self._clean = Redactor(self.secrets)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not self.secrets:
+        if not self._clean:
             return True
         message = record.getMessage()
         if record.exc_info and not record.exc_text:

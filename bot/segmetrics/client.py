@@ -18,6 +18,7 @@ from httpx_aiohttp import AiohttpTransport
 from pydantic import SecretStr
 
 from bot.problems import InvalidValue
+from bot.secrets import redact
 from bot.segmetrics.errors import (
     AuthenticationFailed,
     BadRequest,
@@ -31,7 +32,7 @@ from bot.segmetrics.errors import (
     UnexpectedResponse,
     UnsafeRequest,
 )
-from bot.segmetrics.paths import check_header, resolve_raw_path
+from bot.segmetrics.paths import check_header, check_header_value, resolve_raw_path
 from bot.segmetrics.request import ApiRequest, ApiResponse, segment
 from bot.segmetrics.retry import RetryPolicy, parse_retry_after
 from bot.settings import DEFAULT_IMPORT_URL, DEFAULT_REPORTING_URL
@@ -263,9 +264,10 @@ class SegMetricsClient:
         return ApiResponse(status_code=response.status_code, body=body, attempts=attempt)
 
     def _headers(self, extra: Mapping[str, str]) -> dict[str, str]:
-        for name in extra:
+        # Checked here too, whatever surface built the request: a value with a line break would add a header.
+        for name, value in extra.items():
             try:
-                check_header(name)
+                check_header_value(check_header(name), value)
             except InvalidValue as exc:
                 raise UnsafeRequest(f"Refused the header {name!r}: {exc.message}.") from None
         return {**extra, "Authorization": self.credentials.api_key.get_secret_value()}
@@ -352,8 +354,10 @@ class SegMetricsClient:
         return self._redact(str(exc) or type(exc).__name__)[:120]
 
     def _redact(self, text: str) -> str:
+        """`text` without the key, in any form a server may echo it in (`bot.secrets`: another case,
+        URL-encoded, JSON-escaped, hex, base64 even inside a longer blob)."""
         key = self.credentials.api_key.get_secret_value()
-        return text.replace(key, "[redacted]") if key else text
+        return redact(text, key) if key else text
 
     def _scrub(self, value: Any) -> Any:
         """The body with the key redacted wherever a server echoed it back."""

@@ -163,7 +163,14 @@ async def test_health(slack: Slack) -> None:
     assert response.status_code == 200
     await asyncio.wait_for(asyncio.shield(slack.bot.warmed), 10)  # type: ignore[arg-type]
     response = await slack.http.get(f"{slack.url}/healthz")
-    assert response.json() == {"status": "ok", "mode": "http", "sandbox": False, "jobs": 0, "warm": True}
+    assert response.json() == {
+        "status": "ok",
+        "mode": "http",
+        "sandbox": False,
+        "jobs": 0,
+        "warm": True,
+        "database": "ok",
+    }
 
 
 async def test_without_credentials_every_confirmation_says_sandbox(sandboxed: Slack) -> None:

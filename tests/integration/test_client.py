@@ -303,3 +303,76 @@ async def test_only_x_headers_can_be_added(client: SegMetricsClient, sandbox: Sa
     with pytest.raises(UnsafeRequest, match="only `X-…` headers can be added"):
         await client.request("POST", "contact", json={}, headers={header: "x"})
     assert sandbox.requests == []
+
+
+@pytest.mark.parametrize("value", ["a\r\nX-Injected: 1", "line\nbreak", "caf\u00e9", "nul\x00"])
+async def test_a_header_value_that_could_add_a_header_is_refused_by_the_client(
+    client: SegMetricsClient, sandbox: Sandbox, value: str
+) -> None:
+    # Whatever surface built the request: the client checks the value again before anything is sent.
+    with pytest.raises(UnsafeRequest, match="Refused the header 'X-Trace'"):
+        await client.request("POST", "contact", json={}, headers={"X-Trace": value})
+    assert sandbox.requests == []
+
+
+async def test_encoded_echoes_of_the_key_never_reach_errors_or_logs(caplog: pytest.LogCaptureFixture) -> None:
+    # A server that echoes the Authorization header it received, base64-encoded (alone and inside longer
+    # blobs, at each byte offset) and in other cases, as some APIs' error bodies do.
+    import base64
+    from urllib.parse import quote
+
+    from aiohttp import web
+
+    from bot.secrets import base64_cores
+
+    received: list[str] = []
+
+    async def echo(request: web.Request) -> web.Response:
+        auth = request.headers["Authorization"]
+        received.append(auth)
+        return web.json_response(
+            {
+                "status": "error",
+                "errors": [
+                    f"invalid key {base64.b64encode(auth.encode()).decode()}",
+                    f"INVALID KEY {auth.upper()}",
+                    f"credentials {base64.b64encode(f'acct-1:{auth}'.encode()).decode()} refused",
+                    f"header {base64.urlsafe_b64encode(f'Authorization: {auth}'.encode()).decode().rstrip('=')}",
+                    f"token {base64.b64encode(f'ab{auth};v=1'.encode()).decode()}",
+                ],
+                "detail": {"lower": auth.lower(), "hex": auth.encode().hex().upper(), "url": quote(auth)},
+            },
+            status=400,
+        )
+
+    application = web.Application()
+    application.router.add_route("*", "/{tail:.*}", echo)
+    runner = web.AppRunner(application, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    url = f"http://127.0.0.1:{runner.addresses[0][1]}/api/v1"
+    caplog.set_level(logging.DEBUG)
+    try:
+        async with SegMetricsClient(
+            Credentials(SecretStr(API_KEY), "acct-1", "int-9"), import_url=url, reporting_url=url
+        ) as client:
+            with pytest.raises(BadRequest) as caught:
+                await client.upsert_contact({"email": "a@b.com"})
+    finally:
+        await runner.cleanup()
+
+    assert received == [API_KEY]  # the echoes were of the real key
+    error = caught.value
+    assert len(error.errors) == 5 and all("[redacted]" in reason for reason in error.errors)
+    assert error.errors[2].startswith("credentials YWNjdC0xO") and error.errors[2].endswith(" refused")
+    everything = " ".join([str(error), repr(error), error.reason, *error.errors, json.dumps(error.body), caplog.text])
+    forms = [
+        API_KEY,
+        API_KEY.upper(),
+        API_KEY.lower(),
+        API_KEY.encode().hex(),
+        API_KEY.encode().hex().upper(),
+        base64.b64encode(API_KEY.encode()).decode(),
+        *base64_cores(API_KEY.encode()),
+    ]
+    assert [form for form in forms if form in everything] == []

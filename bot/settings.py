@@ -6,14 +6,26 @@ reads the environment.
 
 from __future__ import annotations
 
+import os
 import re
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.numbers import list_currencies
-from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from bot.connections import Connection
 
 DEFAULT_IMPORT_URL = "https://import.segmetrics.io/api/v1"
 DEFAULT_REPORTING_URL = "https://api.segmetrics.io"
@@ -50,6 +62,7 @@ class Settings(BaseSettings):
     """The bot's configuration. Field names are the environment variable names, case-insensitive."""
 
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    _file_connections: list[Connection] = PrivateAttr(default_factory=list)
 
     segmetrics_api_key: SecretStr | None = Field(
         None, description="SegMetrics API key (Settings > Account Settings). Absent: the built-in sandbox."
@@ -96,6 +109,15 @@ class Settings(BaseSettings):
         default_factory=list, description="Slack user ids and @user-groups who are the bot's admins, comma-separated."
     )
     segmetrics_bot_policy: str | None = Field(None, description="A TOML file saying who may run which operation.")
+    # After the credentials, the zone and the currency: its validator reads them.
+    segmetrics_connections: str | None = Field(
+        None, description="A TOML file declaring more SegMetrics connections, one [connections.<name>] each."
+    )
+    segmetrics_bot_secret_key: SecretStr | None = Field(
+        None,
+        description="Fernet key(s), comma-separated, encrypting the API keys of connections added in Slack "
+        "(the first encrypts, all decrypt).",
+    )
     segmetrics_bot_database_url: str = Field(
         "sqlite:///segmetrics-bot.db", description="SQLAlchemy URL of the audit trail and outbox."
     )
@@ -136,6 +158,33 @@ class Settings(BaseSettings):
         except PolicyError as error:
             raise ValueError(str(error)) from None
         return value
+
+    @field_validator("segmetrics_connections")
+    @classmethod
+    def _connections_read(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """Checked here, with whatever else is wrong, so every problem is listed at once (kept by
+        `_connections_kept` once every setting is valid)."""
+        if not value:
+            return None
+        data = info.data
+        _read_connections(
+            value,
+            timezone=data.get("segmetrics_timezone") or "UTC",
+            currency=data.get("segmetrics_currency") or "USD",
+            env_default=data.get("segmetrics_api_key") is not None,
+        )
+        return value
+
+    @field_validator("segmetrics_bot_secret_key", mode="before")
+    @classmethod
+    def _secret_key(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        if not value.strip():
+            return None
+        from bot.keyring import check_secret_key
+
+        return check_secret_key(value)
 
     @field_validator("segmetrics_bot_database_url")
     @classmethod
@@ -239,6 +288,25 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _connections_kept(self) -> Settings:
+        if not self.segmetrics_connections:
+            return self
+        try:
+            self._file_connections = _read_connections(
+                self.segmetrics_connections,
+                timezone=self.segmetrics_timezone,
+                currency=self.segmetrics_currency,
+                env_default=self.segmetrics_api_key is not None,
+            )
+        except ValueError as error:  # changed since `_connections_read` read it
+            raise ValueError(f"SEGMETRICS_CONNECTIONS: {error}") from None
+        return self
+
+    def file_connections(self) -> list[Connection]:
+        """The connections SEGMETRICS_CONNECTIONS declares, as read at start-up (empty without a file)."""
+        return list(self._file_connections)
+
     @property
     def sandbox(self) -> bool:
         """True when no SegMetrics credentials are configured: the bot talks to its built-in sandbox."""
@@ -251,6 +319,24 @@ class Settings(BaseSettings):
     def outbox_delay(self, tries: int) -> float:
         """Seconds before queued work is tried again after `tries` tries: doubling from the first retry, capped."""
         return min(self.segmetrics_outbox_max_gap, self.segmetrics_outbox_first_retry * 2 ** (tries - 1))
+
+
+def _read_connections(path: str, *, timezone: str, currency: str, env_default: bool) -> list[Connection]:
+    """The connections file's connections; `ValueError` listing its problems (under SEGMETRICS_CONNECTIONS)."""
+    from bot.connection_file import ConnectionsFileError, load_connections
+    from commands import REGISTRY
+
+    try:
+        return load_connections(
+            path,
+            timezone=timezone,
+            currency=currency,
+            resources=[resource.name for resource in REGISTRY.resources],
+            environ=os.environ,
+            env_default=env_default,
+        )
+    except ConnectionsFileError as error:
+        raise ValueError(str(error)) from None
 
 
 class SocketModeSettings(Settings):

@@ -87,6 +87,8 @@ audit = Table(
     Column("attempts", Integer),
     Column("snapshot", JSON),
     Column("key", String(255)),
+    # The connection the work went through (`default`, `payments`, …); absent in rows from before connections.
+    Column("connection", String(32)),
 )
 
 outbox = Table(
@@ -137,6 +139,28 @@ records = Table(
 )
 
 
+# The connections admins add in Slack. `api_key` holds the key's Fernet token (bot/keyring.py), never the key.
+connections = Table(
+    "connections",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("account_id", String(64), nullable=False),
+    Column("integration_id", String(64), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("resources", JSON, nullable=False),
+    Column("channels", JSON, nullable=False),
+    Column("api_key", Text, nullable=False),
+    Column("updated_by", String(32)),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+# Nullable columns later versions added to tables that existing databases already have: each is added when
+# the database is opened (`ALTER TABLE … ADD COLUMN`), before `check()` looks for every column. A new
+# one is one more line here (a table new in a version needs none: it is created whole).
+LATE_COLUMNS: tuple[tuple[Table, str], ...] = ((audit, "connection"),)
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -157,7 +181,53 @@ class AuditEvent:
     attempts: int | None = None
     snapshot: Any = None
     key: str | None = None
+    connection: str | None = None
     at: datetime = field(default_factory=_now)
+
+
+@dataclass(frozen=True)
+class StoredConnection:
+    """A connection added in Slack, as kept: `api_key_token` is its key encrypted (`Keyring.encrypt`)."""
+
+    name: str
+    account_id: str
+    integration_id: str
+    timezone: str
+    currency: str
+    resources: tuple[str, ...]
+    channels: tuple[str, ...]
+    api_key_token: str = field(repr=False)
+    updated_by: str | None = None
+    updated_at: datetime = field(default_factory=_now)
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "account_id": self.account_id,
+            "integration_id": self.integration_id,
+            "timezone": self.timezone,
+            "currency": self.currency,
+            "resources": list(self.resources),
+            "channels": list(self.channels),
+            "api_key": self.api_key_token,
+            "updated_by": self.updated_by,
+            "updated_at": self.updated_at,
+        }
+
+
+def _stored_connection(row: Mapping[str, Any]) -> StoredConnection:
+    return StoredConnection(
+        name=row["name"],
+        account_id=row["account_id"],
+        integration_id=row["integration_id"],
+        timezone=row["timezone"],
+        currency=row["currency"],
+        resources=tuple(row["resources"] or ()),
+        channels=tuple(row["channels"] or ()),
+        api_key_token=row["api_key"],
+        updated_by=row["updated_by"],
+        updated_at=row["updated_at"],
+    )
 
 
 @dataclass(frozen=True)
@@ -218,6 +288,7 @@ class Store:
                 if not self.file.exists():
                     log.info("no database at %s: a new, empty one is created", self.file)
         metadata.create_all(self.engine)
+        _add_late_columns(self.engine)
         if self.file is not None:
             status = self.file.stat()
             self._identity = (status.st_dev, status.st_ino)
@@ -317,6 +388,32 @@ class Store:
             key.pop("object_id")
         with self.engine.begin() as connection:
             connection.execute(records.delete().where(*_record_match(key)))
+
+    # -- connections ----------------------------------------------------------------------------
+
+    def stored_connections(self) -> list[StoredConnection]:
+        """The connections admins added in Slack, by name."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(select(connections).order_by(connections.c.name))
+            return [_stored_connection(row._mapping) for row in rows]
+
+    def save_connection(self, row: StoredConnection) -> None:
+        """Add the connection, or replace the one of that name."""
+        values = row.row()
+        match = connections.c.name == row.name
+        with self.engine.begin() as connection:
+            if connection.execute(update(connections).where(match).values(**values)).rowcount:
+                return
+            try:
+                with connection.begin_nested():
+                    connection.execute(insert(connections).values(**values))
+            except IntegrityError:  # another instance added it meanwhile: the later save wins
+                connection.execute(update(connections).where(match).values(**values))
+
+    def delete_connection(self, name: str) -> bool:
+        """Forget a connection; False when there was none of that name."""
+        with self.engine.begin() as connection:
+            return connection.execute(connections.delete().where(connections.c.name == name)).rowcount > 0
 
     # -- idempotency ----------------------------------------------------------------------------
 
@@ -527,6 +624,36 @@ def _queued(row: Mapping[str, Any]) -> Queued:
     return Queued(**row)  # the outbox's columns are Queued's fields
 
 
+def _add_late_columns(engine: Engine) -> None:
+    """Give an existing database the `LATE_COLUMNS` it lacks. A table lacking any other column is left as it
+    is: it is not this bot's, and `check()` says so."""
+    late = {(table.name, name) for table, name in LATE_COLUMNS}
+    quote = engine.dialect.identifier_preparer.quote
+    for table, name in LATE_COLUMNS:
+        column = table.c[name]
+        assert column.nullable, f"{table.name}.{name}: only a nullable column can be added to rows already there"
+        with engine.connect() as connection:
+            present = inspect(connection)
+            if not present.has_table(table.name):
+                continue
+            columns = {found["name"] for found in present.get_columns(table.name)}
+        missing = {c.name for c in table.columns if c.name not in columns}
+        if name not in missing or missing - {n for t, n in late if t == table.name}:
+            continue
+        # IF NOT EXISTS (PostgreSQL): two instances starting at once both see it missing.
+        guard = "IF NOT EXISTS " if engine.dialect.name == "postgresql" else ""
+        kind = column.type.compile(dialect=engine.dialect)
+        statement = f"ALTER TABLE {quote(table.name)} ADD COLUMN {guard}{quote(name)} {kind}"
+        try:
+            with engine.begin() as connection:
+                connection.exec_driver_sql(statement)
+        except SQLAlchemyError:
+            with engine.connect() as connection:  # added by another instance meanwhile (SQLite)?
+                if name not in {found["name"] for found in inspect(connection).get_columns(table.name)}:
+                    raise
+        log.info("the database's table `%s` gained the column `%s`", table.name, name)
+
+
 def _engine_options(url: str) -> dict[str, Any]:
     if url.startswith("sqlite"):
         # Used from the store's one thread, created on another.
@@ -609,6 +736,10 @@ class AsyncStore:
 
     async def close(self) -> None:
         await self.flush()
+        self.close_unused()
+
+    def close_unused(self) -> None:
+        """Close a store nothing was submitted to yet (a start that stops before serving)."""
         self._thread.shutdown(wait=True)
         self.store.close()
 

@@ -1,4 +1,5 @@
-"""The audit trail, outbox, claims and tickets on SQLite — and on PostgreSQL when the machine has it."""
+"""The audit trail, outbox, claims, tickets and connections on SQLite — and on PostgreSQL when the machine has
+it."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.store import AuditEvent, RecordPlace, Store, StoreError
+from bot.keyring import Keyring
+from bot.store import AuditEvent, RecordPlace, Store, StoredConnection, StoreError
 
 
 def _postgres_binaries() -> tuple[str, str] | None:
@@ -72,7 +74,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     yield opened
     if request.param == "postgresql":
         with opened.engine.begin() as connection:
-            for table in ("audit", "outbox", "claims", "tickets", "records"):
+            for table in ("audit", "outbox", "claims", "tickets", "records", "connections"):
                 connection.exec_driver_sql(f"DELETE FROM {table}")
     opened.close()
 
@@ -225,3 +227,122 @@ def test_health_says_when_the_database_goes_away_or_cannot_be_written(tmp_path: 
 def test_every_backend_passes_the_start_check(store: Store) -> None:
     store.check()
     assert store.health() is None
+
+
+API_KEY = "sk-live-STORED-4f3e2d1c0b"
+SECRET = "7tH0cBCQ8OM3sAqoXK9mJj5hgxwVYJ0Vzvb6ZqQ4a8U="
+
+
+def _stored(name: str, keyring: Keyring, **changes: object) -> StoredConnection:
+    values: dict[str, object] = {
+        "name": name,
+        "account_id": "1234",
+        "integration_id": "77",
+        "timezone": "America/New_York",
+        "currency": "USD",
+        "resources": ("order", "subscription"),
+        "channels": ("#sales", "C0SALES12"),
+        "api_key_token": keyring.encrypt(API_KEY),
+        "updated_by": "U0ADMIN1",
+        "updated_at": datetime(2026, 11, 23, 15, 30, tzinfo=UTC),
+    }
+    return StoredConnection(**{**values, **changes})  # type: ignore[arg-type]
+
+
+def test_connections_are_added_replaced_listed_and_deleted(store: Store) -> None:
+    keyring = Keyring(SECRET)
+    assert store.stored_connections() == []
+    payments = _stored("payments", keyring)
+    store.save_connection(payments)
+    store.save_connection(_stored("ads", keyring, resources=("ad",), channels=(), updated_by=None))
+    ads, kept = store.stored_connections()  # by name
+    assert kept == payments and ads.name == "ads" and ads.resources == ("ad",) and ads.updated_by is None
+    assert keyring.decrypt(kept.api_key_token) == API_KEY
+    assert API_KEY not in repr(kept) and kept.api_key_token not in repr(kept)
+    changed = _stored("payments", keyring, integration_id="78", channels=("#billing",), currency="EUR")
+    store.save_connection(changed)
+    assert [row.name for row in store.stored_connections()] == ["ads", "payments"]
+    assert store.stored_connections()[1] == changed
+    assert store.delete_connection("payments") and not store.delete_connection("payments")
+    assert [row.name for row in store.stored_connections()] == ["ads"]
+
+
+def test_the_audit_trail_says_which_connection(store: Store) -> None:
+    store.record(AuditEvent("order add", "succeeded", user_id="U1", connection="payments"))
+    store.record_many([AuditEvent("tag add", "refused", user_id="U2")])
+    assert [row["connection"] for row in store.audit_rows()] == ["payments", None]
+
+
+def test_the_stored_key_column_holds_no_key(store: Store) -> None:
+    keyring = Keyring(SECRET)
+    store.save_connection(_stored("payments", keyring))
+    with store.engine.connect() as connection:
+        (column,) = connection.exec_driver_sql("SELECT api_key FROM connections").one()
+    assert API_KEY not in column and keyring.decrypt(column) == API_KEY
+    if store.file is not None:
+        store.close()  # the WAL checkpointed into the file, which is then all there is
+        data = b"".join(path.read_bytes() for path in store.file.parent.glob(store.file.name + "*"))
+        assert column.encode() in data and API_KEY.encode() not in data
+
+
+def test_a_database_from_before_a_late_column_gains_it_and_keeps_its_rows(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "bot.db"
+    with sqlite3.connect(path) as connection:
+        # The audit table as the bot made it before connections.
+        connection.execute(
+            "CREATE TABLE audit (id INTEGER NOT NULL PRIMARY KEY, at DATETIME NOT NULL, team_id VARCHAR(32), "
+            "user_id VARCHAR(32), channel_id VARCHAR(32), operation VARCHAR(64) NOT NULL, outcome VARCHAR(16) "
+            "NOT NULL, detail TEXT, request JSON, status_code INTEGER, response JSON, attempts INTEGER, "
+            'snapshot JSON, "key" VARCHAR(255))'
+        )
+        connection.execute(
+            "INSERT INTO audit (at, user_id, operation, outcome, request) "
+            "VALUES ('2026-11-01 10:00:00.000000', 'U1', 'tag add', 'succeeded', '{\"json\": {\"tags\": [\"VIP\"]}}')"
+        )
+    connection.close()
+    store = Store(f"sqlite:///{path}")
+    try:
+        store.check()
+        (old,) = store.audit_rows()
+        assert (old["user_id"], old["connection"], old["request"]) == ("U1", None, {"json": {"tags": ["VIP"]}})
+        assert old["at"] == datetime(2026, 11, 1, 10, 0, tzinfo=UTC)
+        store.record(AuditEvent("tag add", "succeeded", user_id="U2", connection="ads"))
+        assert [row["connection"] for row in store.audit_rows()] == [None, "ads"]
+    finally:
+        store.close()
+    store = Store(f"sqlite:///{path}")  # opened again: nothing more to add
+    store.check()
+    store.close()
+
+
+def test_a_late_column_is_added_on_every_backend(store: Store) -> None:
+    store.record(AuditEvent("tag add", "succeeded", user_id="U1", connection="payments"))
+    with store.engine.begin() as connection:
+        connection.exec_driver_sql("ALTER TABLE audit DROP COLUMN connection")
+    with pytest.raises(StoreError, match="table `audit` lacks connection"):
+        store.check()
+    url = store.engine.url.render_as_string(hide_password=False)
+    again = Store(url)
+    try:
+        again.check()
+        assert [(row["user_id"], row["connection"]) for row in again.audit_rows()] == [("U1", None)]
+    finally:
+        again.close()
+
+
+def test_a_foreign_table_gains_no_column(tmp_path: Path) -> None:
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "bot.db") as connection:
+        connection.execute("CREATE TABLE audit (id INTEGER PRIMARY KEY, payload TEXT)")
+    connection.close()
+    store = Store(f"sqlite:///{tmp_path}/bot.db")
+    with pytest.raises(StoreError, match=r"table `audit` lacks .*connection"):
+        store.check()
+    store.close()
+    with sqlite3.connect(tmp_path / "bot.db") as connection:
+        columns = [row[1] for row in connection.execute("PRAGMA table_info(audit)")]
+    connection.close()
+    assert columns == ["id", "payload"]

@@ -28,7 +28,7 @@ ALL_NAMES = (
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in ALL_NAMES:
+    for name in (*ALL_NAMES, "SEGMETRICS_CONNECTIONS", "SEGMETRICS_BOT_SECRET_KEY"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
 
@@ -133,3 +133,98 @@ def test_the_languages_checked_without_dateparser_are_all_dateparsers() -> None:
     assert set(default_loader.get_locale_map()) >= COMMON_LANGUAGES
     # A rarer one is still accepted, after a look at dateparser's list.
     assert load_settings(None, date_languages="en,uk").date_languages == ["en", "uk"]
+
+
+CONNECTIONS = """
+[connections.payments]
+api_key = "env:SEGMETRICS_PAYMENTS_KEY"
+account_id = "1234"
+integration_id = "77"
+resources = ["order", "subscription"]
+channels = ["#sales"]
+
+[connections.ads]
+api_key = "env:SEGMETRICS_ADS_KEY"
+account_id = "1234"
+integration_id = "91"
+timezone = "America/New_York"
+resources = ["ad"]
+"""
+
+
+def test_the_connections_file_is_read_at_start_up(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    (tmp_path / "connections.toml").write_text(CONNECTIONS)
+    monkeypatch.setenv("SEGMETRICS_CONNECTIONS", "connections.toml")
+    monkeypatch.setenv("SEGMETRICS_PAYMENTS_KEY", "sk-payments-1")
+    monkeypatch.setenv("SEGMETRICS_ADS_KEY", "sk-ads-2")
+    monkeypatch.setenv("SEGMETRICS_TIMEZONE", "Europe/London")
+    monkeypatch.setenv("SEGMETRICS_CURRENCY", "gbp")
+    settings = load_settings()
+    payments, ads = settings.file_connections()
+    assert (payments.name, payments.resources, payments.channels) == (
+        "payments",
+        ("order", "subscription"),
+        ("#sales",),
+    )
+    # Its defaults are the environment's zone and currency.
+    assert (payments.timezone, payments.currency, payments.source) == ("Europe/London", "GBP", "file")
+    assert (ads.timezone, ads.api_key.get_secret_value()) == ("America/New_York", "sk-ads-2")
+    # Read once: the environment changing later changes nothing.
+    monkeypatch.setenv("SEGMETRICS_ADS_KEY", "sk-ads-3")
+    assert settings.file_connections()[1].api_key.get_secret_value() == "sk-ads-2"
+    for secret in ("sk-payments-1", "sk-ads-2"):
+        assert secret not in repr(settings) and secret not in str(settings.model_dump())
+    assert load_settings(None, segmetrics_connections="").file_connections() == []
+
+
+def test_the_connections_files_problems_are_listed_with_the_others(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (tmp_path / "connections.toml").write_text(CONNECTIONS + '\n[connections.default]\napi_key = "sk-file-3"\n')
+    monkeypatch.setenv("SEGMETRICS_CONNECTIONS", "connections.toml")
+    monkeypatch.setenv("SEGMETRICS_PAYMENTS_KEY", "sk-payments-1")
+    monkeypatch.setenv("SEGMETRICS_API_KEY", "sk-live-123")
+    monkeypatch.setenv("SEGMETRICS_ACCOUNT_ID", "acct")
+    monkeypatch.setenv("SEGMETRICS_INTEGRATION_ID", "int")
+    monkeypatch.setenv("SEGMETRICS_CURRENCY", "DOGE")
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert "- SEGMETRICS_CURRENCY: 'DOGE' is not an ISO 4217 currency code" in message
+    assert "- SEGMETRICS_CONNECTIONS: 4 problems:" in message
+    for expected in (
+        "connections.toml [connections.ads]: api_key reads the environment variable SEGMETRICS_ADS_KEY, which is "
+        "not set",
+        "connections.toml [connections.default]: the environment (SEGMETRICS_API_KEY, SEGMETRICS_ACCOUNT_ID, "
+        "SEGMETRICS_INTEGRATION_ID) already defines the connection `default`",
+        "connections.toml [connections.default]: account_id is missing",
+        "connections.toml [connections.default]: integration_id is missing",
+    ):
+        assert expected in message
+    for secret in ("sk-payments-1", "sk-file-3", "sk-live-123"):
+        assert secret not in message
+
+
+def test_an_unreadable_connections_file_stops_start_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SEGMETRICS_CONNECTIONS", "nowhere.toml")
+    with pytest.raises(SettingsError, match=r"- SEGMETRICS_CONNECTIONS: cannot read nowhere.toml \(No such file"):
+        load_settings()
+
+
+def test_the_bot_secret_key_is_checked_and_never_shown(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cryptography.fernet import Fernet
+
+    monkeypatch.setenv("SEGMETRICS_BOT_SECRET_KEY", "hunter2-hunter2")
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert "- SEGMETRICS_BOT_SECRET_KEY: is not a Fernet key" in message
+    assert "Fernet.generate_key().decode()" in message and "hunter2" not in message
+    new, old = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    monkeypatch.setenv("SEGMETRICS_BOT_SECRET_KEY", f" {new}, {old} ")
+    settings = load_settings()
+    assert settings.segmetrics_bot_secret_key is not None
+    assert settings.segmetrics_bot_secret_key.get_secret_value() == f"{new},{old}"
+    assert new not in repr(settings) and new not in str(settings.model_dump())
+    monkeypatch.setenv("SEGMETRICS_BOT_SECRET_KEY", " ")
+    assert load_settings().segmetrics_bot_secret_key is None

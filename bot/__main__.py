@@ -9,10 +9,12 @@ import gc
 import logging
 import sys
 from collections.abc import AsyncIterator, Sequence
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot import logs
 from bot.changes import AskInForm
+from bot.connections import AdminError
 from bot.context import Habits
 from bot.help import overview, resource_help
 from bot.locales import known_locale
@@ -112,6 +114,7 @@ def _serve(args: argparse.Namespace) -> int:
             settings.slack_bot_token,
             settings.slack_app_token,
             settings.slack_signing_secret,
+            settings.segmetrics_bot_secret_key,
         )
         if secret is not None
     ]
@@ -210,7 +213,9 @@ def _banner(settings: Settings) -> str:
 
 def _print_outcome(outcome: Outcome) -> None:
     mark = "[sandbox] " if outcome.sandbox else ""
-    print(("✓ " if outcome.found else "• ") + mark + outcome.summary.as_text())
+    headline, _, facts = outcome.summary.as_text().partition("\n")
+    via = f" (via {outcome.via})" if outcome.via else ""
+    print(("✓ " if outcome.found else "• ") + mark + headline + via + (f"\n{facts}" if facts else ""))
 
 
 async def _run(runner: Runner, text: str, habits: Habits) -> int:
@@ -234,6 +239,21 @@ async def _run(runner: Runner, text: str, habits: Habits) -> int:
     return EXIT_OK
 
 
+class UnknownConnections(Exception):
+    """The connections added in Slack cannot be read: a command could go to the wrong one."""
+
+
+def _add_stored_connections(runner: Runner, store: Any, settings: Settings) -> None:
+    """The connections admins added in Slack, as the Slack bot reads them (`AdminError` when it cannot)."""
+    from bot.connections import stored_connections
+    from bot.keyring import Keyring
+
+    secret = settings.segmetrics_bot_secret_key
+    keyring = Keyring(secret.get_secret_value()) if secret else None
+    for connection in stored_connections(store.stored_connections(), keyring, list(runner.connections)):
+        runner.add_connection(connection)
+
+
 @contextlib.asynccontextmanager
 async def _keeping_records(runner: Runner, settings: Settings) -> AsyncIterator[None]:
     """The terminal keeps and reads the same records of orders and subscriptions as the Slack bot (in
@@ -245,10 +265,21 @@ async def _keeping_records(runner: Runner, settings: Settings) -> AsyncIterator[
     try:
         store = AsyncStore(Store(settings.segmetrics_bot_database_url))
     except SQLAlchemyError as error:
+        if settings.segmetrics_bot_secret_key is not None:
+            # Connections added in Slack may say where this command goes: without them it could go elsewhere.
+            raise UnknownConnections(
+                f"the database cannot be opened ({type(error).__name__}), so the connections added in Slack are not "
+                "known"
+            ) from None
         print(f"(no records of orders and subscriptions: the database cannot be opened, {type(error).__name__})",
               file=sys.stderr)  # fmt: skip
         yield
         return
+    try:
+        _add_stored_connections(runner, store.store, settings)
+    except AdminError as error:
+        await store.close()
+        raise UnknownConnections(str(error)) from None
     runner.keep_records(store)
     try:
         yield
@@ -260,13 +291,25 @@ async def _keeping_records(runner: Runner, settings: Settings) -> AsyncIterator[
 async def _exec(settings: Settings, text: str, habits: Habits) -> int:
     if settings.sandbox:
         print(_banner(settings), file=sys.stderr)
-    async with Runner.from_settings(settings) as runner, _keeping_records(runner, settings):
-        return await _run(runner, text, habits)
+    try:
+        async with Runner.from_settings(settings) as runner, _keeping_records(runner, settings):
+            return await _run(runner, text, habits)
+    except UnknownConnections as error:
+        print(f"✗ Nothing was sent: {error}.", file=sys.stderr)
+        return EXIT_FAILED
 
 
 async def _shell(settings: Settings, habits: Habits) -> int:
     print(_banner(settings))
     print("Type a command (`help` for examples, `help order` for every key, `quit` to leave).")
+    try:
+        return await _prompt(settings, habits)
+    except UnknownConnections as error:
+        print(f"✗ Cannot start: {error}.", file=sys.stderr)
+        return EXIT_FAILED
+
+
+async def _prompt(settings: Settings, habits: Habits) -> int:
     async with Runner.from_settings(settings) as runner, _keeping_records(runner, settings):
         runner.warm_up()
         loop = asyncio.get_running_loop()
@@ -284,7 +327,8 @@ async def _shell(settings: Settings, habits: Habits) -> int:
             if text == "help" or text.startswith("help "):
                 topic = text.removeprefix("help").strip()
                 try:
-                    print(resource_help(runner.registry, topic) if topic else overview(runner.registry))
+                    names = runner.connections.names
+                    print(resource_help(runner.registry, topic) if topic else overview(runner.registry, names))
                 except CommandError as error:
                     print(f"✗ {error.message}")
                 continue

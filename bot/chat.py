@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from bot.context import Context
 
 MAX_COMMAND_LENGTH = 8_000
+# The key naming the connection a command goes through; any operation takes it.
+VIA = "via"
 
 
 @dataclass
@@ -39,6 +41,8 @@ class ParsedCommand:
     operation: Operation
     raw: dict[str, str | list[str]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    # `via=<connection>`, on any command: which SegMetrics connection it goes through (None: routed).
+    via: str | None = None
 
 
 def parse_command(text: str, registry: Registry, *, slack: bool = False, ctx: Context | None = None) -> ParsedCommand:
@@ -343,6 +347,9 @@ def _add_keyed(parsed: ParsedCommand, token: Token) -> None:
     op = parsed.operation
     assert token.key is not None
     name = op.key(token.key)
+    if name is None and token.key.lower() == VIA:
+        _set_via(parsed, token.value)
+        return
     if name is None:
         prefixed = op.prefixed(token.key)
         if prefixed is not None:
@@ -370,6 +377,16 @@ def _add_keyed(parsed: ParsedCommand, token: Token) -> None:
         _append(parsed, name, token.value)
     else:
         _set(parsed, name, token.value, key=token.key)
+
+
+def _set_via(parsed: ParsedCommand, value: str) -> None:
+    clean = value.strip()
+    if not clean:
+        parsed.problems.append("`via=` has no value. Name a connection, e.g. `via=payments`, or leave the key out.")
+    elif parsed.via is not None:
+        parsed.problems.append(f"`via` is given twice (`{parsed.via}` and `{clean}`); keep one.")
+    else:
+        parsed.via = clean
 
 
 def _set(parsed: ParsedCommand, name: str, value: str, *, key: str | None = None) -> None:

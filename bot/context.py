@@ -35,3 +35,6 @@ class Context:
     account_id: str
     integration_id: str
     locale: str | None = field(default=None)
+    # The connection the work goes through (`default` unless routed elsewhere): its account, integration,
+    # zone (`api_zone`) and currency (`money`) are the ones above.
+    connection: str = "default"

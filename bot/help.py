@@ -3,15 +3,20 @@ of one resource. Plain text with `code` spans, readable in a terminal and in Sla
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from bot.operation import Operation, Param, Registry
 from bot.problems import CommandError
 
 
-def overview(registry: Registry) -> str:
+def overview(registry: Registry, connections: Sequence[str] = ()) -> str:
     lines = ["Write `<resource> <verb> …`. One example per operation:"]
     lines += [f"• {op.title}: `{op.examples[0]}`" for op in registry]
     resources = ", ".join(f"`{resource.name}`" for resource in registry.resources)
     lines.append(f"`help <resource>` lists every key of {resources}.")
+    if len(connections) > 1:
+        names = ", ".join(f"`{name}`" for name in connections)
+        lines.append(f"Add `via=<connection>` to any command to choose where it goes: {names}.")
     return "\n".join(lines)
 
 

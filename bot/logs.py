@@ -56,9 +56,17 @@ class RedactFilter(logging.Filter):
 
     def __init__(self, secrets: Iterable[str]) -> None:
         super().__init__()
+        self.secrets: list[str] = []
+        self._clean = Redactor(())
+        self.add(secrets)
+
+    def add(self, secrets: Iterable[str]) -> None:
+        """Redact these too (a connection's key, known only once the bot reads it from its database)."""
         # Shorter "secrets" are left alone: they would wipe ordinary words from every line.
-        self.secrets = sorted({secret for secret in secrets if secret and len(secret) >= 6}, key=len, reverse=True)
-        self._clean = Redactor(self.secrets)
+        wanted = {secret for secret in [*self.secrets, *secrets] if secret and len(secret) >= 6}
+        if wanted != set(self.secrets):
+            self.secrets = sorted(wanted, key=len, reverse=True)
+            self._clean = Redactor(self.secrets)
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not self._clean:
@@ -89,6 +97,15 @@ class JsonFormatter(logging.Formatter):
 
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s %(operation)s]: %(message)s"
+
+
+def redact_also(secrets: Iterable[str]) -> None:
+    """Add secrets to the redaction of every handler `configure` set up (none: nothing to do)."""
+    secrets = list(secrets)
+    for handler in logging.getLogger().handlers:
+        for found in handler.filters:
+            if isinstance(found, RedactFilter):
+                found.add(secrets)
 
 
 def configure(*, format: str = "text", secrets: Iterable[str] = (), level: int = logging.INFO) -> logging.Handler:

@@ -10,6 +10,9 @@
       allow = ["admins", "U0123ABCD", "@marketing-leads"]   # or "everyone" / "admins"
       channels = ["#marketing", "C0123ABCD"]                # only there (optional)
 
+      [connections.client-acme]   # who may send through a connection (see bot.connections), on top of the above
+      allow = ["@acme-team"]
+
 Without a file: reads, writes and deletes for everyone (deletes always behind a confirmation), and the raw
 API call for admins only, so disabled until an admin list exists.
 """
@@ -23,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from bot.connections import NAME, NAME_RULE
 from bot.operation import Operation, Registry
 
 Category = Literal["reads", "writes", "deletes", "api"]
@@ -87,10 +91,12 @@ class Policy:
         admins: Sequence[str] = (),
         rules: Mapping[str, Rule] | None = None,
         defaults: Mapping[Category, Rule] | None = None,
+        connections: Mapping[str, Rule] | None = None,
         path: str | None = None,
     ) -> None:
         self.admins = tuple(admins)
         self.rules = dict(rules or {})
+        self.connections = dict(connections or {})
         self.defaults = dict(defaults or {})
         self.path = path
 
@@ -110,9 +116,11 @@ class Policy:
     def parse(
         cls, data: Mapping[str, Any], registry: Registry, *, admins: Sequence[str] = (), path: str = "policy"
     ) -> Policy:
-        unknown = set(data) - {"defaults", "operations"}
+        unknown = set(data) - {"defaults", "operations", "connections"}
         if unknown:
-            raise PolicyError(f'{path}: unknown section(s) {sorted(unknown)}; use [defaults] and [operations."…"]')
+            raise PolicyError(
+                f'{path}: unknown section(s) {sorted(unknown)}; use [defaults], [operations."…"] and [connections.…]'
+            )
         defaults: dict[Category, Rule] = {}
         for name, value in (data.get("defaults") or {}).items():
             if name not in CATEGORIES:
@@ -134,11 +142,19 @@ class Policy:
             if not isinstance(channels, list) or not all(isinstance(item, str) for item in channels):
                 raise PolicyError(f'{path} {where} channels: give a list such as ["#marketing", "C0123ABCD"]')
             rules[name] = Rule(allow, tuple(item.strip().removeprefix("#") for item in channels), where)
-        return cls(admins=admins, rules=rules, defaults=defaults, path=path)
+        connections: dict[str, Rule] = {}
+        for name, body in (data.get("connections") or {}).items():
+            where = f"[connections.{name}]"
+            if not NAME.fullmatch(name):
+                raise PolicyError(f"{path}: {where}: {NAME_RULE}")
+            if not isinstance(body, Mapping) or set(body) != {"allow"}:
+                raise PolicyError(f'{path}: {where} takes `allow` only, e.g. allow = ["@acme-team"]')
+            connections[name] = Rule(_entries(body["allow"], f"{path} {where} allow"), (), where)
+        return cls(admins=admins, rules=rules, defaults=defaults, connections=connections, path=path)
 
     def named(self) -> list[str]:
         """Every user group the rules name (for looking their members up)."""
-        rules = [*self.rules.values(), *self.defaults.values()]
+        rules = [*self.rules.values(), *self.defaults.values(), *self.connections.values()]
         return sorted({entry for rule in rules for entry in rule.allow if entry[:1] in "@S"})
 
     def rule_for(self, op: Operation) -> Rule:
@@ -160,18 +176,40 @@ class Policy:
         channel_id: str | None = None,
         channel_name: str | None = None,
         members: Callable[[str], Iterable[str]] = lambda group: (),
+        connection: str | None = None,
     ) -> Decision:
-        """May `user` run `op` here? `members(group)` gives a user group's members (as cached from Slack)."""
+        """May `user` run `op` here, through `connection`? `members(group)` gives a user group's members (as
+        cached from Slack). The operation's rule and the connection's must both allow it."""
+        decision = self._decide_operation(op, user, channel_id=channel_id, channel_name=channel_name, members=members)
+        rule = self.connections.get(connection or "")
+        if not decision.allowed or rule is None or self._allows(rule, user, members):
+            return decision
+        return Decision(
+            False,
+            rule.source,
+            f"The connection `{connection}` is not open to you ({rule.source}). {self.who_can_change()}",
+        )
+
+    def _allows(self, rule: Rule, user: str, members: Callable[[str], Iterable[str]]) -> bool:
+        if EVERYONE in rule.allow or (ADMINS in rule.allow and self.is_admin(user, members)):
+            return True
+        named = [entry for entry in rule.allow if entry not in (EVERYONE, ADMINS)]
+        return user in named or any(user in set(members(entry)) for entry in named if not entry.startswith(("U", "W")))
+
+    def _decide_operation(
+        self,
+        op: Operation,
+        user: str,
+        *,
+        channel_id: str | None,
+        channel_name: str | None,
+        members: Callable[[str], Iterable[str]],
+    ) -> Decision:
         rule = self.rule_for(op)
         if rule.channels and not ({channel_id, channel_name} & set(rule.channels)):
             where = ", ".join(f"<#{name}>" if _CHANNEL_ID.fullmatch(name) else f"#{name}" for name in rule.channels)
             return Decision(False, rule.source, f"*{op.title}* may only be run in {where} ({rule.source}).")
-        if EVERYONE in rule.allow:
-            return Decision(True, rule.source)
-        if ADMINS in rule.allow and self.is_admin(user, members):
-            return Decision(True, rule.source)
-        named = [entry for entry in rule.allow if entry not in (EVERYONE, ADMINS)]
-        if user in named or any(user in set(members(entry)) for entry in named if not entry.startswith(("U", "W"))):
+        if self._allows(rule, user, members):
             return Decision(True, rule.source)
         if rule.allow == (ADMINS,) and not self.admins:
             return Decision(

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -12,12 +13,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import httpx
 from pydantic import SecretStr
 
+from bot import logs
 from bot.changes import apply
 from bot.chat import ParsedCommand, parse_command
+from bot.connections import DEFAULT, Connection, Connections
 from bot.context import Context, Habits
 from bot.dates import DateReader
 from bot.money import Currency, MoneyReader
 from bot.operation import Operation, RawInput, Registry, Summary, given
+from bot.problems import CommandError, FieldError, InputError, InvalidValue
 from bot.records import Records
 from bot.segmetrics.client import Credentials, SegMetricsClient
 from bot.segmetrics.errors import NotFound
@@ -29,6 +33,7 @@ from bot.store import AsyncStore
 log = logging.getLogger("segmetrics_slack.runner")
 
 SANDBOX_URL = "http://sandbox.invalid"
+SANDBOX_KEY, SANDBOX_ID = "sandbox-key", "sandbox"  # the in-process sandbox's own
 UNREAD = object()  # `Runner.read`: look the record up
 
 
@@ -43,24 +48,49 @@ class Outcome:
     summary: Summary
     found: bool = True
     sandbox: bool = False
+    # The connection it went through, when the bot has several (for "via ads"); None when it has one.
+    via: str | None = None
+
+
+class ConnectionGone(InputError):
+    """The connection a piece of work was routed to is no longer configured (an admin removed it)."""
+
+    def __init__(self, name: str) -> None:
+        message = f"the connection `{name}` no longer exists, so nothing was sent; run it again with another one"
+        super().__init__([FieldError("via", "Connection", message, ())])
+
+
+@dataclass
+class Link:
+    """A connection at work: its own client (pool, retries, credentials) and its account's zone and currency."""
+
+    connection: Connection
+    client: SegMetricsClient
+    money: MoneyReader
+    api_zone: ZoneInfo
+    # The in-process sandbox, for the connection that is one (None when live).
+    sandbox: Any = None
 
 
 class Runner:
-    """Parses, validates and runs the registry's operations against one SegMetrics client."""
+    """Parses, validates and runs the registry's operations, each through its connection's client."""
 
     def __init__(
-        self, registry: Registry, client: SegMetricsClient, settings: Settings, *, sandbox: Any = None
+        self,
+        registry: Registry,
+        links: Iterable[Link],
+        settings: Settings,
     ) -> None:
         self.registry = registry
-        self.client = client
         self.settings = settings
-        # The in-process sandbox when no credentials are configured (None when live).
-        self.sandbox = sandbox
+        self.links: dict[str, Link] = {link.connection.name: link for link in links}
+        self.connections = Connections(link.connection for link in self.links.values())
+        # Clients of connections replaced or removed while running, closed after a grace period.
+        self._retired: set[asyncio.Task[None]] = set()
+        self._retired_links: list[Link] = []
         # Records of what the bot sent, for changes of known objects (none: every change asks for the whole record).
         self.records: Records | None = None
         self.dates = DateReader(settings.date_languages, settings.date_order)
-        self.money = MoneyReader(Currency.of(settings.segmetrics_currency), settings.decimal_mark)
-        self.api_zone = settings.api_zone
 
     @classmethod
     def from_settings(
@@ -70,37 +100,84 @@ class Runner:
         *,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> Runner:
-        """The runner for these settings: live SegMetrics, or the in-process sandbox without credentials."""
+        """The runner for these settings: the `default` connection (live SegMetrics, or the in-process sandbox
+        without credentials) and those of SEGMETRICS_CONNECTIONS. `transport` is the default's."""
         if registry is None:
             from commands import REGISTRY
 
             registry = REGISTRY
-        sandbox = None
-        if settings.sandbox:
-            from bot.sandbox import Sandbox, sandbox_transport
+        declared = settings.file_connections()
+        links = [link_for(connection, settings) for connection in declared]
+        if DEFAULT not in {connection.name for connection in declared}:
+            links.insert(0, link_for(default_connection(settings), settings, transport=transport))
+        return cls(registry, links, settings)
 
-            sandbox = Sandbox()
-            credentials = Credentials(SecretStr(sandbox.api_key), sandbox.account_id, sandbox.integration_id)
-            import_url, reporting_url = f"{SANDBOX_URL}/api/v1", f"{SANDBOX_URL}/reporting"
-            transport = transport or sandbox_transport(sandbox)
-        else:
-            assert settings.segmetrics_api_key and settings.segmetrics_account_id and settings.segmetrics_integration_id
-            credentials = Credentials(
-                settings.segmetrics_api_key,
-                settings.segmetrics_account_id,
-                settings.segmetrics_integration_id,
-            )
-            import_url, reporting_url = settings.segmetrics_import_url, settings.segmetrics_reporting_url
-        client = SegMetricsClient(
-            credentials,
-            import_url=import_url,
-            reporting_url=reporting_url,
-            timeout=settings.segmetrics_timeout,
-            retry=RetryPolicy(max_attempts=settings.segmetrics_max_attempts, budget=settings.segmetrics_retry_budget),
-            max_connections=settings.segmetrics_max_connections,
-            transport=transport,
-        )
-        return cls(registry, client, settings, sandbox=sandbox)
+    @property
+    def default(self) -> Link:
+        return self.links[DEFAULT]
+
+    @property
+    def client(self) -> SegMetricsClient:
+        """The default connection's client."""
+        return self.default.client
+
+    @property
+    def sandbox(self) -> Any:
+        """The in-process sandbox when the default connection is one (None when live)."""
+        return self.default.sandbox
+
+    @property
+    def money(self) -> MoneyReader:
+        return self.default.money
+
+    @property
+    def api_zone(self) -> ZoneInfo:
+        return self.default.api_zone
+
+    def link(self, name: str | None) -> Link:
+        """The connection `name` at work (`default` for None); `ConnectionGone` when it no longer exists."""
+        found = self.links.get(name or DEFAULT)
+        if found is None:
+            raise ConnectionGone(name or DEFAULT)
+        return found
+
+    def route(
+        self, op: Operation, *, via: str | None = None, channel_id: str | None = None, channel_name: str | None = None
+    ) -> str:
+        """The name of the connection `op` goes through (see `Connections.route`); `InvalidValue` for an
+        unknown `via`."""
+        return self.connections.route(op.resource, via=via, channel_id=channel_id, channel_name=channel_name).name
+
+    def add_connection(self, connection: Connection) -> None:
+        """Add a connection before serving (those added in Slack, read from the database at start)."""
+        assert connection.name not in self.links
+        self.links[connection.name] = link_for(connection, self.settings)
+        self.connections.put(connection)
+
+    async def put_connection(self, connection: Connection) -> None:
+        """Add or replace a connection while running (App Home): a new client; the old one is retired."""
+        old = self.links.get(connection.name)
+        self.links[connection.name] = link_for(connection, self.settings)
+        self.connections.put(connection)
+        if old is not None:
+            self._retire(old)
+
+    async def remove_connection(self, name: str) -> None:
+        link = self.links.pop(name, None)
+        self.connections.remove(name)
+        if link is not None:
+            self._retire(link)
+
+    def _retire(self, link: Link) -> None:
+        """Close a replaced client once the calls it may be making have had their time (retries included)."""
+        grace = self.settings.segmetrics_timeout + self.settings.segmetrics_retry_budget
+
+        async def close_later() -> None:
+            await asyncio.sleep(grace)
+            await link.client.aclose()
+
+        self._retired.add(asyncio.get_running_loop().create_task(close_later(), name="retire a client"))
+        self._retired_links.append(link)
 
     async def __aenter__(self) -> Runner:
         return self
@@ -109,42 +186,53 @@ class Runner:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self.client.aclose()
+        for task in self._retired:
+            task.cancel()
+        for link in [*self.links.values(), *self._retired_links]:
+            await link.client.aclose()
 
     def warm_up(self) -> None:
         """Pay the first-use costs (the date parser's language data, the e-mail checker) before a user's
         command has to: the Slack bot runs this in the background right after it starts serving."""
         self.dates.warm_up()
-        self.money.warm_up()
+        for link in list(self.links.values()):
+            link.money.warm_up()
         from email_validator import validate_email
 
         validate_email("warm-up@example.com", check_deliverability=False)
 
-    def context(self, who: Habits | str | ZoneInfo | None = None, *, now: datetime | None = None) -> Context:
+    def context(
+        self, who: Habits | str | ZoneInfo | None = None, *, now: datetime | None = None, connection: str | None = None
+    ) -> Context:
         """The context for a user: their `Habits` (zone and locale), or just a zone (an IANA name); the zone
-        defaults to SEGMETRICS_TIMEZONE, the locale to none (DATE_ORDER decides)."""
+        defaults to the connection's time zone, the locale to none (DATE_ORDER decides). `connection`: the
+        one the work goes through (`default` for None; `ConnectionGone` when it no longer exists)."""
         habits = who if isinstance(who, Habits) else Habits(zone=who.key if isinstance(who, ZoneInfo) else who)
+        link = self.link(connection)
         return Context(
             now=now or datetime.now(UTC),
-            zone=self.zone(habits.zone),
+            zone=self.zone(habits.zone, link.api_zone),
             locale=habits.locale,
-            api_zone=self.api_zone,
-            money=self.money,
+            api_zone=link.api_zone,
+            money=link.money,
             dates=self.dates,
-            account_id=self.client.credentials.account_id,
-            integration_id=self.client.credentials.integration_id,
+            account_id=link.connection.account_id,
+            integration_id=link.connection.integration_id,
+            connection=link.connection.name,
         )
 
-    def zone(self, name: str | ZoneInfo | None) -> ZoneInfo:
-        """The user's zone, or SEGMETRICS_TIMEZONE when none is known (or the name is unknown here)."""
+    def zone(self, name: str | ZoneInfo | None, fallback: ZoneInfo | None = None) -> ZoneInfo:
+        """The user's zone, or the connection's (SEGMETRICS_TIMEZONE for `default`) when none is known (or
+        the name is unknown here)."""
+        fallback = fallback or self.api_zone
         if isinstance(name, ZoneInfo):
             return name
         if name:
             try:
                 return ZoneInfo(name)
             except (ZoneInfoNotFoundError, ValueError):
-                log.warning("unknown time zone %r; using %s", name, self.api_zone.key)
-        return self.api_zone
+                log.warning("unknown time zone %r; using %s", name, fallback.key)
+        return fallback
 
     def parse(self, text: str, *, slack: bool = False) -> ParsedCommand:
         """Chat text → operation and raw values; raises `CommandError`."""
@@ -189,7 +277,12 @@ class Runner:
         """Run one chat command, e.g. `tag add jane@example.com VIP`, for a user in `zone` (or with `who`'s
         zone and locale)."""
         parsed = self.parse(text)
-        return await self.run(parsed.operation, parsed.raw, self.context(who or zone, now=now))
+        try:
+            connection = self.route(parsed.operation, via=parsed.via)
+        except InvalidValue as error:
+            raise CommandError(f"`via={parsed.via}`: {error.message}", usage=parsed.operation.usage()) from None
+        ctx = self.context(who or zone, now=now, connection=connection)
+        return await self.run(parsed.operation, parsed.raw, ctx)
 
     async def execute(
         self,
@@ -214,9 +307,10 @@ class Runner:
     async def _send(
         self, operation: Operation, data: Any, ctx: Context, request: ApiRequest, given: Collection[str] | None
     ) -> Outcome:
-        sandbox = self.sandbox is not None
+        link = self.link(ctx.connection)
+        sandbox = link.sandbox is not None
         try:
-            response = await self.client.send(request)
+            response = await link.client.send(request)
         except NotFound as error:
             if operation.not_found is None:
                 raise
@@ -227,11 +321,66 @@ class Runner:
                 summary = operation.describe(data, None, ctx, given=given)
                 note = "SegMetrics' first answer was lost; a retry found nothing left, so it was deleted"
                 summary = Summary(summary.headline, summary.facts, (*summary.notes, note))
-                return Outcome(operation, data, request, None, summary, sandbox=sandbox)
+                return Outcome(operation, data, request, None, summary, sandbox=sandbox, via=self.via(ctx))
             summary = Summary(headline=operation.fill(operation.not_found, data, ctx))
-            return Outcome(operation, data, request, None, summary, found=False, sandbox=sandbox)
+            return Outcome(operation, data, request, None, summary, found=False, sandbox=sandbox, via=self.via(ctx))
         log.info("%s done for %s (attempts: %d)", operation.name, data.contact or "-", response.attempts)
         if self.records is not None:
             await self.records.after(operation, request, ctx)
         summary = operation.describe(data, response, ctx, given=given)
-        return Outcome(operation, data, request, response, summary, sandbox=sandbox)
+        return Outcome(operation, data, request, response, summary, sandbox=sandbox, via=self.via(ctx))
+
+    def via(self, ctx: Context) -> str | None:
+        """The connection to name in a confirmation: only when the bot has more than one."""
+        return ctx.connection if len(self.links) > 1 else None
+
+
+def default_connection(settings: Settings) -> Connection:
+    """`default` from the environment (SEGMETRICS_API_KEY, …), or the sandbox when it has no credentials."""
+    if settings.sandbox:
+        return Connection(
+            DEFAULT,
+            SecretStr(SANDBOX_KEY),
+            SANDBOX_ID,
+            SANDBOX_ID,
+            settings.segmetrics_timezone,
+            settings.segmetrics_currency,
+            source="sandbox",
+        )
+    assert settings.segmetrics_api_key and settings.segmetrics_account_id and settings.segmetrics_integration_id
+    return Connection(
+        DEFAULT,
+        settings.segmetrics_api_key,
+        settings.segmetrics_account_id,
+        settings.segmetrics_integration_id,
+        settings.segmetrics_timezone,
+        settings.segmetrics_currency,
+    )
+
+
+def link_for(connection: Connection, settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None) -> Link:
+    """A connection's client and readers. The sandbox connection talks to an in-process sandbox."""
+    sandbox = None
+    import_url, reporting_url = settings.segmetrics_import_url, settings.segmetrics_reporting_url
+    if connection.sandbox:
+        from bot.sandbox import Sandbox, sandbox_transport
+
+        sandbox = Sandbox(
+            api_key=connection.api_key.get_secret_value(),
+            account_id=connection.account_id,
+            integration_id=connection.integration_id,
+        )
+        import_url, reporting_url = f"{SANDBOX_URL}/api/v1", f"{SANDBOX_URL}/reporting"
+        transport = transport or sandbox_transport(sandbox)
+    client = SegMetricsClient(
+        Credentials(connection.api_key, connection.account_id, connection.integration_id),
+        import_url=import_url,
+        reporting_url=reporting_url,
+        timeout=settings.segmetrics_timeout,
+        retry=RetryPolicy(max_attempts=settings.segmetrics_max_attempts, budget=settings.segmetrics_retry_budget),
+        max_connections=settings.segmetrics_max_connections,
+        transport=transport,
+    )
+    money = MoneyReader(Currency.of(connection.currency), settings.decimal_mark)
+    logs.redact_also([connection.api_key.get_secret_value()])
+    return Link(connection, client, money, ZoneInfo(connection.timezone), sandbox)

@@ -13,7 +13,7 @@ import json
 import re
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -298,10 +298,16 @@ class Sandbox:
         account_id: str = "sandbox",
         integration_id: str = "sandbox",
         latency: float = 0.0,
+        more_integrations: Collection[str] = (),
+        more_keys: Collection[str] = (),
     ) -> None:
         self.api_key = api_key
         self.account_id = account_id
         self.integration_id = integration_id
+        # An account has several integrations (custom payments, custom ads), each reached with any of its keys.
+        # They share one store of contacts, orders and ads here; the recorded requests say which was called.
+        self.integration_ids = frozenset({integration_id, *more_integrations})
+        self._keys = (api_key, *more_keys)
         self.latency = latency
         self._cond = threading.Condition(threading.RLock())
         self._requests: list[RecordedRequest] = []
@@ -476,15 +482,15 @@ class Sandbox:
     def _route(
         self, method: str, segments: list[str], query: str, headers: Mapping[str, str], body: Any
     ) -> SandboxResponse:
-        given = headers.get("authorization", "")
-        if not hmac.compare_digest(given.encode(), self.api_key.encode()):
+        given = headers.get("authorization", "").encode()
+        if not any([hmac.compare_digest(given, key.encode()) for key in self._keys]):
             return _error(401, "invalid API key")
         if segments[:2] == ["api", "v1"] and len(segments) >= 3:
             if segments[2] != self.account_id:
                 return _forbidden(segments[2])
             if len(segments) < 4:
                 return _error(404, "no such endpoint")
-            if segments[3] != self.integration_id:
+            if segments[3] not in self.integration_ids:
                 return _error(404, f"integration {segments[3]} not found")
             return self._import(method, segments[4:], body)
         if segments[0] == "reporting" and len(segments) >= 2:
@@ -948,7 +954,9 @@ class Sandbox:
         if not self.api_key:
             return value
         if isinstance(value, str):
-            return value.replace(self.api_key, _REDACTED)
+            for key in self._keys:
+                value = value.replace(key, _REDACTED) if key else value
+            return value
         if isinstance(value, list):
             return [self._scrub(item) for item in value]
         if isinstance(value, dict):

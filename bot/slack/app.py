@@ -21,10 +21,13 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.connections import AdminError, stored_connections
+from bot.keyring import Keyring
 from bot.logs import new_request
 from bot.policy import Policy
 from bot.runner import Runner
 from bot.settings import Settings
+from bot.slack.connection_admin import ConnectionAdmin
 from bot.slack.groups import Groups
 from bot.slack.jobs import Jobs
 from bot.slack.listeners import register
@@ -52,6 +55,7 @@ class SlackBot:
     identity: KnownIdentity
     store: AsyncStore
     groups: Groups
+    admin: ConnectionAdmin
     warmed: asyncio.Task[None] | None = None
     watching: asyncio.Task[None] | None = None
 
@@ -83,7 +87,8 @@ class SlackBot:
         # Work queued or interrupted before this start is picked up now.
         self.surface.outbox.start()
         self.watching = asyncio.get_running_loop().create_task(self.surface.watch_store(), name="watch the store")
-        if self.settings.sandbox:
+        self.admin.keep_fresh()
+        if self.runner.sandbox is not None:
             log.warning(
                 "SANDBOX MODE: no SegMetrics credentials are set, so nothing reaches SegMetrics and every "
                 "confirmation is marked as sandbox. Set SEGMETRICS_API_KEY, SEGMETRICS_ACCOUNT_ID and "
@@ -115,6 +120,7 @@ class SlackBot:
             self.warmed.cancel()
         if self.watching is not None:
             self.watching.cancel()
+        self.admin.stop()
         grace = self.grace if grace is None else grace
         # The outbox takes nothing new from here on; what is running, there and in jobs, gets the same grace.
         await asyncio.gather(self.surface.outbox.stop(grace), self.surface.queue.stop(grace), self.jobs.drain(grace))
@@ -132,6 +138,15 @@ def build_bot(settings: Settings, runner: Runner | None = None) -> SlackBot:
     # The database first: a start that fails there leaves nothing open (no "Unclosed client session").
     store = open_store(settings.segmetrics_bot_database_url)
     runner = runner or Runner.from_settings(settings)
+    secret_key = settings.segmetrics_bot_secret_key
+    keyring = Keyring(secret_key.get_secret_value()) if secret_key else None
+    try:
+        added = stored_connections(store.store.stored_connections(), keyring, list(runner.connections))
+    except AdminError as error:
+        store.close_unused()
+        raise StartupError(f"Connections added in Slack: {error}.") from None
+    for connection in added:
+        runner.add_connection(connection)
     token = settings.slack_bot_token.get_secret_value()
     # One session for every Web API call and response_url post: without it slack-sdk opens a new
     # session, and a new connection, per call.
@@ -159,7 +174,8 @@ def build_bot(settings: Settings, runner: Runner | None = None) -> SlackBot:
     policy = Policy.load(admins, settings.segmetrics_bot_policy, runner.registry)
     groups = Groups(client, [*admins, *policy.named()])
     surface = SlackSurface(runner, client, users=Users(client), jobs=jobs, store=store, policy=policy, groups=groups)
-    register(app, surface)
+    admin = ConnectionAdmin(surface, keyring)
+    register(app, surface, admin)
     return SlackBot(
         settings=settings,
         runner=runner,
@@ -170,6 +186,7 @@ def build_bot(settings: Settings, runner: Runner | None = None) -> SlackBot:
         identity=identity,
         store=store,
         groups=groups,
+        admin=admin,
     )
 
 

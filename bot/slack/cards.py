@@ -45,15 +45,20 @@ def _key(data: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _button(text: str, action: str, key: Mapping[str, str], **options: Any) -> ButtonElement:
+    # The key, and the connection the card was looked up through (`via`), so its buttons act through it too.
     return ButtonElement(text=text, action_id=f"{ACTION_PREFIX}{action}", value=json.dumps(key), **options)
 
 
 def card(outcome: Outcome, user_id: str, *, actions: bool = True, shared_by: str | None = None) -> messages.Message:
     """The contact card (or, for a contact SegMetrics does not know, a message offering to add it)."""
     key = {name: value for name in ("contact_id", "email") if (value := getattr(outcome.input, name, None))}
+    via = {"via": outcome.via} if outcome.via else {}
     if not outcome.found:
         text = f"ℹ️ {messages.escape(outcome.summary.headline)}"
-        blocks = [messages.section(text), ActionsBlock(elements=[_button("Add contact", "add_contact", key)]).to_dict()]
+        blocks = [
+            messages.section(text),
+            ActionsBlock(elements=[_button("Add contact", "add_contact", {**key, **via})]).to_dict(),
+        ]
         return messages.Message(messages.escape(outcome.summary.headline), blocks)
     data = (outcome.response.body or {}).get("data") or {} if outcome.response else {}
     key = _key(data) or key
@@ -63,15 +68,17 @@ def card(outcome: Outcome, user_id: str, *, actions: bool = True, shared_by: str
     blocks: list[dict[str, Any]] = [HeaderBlock(text=PlainTextObject(text=str(title)[:150])).to_dict()]
     blocks += [block.to_dict() for block in messages.fields(facts)]
     notes = [f"Shared by <@{shared_by}>"] if shared_by else []
+    if outcome.via:
+        notes.append(f"via {messages.escape(outcome.via)}")
     if outcome.sandbox:
         notes.append(messages.SANDBOX_BADGE)
     blocks += [block.to_dict() for block in messages.context(notes)]
     if actions:
-        blocks.append(_actions(key).to_dict())
+        blocks.append(_actions(key, via).to_dict())
     return messages.Message(f"Contact {messages.escape(str(title))}", blocks)
 
 
-def _actions(key: Mapping[str, str]) -> ActionsBlock:
+def _actions(key: Mapping[str, str], via: Mapping[str, str] | None = None) -> ActionsBlock:
     by_email = "contact_id" not in key
     warning = "Deleting is permanent; the contact's orders stay."
     if by_email:
@@ -84,6 +91,7 @@ def _actions(key: Mapping[str, str]) -> ActionsBlock:
         deny="Keep it",
         style="danger",
     )
+    key = {**key, **(via or {})}
     return ActionsBlock(
         block_id="card_actions",
         elements=[
@@ -123,17 +131,18 @@ class Cards:
         )
         name = str(action.get("action_id", "")).removeprefix(ACTION_PREFIX)
         try:
-            key = {
-                k: str(v) for k, v in json.loads(action.get("value") or "{}").items() if k in ("email", "contact_id")
-            }
-        except ValueError:
-            key = {}
+            value = json.loads(action.get("value") or "{}")
+            key = {k: str(v) for k, v in value.items() if k in ("email", "contact_id")}
+            via = str(value["via"]) if value.get("via") else None
+        except (ValueError, AttributeError):
+            key, via = {}, None
         user = str((body.get("user") or {}).get("id"))
         channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
         origin = modals.Origin(
             channel_id=channel,
             response_url=body.get("response_url"),
             channel_name=(body.get("channel") or {}).get("name"),
+            connection=via,
         )
         # One delete per card, however often Delete is clicked or delivered.
         delete_key = f"card-delete:{channel}:{(body.get('container') or {}).get('message_ts')}:{action.get('value')}"
@@ -151,8 +160,8 @@ class Cards:
                 guarded = self.surface.guarded(self.surface.conversation(user, origin), jobs[name]())
                 self.surface.jobs.spawn(guarded, name=f"card {name}")
 
-    async def _look_up(self, key: Mapping[str, str], user: str) -> Outcome:
-        ctx = self.surface.runner.context(await self.surface.users.habits(user))
+    async def _look_up(self, key: Mapping[str, str], user: str, origin: modals.Origin) -> Outcome:
+        ctx = self.surface.runner.context(await self.surface.users.habits(user), connection=origin.connection)
         return await self.surface.runner.run(self.surface.runner.registry[SHOW], key, ctx)
 
     async def _edit(self, trigger: str, key: Mapping[str, str], user: str, origin: modals.Origin) -> None:
@@ -164,7 +173,7 @@ class Cards:
             return
         view_id = (opened.get("view") or {}).get("id")
         try:
-            outcome = await self._look_up(key, user)
+            outcome = await self._look_up(key, user, origin)
             data = (outcome.response.body or {}).get("data") or {} if outcome.found and outcome.response else {}
             raw: dict[str, str | list[str]] = edit_raw(data) if data else dict(key)
             notice = None if data else "SegMetrics has no such contact any more: this adds it again."
@@ -176,10 +185,8 @@ class Cards:
         if too_long:
             raw = {name: value for name, value in raw.items() if op.param(name).title not in too_long}
             notice = f"{', '.join(too_long)}: too long to edit here, left as they are. {notice or ''}".strip()
-        ctx = self.surface.runner.context(self.surface.users.cached_habits(user))
-        view = modals.build_view(
-            op, raw=raw, ctx=ctx, origin=origin, seal=self.surface.seal, sandbox=self.surface.sandbox, notice=notice
-        )
+        ctx = self.surface.runner.context(self.surface.users.cached_habits(user), connection=origin.connection)
+        view = self.surface.form(op, raw, ctx, origin, notice=notice)
         try:
             await self.surface.client.views_update(view_id=view_id, view=view)
         except SlackApiError as error:  # the user closed the loading view meanwhile
@@ -206,7 +213,7 @@ class Cards:
     async def _share(self, key: Mapping[str, str], user: str, origin: modals.Origin) -> None:
         conversation = self.surface.conversation(user, origin)
         try:
-            outcome = await self._look_up(key, user)
+            outcome = await self._look_up(key, user, origin)
         except SegMetricsError as error:
             await conversation.tell(messages.notice(f"❌ Could not load the contact to share it: {error}"))
             return

@@ -18,19 +18,18 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.slack import messages, modals
+from bot.slack.connection_admin import ConnectionAdmin
 
 OPEN_PREFIX = "home_open:"
 
 
-def mask(identifier: str) -> str:
-    """`4821` → `••21`: enough to tell accounts apart in a screenshot, not to reuse."""
-    return "•" * max(0, len(identifier) - 2) + identifier[-2:]
-
-
 class Home:
-    def __init__(self, surface: Any) -> None:
+    def __init__(self, surface: Any, admin: ConnectionAdmin) -> None:
         # The dispatcher (`SlackSurface`): its runner, client, users and jobs.
         self.surface = surface
+        # The connections' part of the page (details and buttons for admins only).
+        self.admin = admin
+        admin.republish = self._publish
 
     async def on_opened(self, event: Mapping[str, Any]) -> None:
         if event.get("tab", "home") != "home":
@@ -40,25 +39,27 @@ class Home:
 
     async def _publish(self, user: str) -> None:
         zone = await self.surface.users.zone(user)
-        await self.surface.client.views_publish(user_id=user, view=self.view(zone))
+        admin = await self.surface.safety.is_admin(user)
+        await self.surface.client.views_publish(user_id=user, view=self.view(zone, admin=admin))
 
-    def view(self, zone: str | None) -> dict[str, Any]:
+    def view(self, zone: str | None, *, admin: bool = False) -> dict[str, Any]:
         runner = self.surface.runner
-        settings = runner.settings
+        default = runner.default.connection
         if self.surface.sandbox:
             connection = f"{messages.SANDBOX_BADGE}. Set the SegMetrics credentials where the bot runs to go live."
         else:
-            account = messages.escape(mask(settings.segmetrics_account_id or ""))
-            integration = messages.escape(mask(settings.segmetrics_integration_id or ""))
-            connection = f"🟢 Connected to SegMetrics account `{account}`, integration `{integration}`."
+            connection = "🟢 Connected to SegMetrics."
         reading = (
-            f"Dates you type are read in your time zone ({messages.escape(zone or settings.segmetrics_timezone)}) and "
-            f"sent in {messages.escape(settings.segmetrics_timezone)}. Amounts are in {settings.segmetrics_currency}."
+            f"Dates you type are read in your time zone ({messages.escape(zone or default.timezone)}) and "
+            f"sent in {messages.escape(default.timezone)}. Amounts are in {default.currency}."
         )
+        if len(runner.links) > 1:
+            reading += " (So says the `default` connection; each connection has its own.)"
         blocks: list[Any] = [
             HeaderBlock(text="SegMetrics"),
             SectionBlock(text=MarkdownTextObject(text=connection)),
             ContextBlock(elements=[MarkdownTextObject(text=reading)]),
+            *self.admin.home_blocks(admin),
             DividerBlock(),
         ]
         for resource in runner.registry.resources:

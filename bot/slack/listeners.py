@@ -9,6 +9,9 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.slack.cards import ACTION_PREFIX as CARD_ACTIONS
 from bot.slack.cards import Cards
+from bot.slack.connection_admin import ACTIONS as CONNECTION_ACTIONS
+from bot.slack.connection_admin import FORM as CONNECTION_FORM
+from bot.slack.connection_admin import ConnectionAdmin
 from bot.slack.home import OPEN_PREFIX, Home
 from bot.slack.modals import CALLBACK_PREFIX
 from bot.slack.safety import CANCEL, CONFIRM, RESTORE, RETRY
@@ -17,8 +20,8 @@ from bot.slack.surface import SlackSurface
 from bot.slack.undo import UNDO_ACTION, Undo
 
 
-def register(app: AsyncApp, surface: SlackSurface) -> None:
-    shortcuts, cards, home, undo = Shortcuts(surface), Cards(surface), Home(surface), Undo(surface)
+def register(app: AsyncApp, surface: SlackSurface, admin: ConnectionAdmin) -> None:
+    shortcuts, cards, home, undo = Shortcuts(surface), Cards(surface), Home(surface, admin), Undo(surface)
 
     # One listener for every command: Bolt tries listeners in turn, each try costing an argument injection.
     every_command = "|".join(re.escape(command) for command in surface.commands)
@@ -37,4 +40,6 @@ def register(app: AsyncApp, surface: SlackSurface) -> None:
     app.action(re.compile(f"^{CARD_ACTIONS}"))(cards.on_action)
     app.action(re.compile(f"^{re.escape(OPEN_PREFIX)}"))(home.on_action)
     app.event("app_home_opened")(home.on_opened)
+    app.action(re.compile(f"^(?:{'|'.join(CONNECTION_ACTIONS)})$"))(admin.on_action)
+    app.view_submission(CONNECTION_FORM)(admin.on_submission)
     app.error(surface.on_error)

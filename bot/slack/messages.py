@@ -133,12 +133,14 @@ def confirmation(
     `restore` ticket, its button (10 minutes)."""
     summary = outcome.summary
     mark = "✅" if outcome.found else "ℹ️"
-    headline = f"{mark} <@{user_id}> {escape(summary.headline)}"
+    # With several connections, which one it went through ("via ads"), in the notification text too.
+    via = f" via {escape(outcome.via)}" if outcome.via else ""
+    headline = f"{mark} <@{user_id}> {escape(summary.headline)}{via}"
     lines = [escape(note[:1].upper() + note[1:]) for note in (*summary.notes, *notes)]
     if outcome.sandbox:
         lines.insert(0, SANDBOX_BADGE)
     blocks: list[Block] = [_section(headline), *_fields(summary.facts), *_context(lines), *_undo_button(undo, restore)]
-    fallback = f"<@{user_id}> {escape(summary.headline)}" + (" (sandbox)" if outcome.sandbox else "")
+    fallback = f"<@{user_id}> {escape(summary.headline)}{via}" + (" (sandbox)" if outcome.sandbox else "")
     return _message(fallback, blocks)
 
 
@@ -151,11 +153,12 @@ def batch_confirmation(
     failed: Sequence[tuple[str, str]],
     sandbox: bool,
     undo: str | None = None,
+    via: str | None = None,
 ) -> Message:
     """One operation on several contacts ("tagged 3 contacts with VIP"): every contact named, every failure
     with its reason, over as many sections as it takes."""
     count = f"{len(done)} contact{'s' if len(done) != 1 else ''}"
-    headline = f"{verb} {count} {what}".strip()
+    headline = f"{verb} {count} {what}".strip() + (f" via {via}" if via else "")
     lines = [f"✅ <@{user_id}> {escape(headline)}"] if done else []
     lines += [f"• {escape(who)}" for who in done]
     if failed:

@@ -40,6 +40,8 @@ log = logging.getLogger("segmetrics_slack.modals")
 CALLBACK_PREFIX = "op:"
 ACTION_ID = "value"
 WHERE_BLOCK = "post_to"
+# The "Connection" select, in every form when the bot has more than one connection (as `via=` in chat).
+VIA_BLOCK = "via"
 UNSET = "__unset__"
 INPUT_LIMIT = 3000
 HINT_LIMIT = 2000
@@ -96,6 +98,8 @@ class Origin:
     channel_name: str | None = None
     # The form shows a whole record (an update's): a field left blank is removed, not kept.
     whole: bool = False
+    # The connection it was routed to when opened (`via=` typed, or the channel's or resource's).
+    connection: str | None = None
 
     def dumps(self, seal: Seal) -> str:
         return seal.close({key: value for key, value in asdict(self).items() if value})
@@ -112,6 +116,7 @@ class Origin:
             ask_where=bool(data.get("ask_where")),
             channel_name=data.get("channel_name"),
             whole=bool(data.get("whole")),
+            connection=data.get("connection"),
         )
 
     def answered_in(self, body: Mapping[str, Any]) -> Origin:
@@ -122,11 +127,14 @@ class Origin:
         for entry in body.get("response_urls") or []:
             if entry.get("block_id") == WHERE_BLOCK:
                 return Origin(
-                    channel_id=entry.get("channel_id"), response_url=entry.get("response_url"), whole=self.whole
+                    channel_id=entry.get("channel_id"),
+                    response_url=entry.get("response_url"),
+                    whole=self.whole,
+                    connection=self.connection,
                 )
         values = ((body.get("view") or {}).get("state") or {}).get("values") or {}
         chosen = ((values.get(WHERE_BLOCK) or {}).get(ACTION_ID) or {}).get("selected_conversation")
-        return Origin(channel_id=chosen, whole=self.whole)
+        return Origin(channel_id=chosen, whole=self.whole, connection=self.connection)
 
 
 def callback_id(op: Operation) -> str:
@@ -149,9 +157,11 @@ def build_view(
     seal: Seal,
     sandbox: bool = False,
     notice: str | None = None,
+    connections: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The modal for `op`, prefilled with what was typed (or the declared defaults). `notice` is ours
-    (escaped here), shown above the fields."""
+    (escaped here), shown above the fields. With more than one of `connections`, a select of them, set to the
+    one the form's context goes through."""
     intro = escape(op.description)
     if sandbox:
         intro += f"\n{SANDBOX_BADGE}"
@@ -159,6 +169,8 @@ def build_view(
         intro = f"{escape(notice)}\n{intro}"
     blocks: list[Block] = [ContextBlock(elements=[MarkdownTextObject(text=intro[:HINT_LIMIT])])]
     blocks += [input_block(spec, raw.get(spec.name), ctx) for spec in op.params]
+    if len(connections) > 1:
+        blocks.append(via_block(connections, ctx.connection))
     if origin.ask_where:
         blocks.append(where_block())
     view = View(
@@ -187,6 +199,28 @@ def where_block() -> InputBlock:
         hint=PlainTextObject(text="Leave it empty for a direct message from the bot."),
         optional=True,
     )
+
+
+def via_block(connections: Sequence[str], chosen: str) -> InputBlock:
+    """Which SegMetrics connection the form's work goes through."""
+    options = [Option(value=name, text=name) for name in connections]
+    return InputBlock(
+        block_id=VIA_BLOCK,
+        label=PlainTextObject(text="Connection"),
+        element=StaticSelectElement(
+            action_id=ACTION_ID,
+            options=options,
+            initial_option=next((option for option in options if option.value == chosen), None),
+        ),
+        hint=PlainTextObject(text="The SegMetrics account and integration this goes to."),
+    )
+
+
+def read_via(values: Mapping[str, Mapping[str, Any]]) -> str | None:
+    """The connection chosen in a submitted form (None when the form had no choice)."""
+    element = (values.get(VIA_BLOCK) or {}).get(ACTION_ID) or {}
+    chosen = (element.get("selected_option") or {}).get("value")
+    return str(chosen) if chosen else None
 
 
 def loading_view(title: str) -> dict[str, Any]:

@@ -52,6 +52,7 @@ class Safety:
             channel_id=work.channel_id,
             channel_name=work.channel_name,
             members=self.surface.groups.members,
+            connection=work.connection,
         )
         if not decision.allowed:
             self.surface.executor.audit(work, "refused", detail=decision.rule)
@@ -123,7 +124,7 @@ class Safety:
         log.info("%s awaits confirmation", op.name)
 
     async def _what_goes(self, op: Operation, raw: dict[str, Any], data: Any, work: Work) -> list[str] | None:
-        ctx = self.surface.runner.context(await self.surface.users.habits(work.user))
+        ctx = self.surface.runner.context(await self.surface.users.habits(work.user), connection=work.connection)
         reader = self.surface.runner.registry.reader(op)
         if reader is not None:
             try:
@@ -211,7 +212,8 @@ class Safety:
     # -- Undo --------------------------------------------------------------------------------------
 
     async def undo_ticket(self, inverse: Operation, raws: Sequence[Mapping[str, str]], work: Work) -> str:
-        payload = {"op": inverse.name, "raws": [dict(raw) for raw in raws], "by": work.user}
+        # Undone through the connection the change went through.
+        payload = {"op": inverse.name, "raws": [dict(raw) for raw in raws], "by": work.user, "via": work.connection}
         return await self._ticket("undo", payload, UNDO_TTL)
 
     async def claim(self, key: str) -> bool:
@@ -246,7 +248,12 @@ class Safety:
             return
         if not await self._claim(f"restore:{ticket}"):
             return
-        raw = restore_raw(payload["snapshot"], self.surface.runner.api_zone)
+        link = self.surface.runner.links.get(work.connection or "default")
+        if link is None:
+            text = f"❌ The connection `{work.connection}` no longer exists, so the contact cannot be restored there."
+            await conversation.tell(messages.notice(text))
+            return
+        raw = restore_raw(payload["snapshot"], link.api_zone)
         outcome = await self.surface.executor.start(op, raw, work, key=f"restored:{ticket}")
         if isinstance(outcome, Outcome):
             await self.surface.mark(body, f"♻️ Restored by <@{user}>")

@@ -158,7 +158,7 @@ class HttpService:
         stored, database = await self.bot.health()
         return stored, {
             "mode": "http",
-            "sandbox": self.bot.settings.sandbox,
+            "sandbox": self.bot.runner.sandbox is not None,
             "jobs": self.bot.surface.pending,
             "warm": self.bot.warm,
             **database,
@@ -222,7 +222,7 @@ class SocketModeService:
         return connected and stored, {
             "mode": "socket",
             "socket": connected,
-            "sandbox": self.bot.settings.sandbox,
+            "sandbox": self.bot.runner.sandbox is not None,
             "warm": self.bot.warm,
             **database,
         }

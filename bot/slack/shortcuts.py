@@ -30,7 +30,7 @@ from slack_sdk.models.views import View
 
 from bot.chat import email_without_at, looks_like_email
 from bot.operation import Operation
-from bot.problems import InputError
+from bot.problems import InputError, InvalidValue
 from bot.runner import Outcome
 from bot.slack import messages, modals
 from bot.slack.addresses import find_contacts
@@ -137,7 +137,8 @@ class Shortcuts:
 
     def _tag_view(self, found: list[Any], user: str, origin: modals.Origin) -> dict[str, Any]:
         op = self.surface.runner.registry["tag add"]
-        ctx = self.surface.runner.context(self.surface.users.cached_habits(user))
+        connection = self.surface.runner.route(op, channel_id=origin.channel_id, channel_name=origin.channel_name)
+        ctx = self.surface.runner.context(self.surface.users.cached_habits(user), connection=connection)
         fitting = [item for item in found if len(item.email) <= OPTION_VALUE_LIMIT]
         # A form holds at most MAX_CONTACTS: the rest are said, listed to copy, never silently dropped.
         selectable, beyond = fitting[:MAX_CONTACTS], [item.email for item in fitting[MAX_CONTACTS:]]
@@ -152,7 +153,7 @@ class Shortcuts:
                 f"{MAX_CONTACTS} are listed. The other {len(beyond):,} are not tagged by this form: tag them in "
                 f"another pass (paste them under Other contacts), or import them in bulk. They are: {listed}\n{intro}"
             )
-        if self.surface.sandbox:
+        if self.surface.sandboxed(connection):
             intro += f"\n{messages.SANDBOX_BADGE}"
         blocks: list[Any] = [ContextBlock(elements=[MarkdownTextObject(text=messages.escape(intro))])]
         if selectable:
@@ -186,6 +187,9 @@ class Shortcuts:
         )
         tags = op.param("tags")
         blocks.append(modals.input_block(tags, None, ctx))  # the tag operation's own field
+        names = self.surface.runner.connections.names
+        if len(names) > 1:
+            blocks.append(modals.via_block(names, connection))
         return View(
             type="modal",
             callback_id=TAG_CONTACTS_VIEW,
@@ -208,7 +212,15 @@ class Shortcuts:
         tags = _element(values, "tags").get("value") or ""
         where = CONTACTS_BLOCK if CONTACTS_BLOCK in values else MORE_BLOCK
         op = self.surface.runner.registry["tag add"]
-        ctx = self.surface.runner.context(self.surface.users.cached_habits(user))
+        origin = modals.Origin.loads(view.get("private_metadata"), self.surface.seal)
+        try:
+            work = self.surface.work(
+                op, user, origin, team=(body.get("team") or {}).get("id"), via=modals.read_via(values)
+            )
+        except InvalidValue as error:  # removed by an admin while the form was open
+            await ack(response_action="errors", errors={modals.VIA_BLOCK: error.message})
+            return
+        ctx = self.surface.runner.context(self.surface.users.cached_habits(user), connection=work.connection)
         errors: dict[str, str] = {}
         if not contacts:
             errors[where] = "Choose or type at least one contact."
@@ -231,8 +243,6 @@ class Shortcuts:
                         bad_contacts.append(f"{raw.get('email') or raw.get('contact_id')}: {problem.problem}")
         if bad_contacts:
             errors[MORE_BLOCK if MORE_BLOCK in values else where] = "; ".join(bad_contacts)[:1900]
-        origin = modals.Origin.loads(view.get("private_metadata"), self.surface.seal)
-        work = self.surface.work(op, user, origin, team=(body.get("team") or {}).get("id"))
         decision = self.surface.safety.decide(op, work)
         if not decision.allowed:
             errors = {where: decision.message.replace("*", "")}
@@ -260,7 +270,7 @@ class Shortcuts:
             return  # this form was already handled (submitted twice)
         done = [(who, outcome) for who, outcome in results if isinstance(outcome, Outcome)]
         failed = [(who, outcome.reason) for who, outcome in results if isinstance(outcome, Failure)]
-        ctx = self.surface.runner.context(await self.surface.users.habits(work.user))
+        ctx = self.surface.runner.context(await self.surface.users.habits(work.user), connection=work.connection)
         inverse = self.surface.runner.registry.inverse(op)
         undo = None
         if inverse is not None and done:
@@ -274,8 +284,9 @@ class Shortcuts:
             what=f"with {tag_names}",
             done=[who for who, _ in done],
             failed=failed,
-            sandbox=self.surface.sandbox,
+            sandbox=self.surface.sandboxed(work.connection),
             undo=undo,
+            via=work.connection if len(self.surface.runner.links) > 1 else None,
         )
         conversation = self.surface.conversation(work.user, work.origin)
         posted = await self.surface.deliver(conversation, message, what=f"tagged {len(done)} contacts")

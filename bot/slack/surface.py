@@ -22,11 +22,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.changes import AskInForm
 from bot.chat import format_command
-from bot.context import Habits
+from bot.context import Context, Habits
 from bot.help import overview, resource_help
 from bot.operation import Operation, RawInput
 from bot.policy import Policy
-from bot.problems import CommandError, InputError
+from bot.problems import CommandError, InputError, InvalidValue
 from bot.runner import Outcome, Runner
 from bot.slack import messages, modals
 from bot.slack.groups import Groups
@@ -112,7 +112,31 @@ class SlackSurface:
 
     @property
     def sandbox(self) -> bool:
+        """Whether the default connection is the sandbox."""
         return self.runner.sandbox is not None
+
+    def sandboxed(self, connection: str | None) -> bool:
+        """Whether `connection` (`default` for None) is the sandbox."""
+        link = self.runner.links.get(connection or "default")
+        return link is not None and link.sandbox is not None
+
+    def form(
+        self, op: Operation, raw: RawInput, ctx: Context, origin: modals.Origin, *, notice: str | None = None
+    ) -> dict[str, Any]:
+        """`op`'s form in `ctx` (its connection: the sandbox badge, and the Connection select when there are
+        several), remembering the connection it was opened with."""
+        origin = replace(origin, connection=ctx.connection)
+        sandbox = self.sandboxed(ctx.connection)
+        return modals.build_view(
+            op,
+            raw=raw,
+            ctx=ctx,
+            origin=origin,
+            seal=self.seal,
+            sandbox=sandbox,
+            notice=notice,
+            connections=self.runner.connections.names,
+        )
 
     def conversation(self, user: str, origin: modals.Origin) -> Conversation:
         return Conversation(
@@ -154,7 +178,12 @@ class SlackSurface:
             response_url=body.get("response_url"),
             channel_name=body.get("channel_name"),
         )
-        work = self.work(op, user, origin, team=body.get("team_id"), typed=typed)
+        try:
+            work = self.work(op, user, origin, team=body.get("team_id"), typed=typed, via=parsed.via)
+        except InvalidValue as error:
+            problem = CommandError(f"`via={parsed.via}`: {error.message}", usage=op.usage())
+            await ack(**messages.command_problem(problem, typed=typed).ephemeral())
+            return
         decision = self.safety.decide(op, work)
         if not decision.allowed:
             await ack(**self.safety.refusal(decision).ephemeral())
@@ -186,7 +215,7 @@ class SlackSurface:
                 await self.lane.turn()
             habits = await self.users.habits(work.user)
             try:
-                data = await self.runner.read(op, raw, self.runner.context(habits))
+                data = await self.runner.read(op, raw, self.runner.context(habits, connection=work.connection))
             except InputError as error:
                 await self._unreadable(op, raw, work, error, trigger)
                 return
@@ -225,16 +254,30 @@ class SlackSurface:
         first, _, topic = words.partition(" ")
         if resource is not None and (not words or words.lower() == "help"):
             return resource_help(self.runner.registry, resource)
+        names = self.runner.connections.names
         if not words:
-            return overview(self.runner.registry)
+            return overview(self.runner.registry, names)
         if first.lower() == "help":
             topic = topic.strip() or (resource or "")
-            return resource_help(self.runner.registry, topic) if topic else overview(self.runner.registry)
+            return resource_help(self.runner.registry, topic) if topic else overview(self.runner.registry, names)
         return None
 
     def work(
-        self, op: Operation, user: str, origin: modals.Origin, *, team: Any = None, typed: str | None = None
+        self,
+        op: Operation,
+        user: str,
+        origin: modals.Origin,
+        *,
+        team: Any = None,
+        typed: str | None = None,
+        via: str | None = None,
     ) -> Work:
+        """Who asks for what, where, and through which connection: `via` (typed or chosen in the form), else
+        the one the form was opened with, else the channel's or the resource's (`InvalidValue` for an unknown
+        `via`)."""
+        connection = self.runner.route(
+            op, via=via or origin.connection, channel_id=origin.channel_id, channel_name=origin.channel_name
+        )
         return Work(
             operation=op.name,
             user=user,
@@ -245,6 +288,7 @@ class SlackSurface:
             thread_ts=origin.thread_ts,
             typed=typed,
             whole=origin.whole,
+            connection=connection,
         )
 
     def proceed(self, op: Operation, raw: dict[str, Any], data: Any, work: Work, *, key: str | None) -> None:
@@ -278,6 +322,13 @@ class SlackSurface:
     ) -> None:
         """Open `op`'s form prefilled with `raw` (a job: views.open must be called within 3 s). Someone the
         policy would refuse is told so instead (unless the caller `checked` already)."""
+        if origin.connection and origin.connection not in self.runner.connections:
+            # Reopened (Edit and retry, a card) after an admin removed its connection: routed afresh, and said so.
+            gone = f"The connection `{origin.connection}` this went through no longer exists: " + (
+                "choose one under Connection." if len(self.runner.links) > 1 else "this form goes through `default`."
+            )
+            notice = f"{gone} {notice}" if notice else gone
+            origin = replace(origin, connection=None)
         if not checked:
             decision = self.safety.decide(op, self.work(op, user, origin))
             if not decision.allowed:
@@ -298,10 +349,11 @@ class SlackSurface:
         typed: str | None,
         notice: str | None,
     ) -> None:
-        ctx = self.runner.context(self.users.cached_habits(user))
-        view = modals.build_view(
-            op, raw=raw, ctx=ctx, origin=origin, seal=self.seal, sandbox=self.sandbox, notice=notice
+        connection = origin.connection or self.runner.route(
+            op, channel_id=origin.channel_id, channel_name=origin.channel_name
         )
+        ctx = self.runner.context(self.users.cached_habits(user), connection=connection)
+        view = self.form(op, raw, ctx, origin, notice=notice)
         try:
             await self.client.views_open(trigger_id=trigger_id, view=view)
         except Exception as error:
@@ -326,12 +378,17 @@ class SlackSurface:
             await ack(response_action="errors", errors={op.params[0].name: problem})
 
     async def _submission(self, ack: Ack, body: Mapping[str, Any], op: Operation, view: Mapping[str, Any]) -> None:
-        raw = modals.read_state(op, (view.get("state") or {}).get("values") or {})
+        values = (view.get("state") or {}).get("values") or {}
+        raw = modals.read_state(op, values)
         user = str((body.get("user") or {}).get("id"))
         origin = modals.Origin.loads(view.get("private_metadata"), self.seal).answered_in(body)
-        work = self.work(
-            op, user, origin, team=(body.get("team") or {}).get("id"), typed=f"{MAIN_COMMAND} {format_command(op, raw)}"
-        )
+        via = modals.read_via(values)
+        typed = f"{MAIN_COMMAND} {format_command(op, raw)}" + (f" via={via}" if via else "")
+        try:
+            work = self.work(op, user, origin, team=(body.get("team") or {}).get("id"), typed=typed, via=via)
+        except InvalidValue as error:  # removed by an admin while the form was open
+            await ack(response_action="errors", errors={modals.VIA_BLOCK: error.message})
+            return
         decision = self.safety.decide(op, work)
         if not decision.allowed:
             await ack(response_action="errors", errors={op.params[0].name: decision.message.replace("*", "")})
@@ -340,7 +397,7 @@ class SlackSurface:
         if unkept:  # the form stays open with what was typed: submit again once the bot can keep it
             await ack(response_action="errors", errors={op.params[0].name: unkept})
             return
-        ctx = self.runner.context(self.users.cached_habits(user))
+        ctx = self.runner.context(self.users.cached_habits(user), connection=work.connection)
         try:
             # A change looks its record up first: a local read, well within the 3 s of a submission.
             data = await self.runner.read(op, raw, ctx, whole=origin.whole)
@@ -349,15 +406,8 @@ class SlackSurface:
                 await ack(response_action="errors", errors=modals.inline_errors(op, error))
                 return
             # The record is not known (or not to this form): it becomes the form of the whole record.
-            view = modals.build_view(
-                error.form,
-                raw=error.prefill,
-                ctx=ctx,
-                origin=replace(modals.Origin.loads(view.get("private_metadata"), self.seal), whole=True),
-                seal=self.seal,
-                sandbox=self.sandbox,
-                notice=error.notice,
-            )
+            opened = modals.Origin.loads(view.get("private_metadata"), self.seal)
+            view = self.form(error.form, error.prefill, ctx, replace(opened, whole=True), notice=error.notice)
             await ack(response_action="update", view=view)
             return
         except InputError as error:

@@ -58,6 +58,7 @@ class Undo:
             channel_id=channel,
             channel_name=(body.get("channel") or {}).get("name"),
             response_url=body.get("response_url"),
+            connection=payload.get("via"),
         )
         decision = safety.decide(op, work)
         if not decision.allowed:

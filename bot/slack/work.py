@@ -65,6 +65,8 @@ class Work:
     typed: str | None = None
     # From the form of a whole record (an update's): a field left blank there is removed, not kept.
     whole: bool = False
+    # The SegMetrics connection it goes through (routed when it was asked for; None: `default`).
+    connection: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         # Flat strings only: a plain copy (dataclasses.asdict deep-copies, at ten times the cost).
@@ -82,6 +84,7 @@ class Work:
             thread_ts=self.thread_ts,
             channel_name=self.channel_name,
             whole=self.whole,
+            connection=self.connection,
         )
 
 
@@ -141,6 +144,7 @@ class Executor:
                 user_id=work.user,
                 team_id=work.team,
                 channel_id=work.channel_id,
+                connection=work.connection,
                 **details,
             )
         )
@@ -267,11 +271,12 @@ class Executor:
                 op, work, lease, tries - 1, "its time ran out while the bot was away", sent=item.job.get("sent")
             )
         habits = await surface.users.habits(work.user)
-        # Dates are read as of when the user sent the command, not when a retry runs: "yesterday" typed
-        # before midnight and retried after it is still the day before it was typed.
-        ctx = runner.context(habits, now=item.created_at if item is not None else None)
         known = item.job.get("known") if item is not None and "known" in item.job else UNREAD
         try:
+            # Dates are read as of when the user sent the command, not when a retry runs: "yesterday" typed
+            # before midnight and retried after it is still the day before it was typed. Through the
+            # connection it was routed to then (ConnectionGone if an admin removed it since).
+            ctx = runner.context(habits, now=item.created_at if item is not None else None, connection=work.connection)
             if checked is not None and checked.habits == habits:
                 data = checked.data
             else:
@@ -284,7 +289,7 @@ class Executor:
             snapshot = await self._snapshot(op, data, ctx)
         await surface.lane.turn()  # building and sending cost CPU: acknowledgements go first
         request = op.request(data, ctx)
-        sent = {"method": request.method, "path": request.path, "json": request.json, "url": self._url(request)}
+        sent = {"method": request.method, "path": request.path, "json": request.json, "url": self._url(request, work)}
         typed = given(raw).keys()
         try:
             outcome = await runner.execute(op, data, ctx, given=typed, request=request)
@@ -324,10 +329,10 @@ class Executor:
         self.audit(work, "failed", detail=reason, key=lease.item.key)
         return Poisoned(reference)
 
-    def _url(self, request: ApiRequest) -> str | None:
+    def _url(self, request: ApiRequest, work: Work) -> str | None:
         """The URL the request goes to, for the audit trail (None when the funnel refuses it: never sent)."""
         try:
-            return str(self.surface.runner.client.url_for(request))
+            return str(self.surface.runner.link(work.connection).client.url_for(request))
         except UnsafeRequest:
             return None
 
@@ -428,7 +433,8 @@ class Executor:
     ) -> Failure:
         if sent is not None:
             # A try may have gone through with its answer lost: what SegMetrics holds is not known.
-            await self._unsure(op, sent, self.surface.runner.context())
+            with contextlib.suppress(InputError):  # its connection is gone: no record of it to doubt
+                await self._unsure(op, sent, self.surface.runner.context(connection=work.connection))
         await self._settle(lease, "gave_up", tries, reason)
         self.audit(work, "gave_up", key=lease.item.key if lease else None, **(details or {"detail": reason}))
         text = (

@@ -127,3 +127,61 @@ def test_exec_changes_only_what_it_says_of_an_order_it_sent(tmp_path: Path) -> N
     refunded = run_cli("exec", "order refund INV-1 5", cwd=tmp_path)
     assert refunded.returncode == 0, refunded.stderr
     assert "Amount paid  $30.00 → $25.00" in refunded.stdout and "nothing else changed" in refunded.stdout
+
+
+def test_exec_routes_through_the_connections_the_slack_bot_has(tmp_path: Path) -> None:
+    # One declared in the file (orders), one added in Slack (ads, stored encrypted in the shared database).
+    from cryptography.fernet import Fernet
+
+    from bot.keyring import Keyring
+    from bot.store import Store, StoredConnection
+
+    secret, ads_key = Fernet.generate_key().decode(), "sk-ads-cli-55aa11"
+    database = f"sqlite:///{tmp_path}/bot.db"
+    store = Store(database)
+    store.save_connection(
+        StoredConnection("ads", ACCOUNT, "91", "UTC", "EUR", ("ad",), (), Keyring(secret).encrypt(ads_key))
+    )
+    store.close()
+    (tmp_path / "connections.toml").write_text(
+        f'[connections.payments]\napi_key = "{API_KEY}"\naccount_id = "{ACCOUNT}"\nintegration_id = "77"\n'
+        'resources = ["order"]\n',
+        encoding="utf-8",
+    )
+    sandbox = Sandbox(
+        api_key=API_KEY, account_id=ACCOUNT, integration_id=INTEGRATION, more_integrations=("77", "91"),
+        more_keys=(ads_key,),
+    )  # fmt: skip
+    with SandboxServer(sandbox) as server:
+        env = {
+            "SEGMETRICS_API_KEY": API_KEY,
+            "SEGMETRICS_ACCOUNT_ID": ACCOUNT,
+            "SEGMETRICS_INTEGRATION_ID": INTEGRATION,
+            "SEGMETRICS_IMPORT_URL": server.import_url,
+            "SEGMETRICS_REPORTING_URL": server.reporting_url,
+            "SEGMETRICS_CONNECTIONS": str(tmp_path / "connections.toml"),
+            "SEGMETRICS_BOT_DATABASE_URL": database,
+            "SEGMETRICS_BOT_SECRET_KEY": secret,
+        }
+        order = run_cli(
+            "exec", "order add INV-1 jane@example.com amount=5 product_id=P date=2026-11-20", cwd=tmp_path, env=env
+        )
+        assert order.returncode == 0, order.stderr
+        assert order.stdout.splitlines()[0].endswith("(via payments)")
+        ad = run_cli("exec", "ad record AD-1 spend=12.50 date=2026-11-20", cwd=tmp_path, env=env)
+        assert ad.returncode == 0, ad.stderr
+        assert "€12.50" in ad.stdout and ad.stdout.splitlines()[0].endswith("(via ads)")
+        chosen = run_cli("exec", "contact add jane@example.com via=ads", cwd=tmp_path, env=env)
+        assert chosen.returncode == 0, chosen.stderr
+        wrong = run_cli("exec", "contact add jane@example.com via=adds", cwd=tmp_path, env=env)
+        assert wrong.returncode == 2 and "did you mean `via=ads`" in wrong.stderr.lower()
+        # Without the key that encrypted the Slack-added connection, nothing is sent anywhere.
+        unreadable = run_cli("exec", "ad record AD-2 spend=1 date=2026-11-20", cwd=tmp_path,
+                             env={**env, "SEGMETRICS_BOT_SECRET_KEY": Fernet.generate_key().decode()})  # fmt: skip
+        assert unreadable.returncode == 1 and "cannot be read" in unreadable.stderr
+    assert [request.path for request in sandbox.requests] == [
+        f"/api/v1/{ACCOUNT}/77/invoice",
+        f"/api/v1/{ACCOUNT}/91/ad/performance",
+        f"/api/v1/{ACCOUNT}/91/contact",
+    ]
+    assert ads_key not in order.stdout + ad.stdout + ad.stderr + unreadable.stderr

@@ -80,6 +80,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as error:
         print(error, file=sys.stderr)
         return EXIT_FAILED
+    # The terminal's warnings are redacted too (the connections' keys are added as they are read).
+    logs.configure(secrets=_secrets(settings), level=logging.WARNING)
     if args.tz:
         try:
             ZoneInfo(args.tz)
@@ -95,6 +97,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     return asyncio.run(_shell(settings, habits))
 
 
+def _secrets(settings: Settings) -> list[str]:
+    """Every secret the settings hold, for redaction: each key of SEGMETRICS_BOT_SECRET_KEY on its own."""
+    secrets = [
+        secret.get_secret_value()
+        for secret in (
+            settings.segmetrics_api_key,
+            settings.slack_bot_token,
+            settings.slack_app_token,
+            settings.slack_signing_secret,
+            settings.segmetrics_bot_secret_key,
+        )
+        if secret is not None
+    ]
+    if settings.segmetrics_bot_secret_key is not None:
+        secrets += settings.segmetrics_bot_secret_key.get_secret_value().split(",")
+    return secrets
+
+
 def _serve(args: argparse.Namespace) -> int:
     """`run` (Socket Mode) or `serve` (HTTP) until SIGINT/SIGTERM."""
     from bot.settings import HttpSettings, SocketModeSettings
@@ -107,18 +127,7 @@ def _serve(args: argparse.Namespace) -> int:
     except SettingsError as error:
         print(error, file=sys.stderr)
         return EXIT_FAILED
-    secrets = [
-        secret.get_secret_value()
-        for secret in (
-            settings.segmetrics_api_key,
-            settings.slack_bot_token,
-            settings.slack_app_token,
-            settings.slack_signing_secret,
-            settings.segmetrics_bot_secret_key,
-        )
-        if secret is not None
-    ]
-    logs.configure(format=settings.log_format, secrets=secrets)
+    logs.configure(format=settings.log_format, secrets=_secrets(settings))
 
     async def serve() -> int:
         try:
@@ -200,15 +209,23 @@ def _audit(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _sandboxed(settings: Settings) -> bool:
+    """Whether `default` is the sandbox (no credentials, and the connections file does not define it)."""
+    return settings.sandbox and all(connection.name != "default" for connection in settings.file_connections())
+
+
 def _banner(settings: Settings) -> str:
-    if settings.sandbox:
+    others = [connection.name for connection in settings.file_connections() if connection.name != "default"]
+    also = f" Also live: {', '.join(others)} (SEGMETRICS_CONNECTIONS)." if others else ""
+    if _sandboxed(settings):
         return (
-            "SANDBOX MODE: no SegMetrics credentials are set, so nothing reaches SegMetrics.\n"
-            "Set SEGMETRICS_API_KEY, SEGMETRICS_ACCOUNT_ID and SEGMETRICS_INTEGRATION_ID to go live."
+            "SANDBOX MODE: no SegMetrics credentials are set, so nothing sent through `default` reaches SegMetrics.\n"
+            "Set SEGMETRICS_API_KEY, SEGMETRICS_ACCOUNT_ID and SEGMETRICS_INTEGRATION_ID to go live." + also
         )
-    return (
-        f"Live: SegMetrics account {settings.segmetrics_account_id}, integration {settings.segmetrics_integration_id}."
-    )
+    default = next((c for c in settings.file_connections() if c.name == "default"), None)
+    account = default.account_id if default else settings.segmetrics_account_id
+    integration = default.integration_id if default else settings.segmetrics_integration_id
+    return f"Live: SegMetrics account {account}, integration {integration}." + also
 
 
 def _print_outcome(outcome: Outcome) -> None:
@@ -289,7 +306,7 @@ async def _keeping_records(runner: Runner, settings: Settings) -> AsyncIterator[
 
 
 async def _exec(settings: Settings, text: str, habits: Habits) -> int:
-    if settings.sandbox:
+    if _sandboxed(settings):
         print(_banner(settings), file=sys.stderr)
     try:
         async with Runner.from_settings(settings) as runner, _keeping_records(runner, settings):

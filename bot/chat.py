@@ -147,6 +147,12 @@ def _collect(parsed: ParsedCommand, tokens: _Stream, text: str) -> None:
         if token.problem:
             parsed.problems.append(token.problem)
             continue
+        if token.key is None and not token.quoted and token.value.lower() == VIA:
+            # `via ads` for `via=ads`: never taken as a tag or a name.
+            parsed.problems.append(
+                'To choose a connection write `via=<name>`, e.g. `via=payments`. If "via" is a value, quote it: "via".'
+            )
+            continue
         if token.key is not None:
             _add_keyed(parsed, token)
             joining = None

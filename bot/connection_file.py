@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from babel.numbers import list_currencies
 from pydantic import SecretStr
 
-from bot.connections import DEFAULT, NAME, NAME_RULE, Connection, channel_entry, conflicts
+from bot.connections import DEFAULT, NAME, NAME_RULE, Connection, channel_entry, conflicts, id_problem
 from bot.distance import closest
 
 ENV_PREFIX = "env:"
@@ -227,8 +227,9 @@ class _Reader:
             problem(f'{key} must be text in quotes; e.g. {key} = "{sample}"')
             return None
         clean = value.strip()
-        if "/" in clean:
-            problem(f'{key} {json.dumps(clean)} must not contain "/"; e.g. {key} = "{sample}"')
+        wrong = id_problem(clean)
+        if wrong:
+            problem(f'{key} {json.dumps(clean)} {wrong}; e.g. {key} = "{sample}"')
             return None
         return clean
 

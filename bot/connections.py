@@ -10,6 +10,7 @@ Routing, in this order: an explicit `via=<name>`; else the channel's connection;
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +31,8 @@ NAME_RULE = "a connection's name is 1 to 32 lower-case letters, digits, `-` or `
 # A channel id has a digit: `CAMPAIGNS` is a channel name written in capitals, not an id.
 CHANNEL_ID = re.compile(r"[CG](?=[A-Z]*[0-9])[A-Z0-9]{6,}")
 Source = Literal["env", "file", "slack", "sandbox"]
+# What Slack sends as a private channel's name in a slash command.
+UNNAMED_PRIVATE_CHANNEL = "privategroup"
 # Shown in place of a key: never a part of it.
 MASK = "••••••••"
 
@@ -52,6 +55,13 @@ class Connection:
     @property
     def sandbox(self) -> bool:
         return self.source == "sandbox"
+
+    @property
+    def fingerprint(self) -> str:
+        """What work routed to it depends on (account, integration, zone, currency; not the key, which may be
+        rotated): work asked for before a change of these is refused rather than sent elsewhere."""
+        what = "\0".join((self.account_id, self.integration_id, self.timezone, self.currency))
+        return hashlib.sha256(what.encode()).hexdigest()[:16]
 
     @property
     def editable(self) -> bool:
@@ -78,6 +88,17 @@ class Connection:
         if self.channels:
             parts.append("in " + ", ".join(f"<#{c}>" if CHANNEL_ID.fullmatch(c) else c for c in self.channels))
         return "; ".join(parts)
+
+
+def id_problem(value: str) -> str | None:
+    """Why an account or integration id cannot be used (it becomes a segment of every URL), or None."""
+    if "/" in value or "\\" in value:
+        return "must not contain `/` or `\\`"
+    if any(char.isspace() or not char.isprintable() for char in value):
+        return "must not contain spaces or line breaks"
+    if set(value) <= {"."}:
+        return "cannot be made only of dots"
+    return None
 
 
 def channel_entry(text: str) -> str:
@@ -172,6 +193,17 @@ class Connections:
         for connection in connections:
             if connection.serves_channel(channel_id, channel_name):
                 return connection
+        if channel_name == UNNAMED_PRIVATE_CHANNEL:
+            by_name = [connection for connection in connections if any(c.startswith("#") for c in connection.channels)]
+            if by_name:
+                # Slack does not say a private channel's name: it may be one a connection claims by name.
+                names = ", ".join(f"`{c.name}`" for c in by_name)
+                raise InvalidValue(
+                    f"Slack does not tell the bot this private channel's name, and {names} claim channels by name, "
+                    "so it cannot tell which connection this channel's work goes to. Say it with `via=<name>`; an "
+                    "admin can give the channel by its id (C…) instead of its name so this is not asked again",
+                    example=f"via={by_name[0].name}",
+                )
         for connection in connections:
             if resource in connection.resources:
                 return connection

@@ -38,3 +38,5 @@ class Context:
     # The connection the work goes through (`default` unless routed elsewhere): its account, integration,
     # zone (`api_zone`) and currency (`money`) are the ones above.
     connection: str = "default"
+    # That connection's `Connection.fingerprint` when the context was made.
+    fingerprint: str = ""

@@ -152,6 +152,16 @@ class Policy:
             connections[name] = Rule(_entries(body["allow"], f"{path} {where} allow"), (), where)
         return cls(admins=admins, rules=rules, defaults=defaults, connections=connections, path=path)
 
+    def check_connections(self, names: Sequence[str]) -> None:
+        """`PolicyError` for a `[connections.<name>]` rule naming no connection: a misspelt name would leave the
+        connection it meant open to everyone."""
+        unknown = sorted(set(self.connections) - set(names))
+        if unknown:
+            listed = ", ".join(f"[connections.{name}]" for name in unknown)
+            raise PolicyError(
+                f"{listed} names no connection; the connections are {', '.join(f'`{name}`' for name in names)}"
+            )
+
     def named(self) -> list[str]:
         """Every user group the rules name (for looking their members up)."""
         rules = [*self.rules.values(), *self.defaults.values(), *self.connections.values()]

@@ -50,6 +50,21 @@ class Outcome:
     sandbox: bool = False
     # The connection it went through, when the bot has several (for "via ads"); None when it has one.
     via: str | None = None
+    # The connection it went through, always, and its fingerprint (what a card's buttons act through).
+    connection: str = DEFAULT
+    fingerprint: str = ""
+
+
+class ConnectionChanged(InputError):
+    """The connection a piece of work was routed to was changed since (another account, integration, zone or
+    currency): it is not sent through the changed one."""
+
+    def __init__(self, name: str) -> None:
+        message = (
+            f"the connection `{name}` was changed (its account, integration, zone or currency) after this was asked "
+            "for, so nothing was sent; run it again to send it through the connection as it is now"
+        )
+        super().__init__([FieldError("via", "Connection", message, ())])
 
 
 class ConnectionGone(InputError):
@@ -106,10 +121,10 @@ class Runner:
             from commands import REGISTRY
 
             registry = REGISTRY
-        declared = settings.file_connections()
-        links = [link_for(connection, settings) for connection in declared]
-        if DEFAULT not in {connection.name for connection in declared}:
-            links.insert(0, link_for(default_connection(settings), settings, transport=transport))
+        links = [
+            link_for(connection, settings, transport=transport if connection.name == DEFAULT else None)
+            for connection in declared_connections(settings)
+        ]
         return cls(registry, links, settings)
 
     @property
@@ -175,8 +190,11 @@ class Runner:
         async def close_later() -> None:
             await asyncio.sleep(grace)
             await link.client.aclose()
+            self._retired_links.remove(link)
 
-        self._retired.add(asyncio.get_running_loop().create_task(close_later(), name="retire a client"))
+        task = asyncio.get_running_loop().create_task(close_later(), name="retire a client")
+        task.add_done_callback(self._retired.discard)
+        self._retired.add(task)
         self._retired_links.append(link)
 
     async def __aenter__(self) -> Runner:
@@ -202,13 +220,21 @@ class Runner:
         validate_email("warm-up@example.com", check_deliverability=False)
 
     def context(
-        self, who: Habits | str | ZoneInfo | None = None, *, now: datetime | None = None, connection: str | None = None
+        self,
+        who: Habits | str | ZoneInfo | None = None,
+        *,
+        now: datetime | None = None,
+        connection: str | None = None,
+        fingerprint: str | None = None,
     ) -> Context:
         """The context for a user: their `Habits` (zone and locale), or just a zone (an IANA name); the zone
         defaults to the connection's time zone, the locale to none (DATE_ORDER decides). `connection`: the
-        one the work goes through (`default` for None; `ConnectionGone` when it no longer exists)."""
+        one the work goes through (`default` for None; `ConnectionGone` when it no longer exists);
+        `fingerprint`: what it was when the work was asked for (`ConnectionChanged` when it is no more)."""
         habits = who if isinstance(who, Habits) else Habits(zone=who.key if isinstance(who, ZoneInfo) else who)
         link = self.link(connection)
+        if fingerprint and fingerprint != link.connection.fingerprint:
+            raise ConnectionChanged(link.connection.name)
         return Context(
             now=now or datetime.now(UTC),
             zone=self.zone(habits.zone, link.api_zone),
@@ -219,6 +245,7 @@ class Runner:
             account_id=link.connection.account_id,
             integration_id=link.connection.integration_id,
             connection=link.connection.name,
+            fingerprint=link.connection.fingerprint,
         )
 
     def zone(self, name: str | ZoneInfo | None, fallback: ZoneInfo | None = None) -> ZoneInfo:
@@ -308,6 +335,8 @@ class Runner:
         self, operation: Operation, data: Any, ctx: Context, request: ApiRequest, given: Collection[str] | None
     ) -> Outcome:
         link = self.link(ctx.connection)
+        if ctx.fingerprint and link.connection.fingerprint != ctx.fingerprint:  # changed while this was being read
+            raise ConnectionChanged(ctx.connection)
         sandbox = link.sandbox is not None
         try:
             response = await link.client.send(request)
@@ -321,18 +350,28 @@ class Runner:
                 summary = operation.describe(data, None, ctx, given=given)
                 note = "SegMetrics' first answer was lost; a retry found nothing left, so it was deleted"
                 summary = Summary(summary.headline, summary.facts, (*summary.notes, note))
-                return Outcome(operation, data, request, None, summary, sandbox=sandbox, via=self.via(ctx))
+                return Outcome(operation, data, request, None, summary, sandbox=sandbox, **self._through(ctx))
             summary = Summary(headline=operation.fill(operation.not_found, data, ctx))
-            return Outcome(operation, data, request, None, summary, found=False, sandbox=sandbox, via=self.via(ctx))
+            return Outcome(operation, data, request, None, summary, found=False, sandbox=sandbox, **self._through(ctx))
         log.info("%s done for %s (attempts: %d)", operation.name, data.contact or "-", response.attempts)
         if self.records is not None:
             await self.records.after(operation, request, ctx)
         summary = operation.describe(data, response, ctx, given=given)
-        return Outcome(operation, data, request, response, summary, sandbox=sandbox, via=self.via(ctx))
+        return Outcome(operation, data, request, response, summary, sandbox=sandbox, **self._through(ctx))
 
-    def via(self, ctx: Context) -> str | None:
-        """The connection to name in a confirmation: only when the bot has more than one."""
-        return ctx.connection if len(self.links) > 1 else None
+    def _through(self, ctx: Context) -> dict[str, Any]:
+        """An outcome's connection; named in its confirmation (`via`) only when the bot has more than one."""
+        via = ctx.connection if len(self.links) > 1 else None
+        return {"via": via, "connection": ctx.connection, "fingerprint": ctx.fingerprint}
+
+
+def declared_connections(settings: Settings) -> list[Connection]:
+    """The connections the settings declare: `default` (from the environment, unless the file defines it) and
+    those of SEGMETRICS_CONNECTIONS."""
+    declared = settings.file_connections()
+    if DEFAULT in {connection.name for connection in declared}:
+        return declared
+    return [default_connection(settings), *declared]
 
 
 def default_connection(settings: Settings) -> Connection:

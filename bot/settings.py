@@ -241,8 +241,11 @@ class Settings(BaseSettings):
     def _blank_is_absent(cls, value: object) -> object:
         if isinstance(value, str):
             value = value.strip()
-            if "/" in value:
-                raise ValueError("must not contain '/'")
+            from bot.connections import id_problem
+
+            wrong = id_problem(value) if value else None
+            if wrong:
+                raise ValueError(wrong.replace("`", "'"))
             return value or None
         return value
 

@@ -410,6 +410,22 @@ class Store:
             except IntegrityError:  # another instance added it meanwhile: the later save wins
                 connection.execute(update(connections).where(match).values(**values))
 
+    def add_connection(self, row: StoredConnection) -> bool:
+        """Add a new connection; False when one of that name exists (another admin, another bot, was first)."""
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(insert(connections).values(**row.row()))
+        except IntegrityError:
+            return False
+        return True
+
+    def replace_connection(self, row: StoredConnection, *, was: datetime) -> bool:
+        """Replace the connection as it was at `was` (its `updated_at`); False when it was changed or removed
+        since, by someone else: then nothing is written."""
+        match = (connections.c.name == row.name) & (connections.c.updated_at == was)
+        with self.engine.begin() as connection:
+            return connection.execute(update(connections).where(match).values(**row.row())).rowcount > 0
+
     def delete_connection(self, name: str) -> bool:
         """Forget a connection; False when there was none of that name."""
         with self.engine.begin() as connection:

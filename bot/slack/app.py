@@ -24,8 +24,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.connections import AdminError, stored_connections
 from bot.keyring import Keyring
 from bot.logs import new_request
-from bot.policy import Policy
-from bot.runner import Runner
+from bot.operation import Registry
+from bot.policy import Policy, PolicyError
+from bot.runner import Runner, declared_connections
 from bot.settings import Settings
 from bot.slack.connection_admin import ConnectionAdmin
 from bot.slack.groups import Groups
@@ -90,9 +91,12 @@ class SlackBot:
         self.admin.keep_fresh()
         if self.runner.sandbox is not None:
             log.warning(
-                "SANDBOX MODE: no SegMetrics credentials are set, so nothing reaches SegMetrics and every "
-                "confirmation is marked as sandbox. Set SEGMETRICS_API_KEY, SEGMETRICS_ACCOUNT_ID and "
-                "SEGMETRICS_INTEGRATION_ID to go live."
+                "SANDBOX MODE: no SegMetrics credentials are set, so nothing sent through `default` reaches "
+                "SegMetrics and its confirmations are marked as sandbox. Set SEGMETRICS_API_KEY, SEGMETRICS_ACCOUNT_ID "
+                "and SEGMETRICS_INTEGRATION_ID to go live.%s",
+                f" Live: {', '.join(name for name in self.runner.links if name != 'default')}."
+                if len(self.runner.links) > 1
+                else "",
             )
 
     @contextlib.contextmanager
@@ -137,14 +141,21 @@ def build_bot(settings: Settings, runner: Runner | None = None) -> SlackBot:
         raise StartupError("SLACK_BOT_TOKEN is not set.")
     # The database first: a start that fails there leaves nothing open (no "Unclosed client session").
     store = open_store(settings.segmetrics_bot_database_url)
-    runner = runner or Runner.from_settings(settings)
+    # Then the connections added in Slack, before any client is made: a start refused there leaves none open.
     secret_key = settings.segmetrics_bot_secret_key
     keyring = Keyring(secret_key.get_secret_value()) if secret_key else None
+    rows = store.store.stored_connections()
+    declared = list(runner.connections) if runner is not None else declared_connections(settings)
+    admins = settings.segmetrics_bot_admins
     try:
-        added = stored_connections(store.store.stored_connections(), keyring, list(runner.connections))
-    except AdminError as error:
+        added = stored_connections(rows, keyring, declared)
+        policy = Policy.load(admins, settings.segmetrics_bot_policy, runner.registry if runner else _registry())
+        policy.check_connections([connection.name for connection in [*declared, *added]])
+    except (AdminError, PolicyError) as error:
         store.close_unused()
-        raise StartupError(f"Connections added in Slack: {error}.") from None
+        where = "Connections added in Slack" if isinstance(error, AdminError) else "SEGMETRICS_BOT_POLICY"
+        raise StartupError(f"{where}: {error}.") from None
+    runner = runner or Runner.from_settings(settings)
     for connection in added:
         runner.add_connection(connection)
     token = settings.slack_bot_token.get_secret_value()
@@ -170,11 +181,9 @@ def build_bot(settings: Settings, runner: Runner | None = None) -> SlackBot:
     )
     jobs = Jobs()
     runner.keep_records(store)
-    admins = settings.segmetrics_bot_admins
-    policy = Policy.load(admins, settings.segmetrics_bot_policy, runner.registry)
     groups = Groups(client, [*admins, *policy.named()])
     surface = SlackSurface(runner, client, users=Users(client), jobs=jobs, store=store, policy=policy, groups=groups)
-    admin = ConnectionAdmin(surface, keyring)
+    admin = ConnectionAdmin(surface, keyring, versions={row.name: row.updated_at for row in rows})
     register(app, surface, admin)
     return SlackBot(
         settings=settings,
@@ -188,6 +197,12 @@ def build_bot(settings: Settings, runner: Runner | None = None) -> SlackBot:
         groups=groups,
         admin=admin,
     )
+
+
+def _registry() -> Registry:
+    from commands import REGISTRY
+
+    return REGISTRY
 
 
 def open_store(url: str) -> AsyncStore:

@@ -22,6 +22,7 @@ from slack_sdk.models.blocks import (
     PlainTextObject,
 )
 
+from bot.connections import DEFAULT
 from bot.operation import Fact
 from bot.runner import Outcome
 from bot.segmetrics.errors import SegMetricsError
@@ -52,7 +53,8 @@ def _button(text: str, action: str, key: Mapping[str, str], **options: Any) -> B
 def card(outcome: Outcome, user_id: str, *, actions: bool = True, shared_by: str | None = None) -> messages.Message:
     """The contact card (or, for a contact SegMetrics does not know, a message offering to add it)."""
     key = {name: value for name in ("contact_id", "email") if (value := getattr(outcome.input, name, None))}
-    via = {"via": outcome.via} if outcome.via else {}
+    # Its buttons act through the connection it was read through, as it was then (see `Cards.on_action`).
+    via = {"via": outcome.connection, "fp": outcome.fingerprint}
     if not outcome.found:
         text = f"ℹ️ {messages.escape(outcome.summary.headline)}"
         blocks = [
@@ -133,9 +135,10 @@ class Cards:
         try:
             value = json.loads(action.get("value") or "{}")
             key = {k: str(v) for k, v in value.items() if k in ("email", "contact_id")}
-            via = str(value["via"]) if value.get("via") else None
+            # A card from before connections went through `default`: never routed afresh.
+            via, fingerprint = str(value.get("via") or DEFAULT), str(value.get("fp") or "") or None
         except (ValueError, AttributeError):
-            key, via = {}, None
+            key, via, fingerprint = {}, DEFAULT, None
         user = str((body.get("user") or {}).get("id"))
         channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
         origin = modals.Origin(
@@ -143,10 +146,20 @@ class Cards:
             response_url=body.get("response_url"),
             channel_name=(body.get("channel") or {}).get("name"),
             connection=via,
+            fingerprint=fingerprint,
         )
         # One delete per card, however often Delete is clicked or delivered.
         delete_key = f"card-delete:{channel}:{(body.get('container') or {}).get('message_ts')}:{action.get('value')}"
         trigger = str(body.get("trigger_id"))
+        connection = self.surface.runner.connections.get(via)
+        if connection is None or (fingerprint and connection.fingerprint != fingerprint):
+            what = "no longer exists" if connection is None else "was changed since"
+            text = f"❌ The connection `{via}` this card was read through {what}. Look the contact up again."
+            conversation = self.surface.conversation(user, origin)
+            self.surface.jobs.spawn(
+                self.surface.guarded(conversation, conversation.tell(messages.notice(text))), name="card"
+            )
+            return
         forms = {"add_tag": "tag add", "add_order": "order add", "add_contact": "contact add"}
         if name in forms:
             self.surface.open_form(trigger, self.surface.runner.registry[forms[name]], key, user, origin)
@@ -161,7 +174,9 @@ class Cards:
                 self.surface.jobs.spawn(guarded, name=f"card {name}")
 
     async def _look_up(self, key: Mapping[str, str], user: str, origin: modals.Origin) -> Outcome:
-        ctx = self.surface.runner.context(await self.surface.users.habits(user), connection=origin.connection)
+        ctx = self.surface.runner.context(
+            await self.surface.users.habits(user), connection=origin.connection, fingerprint=origin.fingerprint
+        )
         return await self.surface.runner.run(self.surface.runner.registry[SHOW], key, ctx)
 
     async def _edit(self, trigger: str, key: Mapping[str, str], user: str, origin: modals.Origin) -> None:
@@ -185,7 +200,9 @@ class Cards:
         if too_long:
             raw = {name: value for name, value in raw.items() if op.param(name).title not in too_long}
             notice = f"{', '.join(too_long)}: too long to edit here, left as they are. {notice or ''}".strip()
-        ctx = self.surface.runner.context(self.surface.users.cached_habits(user), connection=origin.connection)
+        ctx = self.surface.runner.context(
+            self.surface.users.cached_habits(user), connection=origin.connection, fingerprint=origin.fingerprint
+        )
         view = self.surface.form(op, raw, ctx, origin, notice=notice)
         try:
             await self.surface.client.views_update(view_id=view_id, view=view)

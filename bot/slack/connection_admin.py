@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -35,7 +36,16 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.connections import DEFAULT, NAME, NAME_RULE, Connection, conflicts, connection_of
+from bot.connections import (
+    DEFAULT,
+    NAME,
+    NAME_RULE,
+    AdminError,
+    Connection,
+    conflicts,
+    id_problem,
+    stored_connections,
+)
 from bot.keyring import Keyring
 from bot.segmetrics.errors import AuthenticationFailed, NotFound, SegMetricsError, StatusError
 from bot.slack import messages, modals
@@ -71,10 +81,12 @@ def mask(identifier: str) -> str:
 class ConnectionAdmin:
     """The App Home's connections, and their add/edit/test/remove flow."""
 
-    def __init__(self, surface: Any, keyring: Keyring | None) -> None:
+    def __init__(self, surface: Any, keyring: Keyring | None, versions: Mapping[str, datetime] | None = None) -> None:
         # The dispatcher (`SlackSurface`): its runner, client, users, store, safety and jobs.
         self.surface = surface
         self.keyring = keyring
+        # Each stored connection's `updated_at` as this bot last read or wrote it: an edit replaces only that.
+        self.versions: dict[str, datetime] = dict(versions or {})
         self._refreshing: asyncio.Task[None] | None = None
         # Set by the App Home: republish a user's home after a change.
         self.republish: Any = None
@@ -193,6 +205,7 @@ class ConnectionAdmin:
     async def _remove(self, connection: Connection, user: str) -> None:
         store = self.surface.store
         await store.call(store.store.delete_connection, connection.name)
+        self.versions.pop(connection.name, None)
         await self.surface.runner.remove_connection(connection.name)
         self._audit(user, "connection remove", connection.name, "removed")
         await self._republish(user)
@@ -313,11 +326,23 @@ class ConnectionAdmin:
         )
         store = self.surface.store
         try:
-            await store.call(store.store.save_connection, row)
+            if editing:
+                saved = await store.call(store.store.replace_connection, row, was=self.versions.get(connection.name))
+            else:
+                saved = await store.call(store.store.add_connection, row)
         except Exception as error:  # the form stays open with what was typed
             log.error("could not save the connection %s (%s)", connection.name, type(error).__name__)
             await ack(response_action="errors", errors={first: "The bot could not save it in its database; try again."})
             return
+        if not saved:  # another admin (perhaps on another bot sharing the database) was first
+            problem = (
+                f"Someone changed or removed `{connection.name}` meanwhile; close this form and open it again."
+                if editing
+                else f"Someone added a connection named `{connection.name}` meanwhile; choose another name."
+            )
+            await ack(response_action="errors", errors={first: problem})
+            return
+        self.versions[connection.name] = row.updated_at
         await self.surface.runner.put_connection(connection)
         await ack()
         verb = "edit" if editing else "add"
@@ -352,8 +377,8 @@ class ConnectionAdmin:
             value = text[field]
             if not value:
                 errors[field] = f"Give the {label}, e.g. 77."
-            elif "/" in value or any(char.isspace() for char in value) or set(value) == {"."}:
-                errors[field] = f"The {label} is one word without `/` or spaces, e.g. 77."
+            elif id_problem(value):
+                errors[field] = f"The {label} {id_problem(value)}, e.g. 77."
         zone = text["timezone"] or settings.segmetrics_timezone
         try:
             ZoneInfo(zone)
@@ -418,19 +443,34 @@ class ConnectionAdmin:
                 log.warning("could not re-read the connections added in Slack (%s)", type(error).__name__)
 
     async def refresh(self) -> None:
-        if self.keyring is None:
-            return
+        """Take the stored connections as they are now, all or nothing. When they cannot be used as they are (this
+        bot cannot read them, or they clash with its own), writes are refused until they can (`problem`): a
+        command could otherwise go through another connection than the one the admins set up."""
         store, runner = self.surface.store, self.surface.runner
-        rows = {row.name: row for row in await store.call(store.store.stored_connections)}
+        rows = await store.call(store.store.stored_connections)
+        fixed = [connection for connection in runner.connections if not connection.editable]
+        try:
+            found = stored_connections(rows, self.keyring, fixed)
+        except AdminError as error:
+            self._set_problem(f"the connections added in Slack cannot be used: {error}")
+            return
+        wanted = {connection.name: connection for connection in found}
         current = {connection.name: connection for connection in runner.connections if connection.editable}
-        for name in set(current) - set(rows):
+        for name in set(current) - set(wanted):
             await runner.remove_connection(name)
-        for name, row in rows.items():
-            if name in runner.connections and not runner.connections.get(name).editable:  # type: ignore[union-attr]
-                continue  # a file or environment connection of that name wins; start-up says so
-            connection = connection_of(row, self.keyring)
+        for name, connection in wanted.items():
             if current.get(name) != connection:
                 await runner.put_connection(connection)
+        self.versions = {row.name: row.updated_at for row in rows}
+        self._set_problem(None)
+
+    def _set_problem(self, problem: str | None) -> None:
+        if problem != self.surface.connections_problem:
+            if problem:
+                log.error("%s; writes are refused until that is fixed", problem)
+            else:
+                log.warning("the connections added in Slack can be used again")
+        self.surface.connections_problem = problem
 
     def stop(self) -> None:
         if self._refreshing is not None:

@@ -88,7 +88,9 @@ class Intake:
         await surface.lane.turn()
         habits = await surface.users.habits(work.user)
         try:
-            data = await surface.runner.read(op, raw, surface.runner.context(habits, connection=work.connection))
+            data = await surface.runner.read(
+                op, raw, surface.runner.context(habits, connection=work.connection, fingerprint=work.fingerprint)
+            )
         except InputError as error:
             await surface.executor.drop(item, "the input could not be read")
             await surface.conversation(work.user, work.origin).tell(messages.input_problems(error, typed=work.typed))

@@ -98,8 +98,10 @@ class Origin:
     channel_name: str | None = None
     # The form shows a whole record (an update's): a field left blank is removed, not kept.
     whole: bool = False
-    # The connection it was routed to when opened (`via=` typed, or the channel's or resource's).
+    # The connection it was routed to when opened (`via=` typed, or the channel's or resource's), and its
+    # fingerprint then (`Connection.fingerprint`).
     connection: str | None = None
+    fingerprint: str | None = None
 
     def dumps(self, seal: Seal) -> str:
         return seal.close({key: value for key, value in asdict(self).items() if value})
@@ -117,6 +119,7 @@ class Origin:
             channel_name=data.get("channel_name"),
             whole=bool(data.get("whole")),
             connection=data.get("connection"),
+            fingerprint=data.get("fingerprint"),
         )
 
     def answered_in(self, body: Mapping[str, Any]) -> Origin:
@@ -131,10 +134,11 @@ class Origin:
                     response_url=entry.get("response_url"),
                     whole=self.whole,
                     connection=self.connection,
+                    fingerprint=self.fingerprint,
                 )
         values = ((body.get("view") or {}).get("state") or {}).get("values") or {}
         chosen = ((values.get(WHERE_BLOCK) or {}).get(ACTION_ID) or {}).get("selected_conversation")
-        return Origin(channel_id=chosen, whole=self.whole, connection=self.connection)
+        return Origin(channel_id=chosen, whole=self.whole, connection=self.connection, fingerprint=self.fingerprint)
 
 
 def callback_id(op: Operation) -> str:

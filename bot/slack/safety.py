@@ -17,6 +17,7 @@ from slack_sdk.models.blocks import ActionsBlock, ButtonElement
 
 from bot.operation import Operation
 from bot.policy import Decision
+from bot.problems import InputError
 from bot.runner import Outcome
 from bot.segmetrics.errors import SegMetricsError
 from bot.slack import messages
@@ -124,7 +125,14 @@ class Safety:
         log.info("%s awaits confirmation", op.name)
 
     async def _what_goes(self, op: Operation, raw: dict[str, Any], data: Any, work: Work) -> list[str] | None:
-        ctx = self.surface.runner.context(await self.surface.users.habits(work.user), connection=work.connection)
+        habits = await self.surface.users.habits(work.user)
+        try:
+            ctx = self.surface.runner.context(habits, connection=work.connection, fingerprint=work.fingerprint)
+        except InputError as error:  # its connection was removed or changed a moment ago
+            await self.surface.conversation(work.user, work.origin).tell(
+                messages.input_problems(error, typed=work.typed)
+            )
+            return None
         reader = self.surface.runner.registry.reader(op)
         if reader is not None:
             try:
@@ -213,7 +221,13 @@ class Safety:
 
     async def undo_ticket(self, inverse: Operation, raws: Sequence[Mapping[str, str]], work: Work) -> str:
         # Undone through the connection the change went through.
-        payload = {"op": inverse.name, "raws": [dict(raw) for raw in raws], "by": work.user, "via": work.connection}
+        payload = {
+            "op": inverse.name,
+            "raws": [dict(raw) for raw in raws],
+            "by": work.user,
+            "via": work.connection,
+            "fp": work.fingerprint,
+        }
         return await self._ticket("undo", payload, UNDO_TTL)
 
     async def claim(self, key: str) -> bool:

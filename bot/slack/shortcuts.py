@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -139,6 +139,8 @@ class Shortcuts:
         op = self.surface.runner.registry["tag add"]
         connection = self.surface.runner.route(op, channel_id=origin.channel_id, channel_name=origin.channel_name)
         ctx = self.surface.runner.context(self.surface.users.cached_habits(user), connection=connection)
+        # Kept with the form: submitted, it goes where it was routed now (or where its Connection menu says).
+        origin = replace(origin, connection=ctx.connection, fingerprint=ctx.fingerprint)
         fitting = [item for item in found if len(item.email) <= OPTION_VALUE_LIMIT]
         # A form holds at most MAX_CONTACTS: the rest are said, listed to copy, never silently dropped.
         selectable, beyond = fitting[:MAX_CONTACTS], [item.email for item in fitting[MAX_CONTACTS:]]
@@ -217,10 +219,14 @@ class Shortcuts:
             work = self.surface.work(
                 op, user, origin, team=(body.get("team") or {}).get("id"), via=modals.read_via(values)
             )
-        except InvalidValue as error:  # removed by an admin while the form was open
-            await ack(response_action="errors", errors={modals.VIA_BLOCK: error.message})
+            ctx = self.surface.runner.context(
+                self.surface.users.cached_habits(user), connection=work.connection, fingerprint=work.fingerprint
+            )
+        except (InvalidValue, InputError) as error:  # removed or changed by an admin while the form was open
+            problem = error.message if isinstance(error, InvalidValue) else error.errors[0].inline
+            block = modals.VIA_BLOCK if modals.VIA_BLOCK in values else where
+            await ack(response_action="errors", errors={block: problem})
             return
-        ctx = self.surface.runner.context(self.surface.users.cached_habits(user), connection=work.connection)
         errors: dict[str, str] = {}
         if not contacts:
             errors[where] = "Choose or type at least one contact."
@@ -270,7 +276,9 @@ class Shortcuts:
             return  # this form was already handled (submitted twice)
         done = [(who, outcome) for who, outcome in results if isinstance(outcome, Outcome)]
         failed = [(who, outcome.reason) for who, outcome in results if isinstance(outcome, Failure)]
-        ctx = self.surface.runner.context(await self.surface.users.habits(work.user), connection=work.connection)
+        ctx = self.surface.runner.context(
+            await self.surface.users.habits(work.user), connection=work.connection, fingerprint=work.fingerprint
+        )
         inverse = self.surface.runner.registry.inverse(op)
         undo = None
         if inverse is not None and done:

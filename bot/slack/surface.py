@@ -87,6 +87,9 @@ class SlackSurface:
         self.outbox = Outbox(self)
         # Why the database cannot keep work right now (None: it can); kept fresh by `watch_store`.
         self.store_problem: str | None = None
+        # Why the connections added in Slack cannot be used right now (None: they can); kept fresh by
+        # `ConnectionAdmin.refresh`.
+        self.connections_problem: str | None = None
 
     async def watch_store(self, every: float = STORE_CHECK_EVERY) -> None:
         """Check every few seconds that the database can keep work (it was not deleted, replaced, or made
@@ -103,10 +106,11 @@ class SlackSurface:
 
     def cannot_keep(self, op: Operation) -> str | None:
         """Why a write must be refused now (the database cannot keep it), or None."""
-        if op.reads or self.store_problem is None:
+        problem = self.store_problem or self.connections_problem
+        if op.reads or problem is None:
             return None
         return (
-            f"⛔ The bot cannot keep work right now ({self.store_problem}). Nothing was sent to SegMetrics; try "
+            f"⛔ The bot cannot keep work right now ({problem}). Nothing was sent to SegMetrics; try "
             "again once whoever runs the bot has fixed it."
         )
 
@@ -125,7 +129,7 @@ class SlackSurface:
     ) -> dict[str, Any]:
         """`op`'s form in `ctx` (its connection: the sandbox badge, and the Connection select when there are
         several), remembering the connection it was opened with."""
-        origin = replace(origin, connection=ctx.connection)
+        origin = replace(origin, connection=ctx.connection, fingerprint=ctx.fingerprint)
         sandbox = self.sandboxed(ctx.connection)
         return modals.build_view(
             op,
@@ -181,7 +185,8 @@ class SlackSurface:
         try:
             work = self.work(op, user, origin, team=body.get("team_id"), typed=typed, via=parsed.via)
         except InvalidValue as error:
-            problem = CommandError(f"`via={parsed.via}`: {error.message}", usage=op.usage())
+            said = f"`via={parsed.via}`: {error.message}" if parsed.via else f"{error.message}."
+            problem = CommandError(said, usage=op.usage())
             await ack(**messages.command_problem(problem, typed=typed).ephemeral())
             return
         decision = self.safety.decide(op, work)
@@ -215,7 +220,9 @@ class SlackSurface:
                 await self.lane.turn()
             habits = await self.users.habits(work.user)
             try:
-                data = await self.runner.read(op, raw, self.runner.context(habits, connection=work.connection))
+                data = await self.runner.read(
+                    op, raw, self.runner.context(habits, connection=work.connection, fingerprint=work.fingerprint)
+                )
             except InputError as error:
                 await self._unreadable(op, raw, work, error, trigger)
                 return
@@ -278,6 +285,10 @@ class SlackSurface:
         connection = self.runner.route(
             op, via=via or origin.connection, channel_id=origin.channel_id, channel_name=origin.channel_name
         )
+        # Where it was opened, the fingerprint of then: a form or card outlived by a change of its connection
+        # is refused when it is used, not sent through the changed connection.
+        fingerprint = origin.fingerprint if origin.fingerprint and connection == origin.connection else None
+        current = self.runner.connections.get(connection)
         return Work(
             operation=op.name,
             user=user,
@@ -289,6 +300,7 @@ class SlackSurface:
             typed=typed,
             whole=origin.whole,
             connection=connection,
+            fingerprint=fingerprint or (current.fingerprint if current else None),
         )
 
     def proceed(self, op: Operation, raw: dict[str, Any], data: Any, work: Work, *, key: str | None) -> None:
@@ -397,7 +409,14 @@ class SlackSurface:
         if unkept:  # the form stays open with what was typed: submit again once the bot can keep it
             await ack(response_action="errors", errors={op.params[0].name: unkept})
             return
-        ctx = self.runner.context(self.users.cached_habits(user), connection=work.connection)
+        try:
+            ctx = self.runner.context(
+                self.users.cached_habits(user), connection=work.connection, fingerprint=work.fingerprint
+            )
+        except InputError as error:  # removed or changed while the form was open
+            where = modals.VIA_BLOCK if len(self.runner.links) > 1 else op.params[0].name
+            await ack(response_action="errors", errors={where: error.errors[0].inline})
+            return
         try:
             # A change looks its record up first: a local read, well within the 3 s of a submission.
             data = await self.runner.read(op, raw, ctx, whole=origin.whole)

@@ -59,6 +59,7 @@ class Undo:
             channel_name=(body.get("channel") or {}).get("name"),
             response_url=body.get("response_url"),
             connection=payload.get("via"),
+            fingerprint=payload.get("fp"),
         )
         decision = safety.decide(op, work)
         if not decision.allowed:

@@ -65,8 +65,10 @@ class Work:
     typed: str | None = None
     # From the form of a whole record (an update's): a field left blank there is removed, not kept.
     whole: bool = False
-    # The SegMetrics connection it goes through (routed when it was asked for; None: `default`).
+    # The SegMetrics connection it goes through (routed when it was asked for; None: `default`), and that
+    # connection's fingerprint then: a retry is not sent through a connection changed since.
     connection: str | None = None
+    fingerprint: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         # Flat strings only: a plain copy (dataclasses.asdict deep-copies, at ten times the cost).
@@ -85,6 +87,7 @@ class Work:
             channel_name=self.channel_name,
             whole=self.whole,
             connection=self.connection,
+            fingerprint=self.fingerprint,
         )
 
 
@@ -276,7 +279,12 @@ class Executor:
             # Dates are read as of when the user sent the command, not when a retry runs: "yesterday" typed
             # before midnight and retried after it is still the day before it was typed. Through the
             # connection it was routed to then (ConnectionGone if an admin removed it since).
-            ctx = runner.context(habits, now=item.created_at if item is not None else None, connection=work.connection)
+            ctx = runner.context(
+                habits,
+                now=item.created_at if item is not None else None,
+                connection=work.connection,
+                fingerprint=work.fingerprint,
+            )
             if checked is not None and checked.habits == habits:
                 data = checked.data
             else:
@@ -333,7 +341,7 @@ class Executor:
         """The URL the request goes to, for the audit trail (None when the funnel refuses it: never sent)."""
         try:
             return str(self.surface.runner.link(work.connection).client.url_for(request))
-        except UnsafeRequest:
+        except (UnsafeRequest, InputError):  # refused by the funnel, or its connection was removed just now
             return None
 
     async def _refused(

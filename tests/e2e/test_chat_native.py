@@ -176,7 +176,13 @@ async def test_a_contact_card_with_its_buttons(slack: Slack, sandbox: Sandbox) -
     assert "*Tags*\\nVIP" in shown and "plan: Pro" in shown
     found = buttons(card)
     assert list(found) == ["card_add_tag", "card_add_order", "card_edit", "card_share", "card_delete"]
-    assert json.loads(found["card_add_tag"]["value"]) == {"contact_id": "sbx-1", "email": "jane@example.com"}
+    fingerprint = slack.bot.runner.default.connection.fingerprint
+    assert json.loads(found["card_add_tag"]["value"]) == {
+        "contact_id": "sbx-1",
+        "email": "jane@example.com",
+        "via": "default",
+        "fp": fingerprint,
+    }
     assert found["card_delete"]["confirm"]["confirm"]["text"] == "Delete"
     assert "permanent" in found["card_delete"]["confirm"]["text"]["text"]
 

@@ -253,3 +253,98 @@ async def test_queued_work_of_a_removed_connection_is_not_sent_elsewhere(bots: B
     assert "nothing was sent" in said.args["text"]
     await settled(slack)
     assert [r for r in sandbox.requests if r.method == "POST"] == []  # not to `default` either
+
+
+async def test_a_card_keeps_acting_through_the_connection_it_was_read_through(
+    bots: BotFactory, sandbox: Sandbox
+) -> None:
+    slack = await bots.start(segmetrics_bot_secret_key=SECRET_KEY)
+    await slack.command("contact add jane@example.com")
+    await slack.posted(lambda call: "saved contact" in call.args.get("text", ""))
+    await slack.command("contact show jane@example.com")
+    shown = await slack.posted(lambda call: "Contact" in call.args.get("text", ""), method="response_url")
+    delete = next(
+        element
+        for block in shown.args["blocks"]
+        if block.get("block_id") == "card_actions"
+        for element in block["elements"]
+        if element["action_id"] == "card_delete"
+    )
+    # Then an admin adds a connection that is the default for contacts: the card still means `default`.
+    await home(slack)
+    assert (await add_ads(slack, resources=["contact"])).text == ""
+    await told(slack, "Added the connection `ads`")
+    sandbox.reset_requests()
+    await slack.click("card_delete", delete["value"])
+    await slack.posted(lambda call: "Deleted contact" in call.args.get("text", ""), method="response_url")
+    await settled(slack)
+    assert [(r.method, r.path.rsplit("/", 1)[0]) for r in sandbox.requests if r.method != "GET"] == [
+        ("DELETE", f"/api/v1/{ACCOUNT}/{INTEGRATION}/contact")
+    ]
+
+
+async def test_queued_work_is_not_sent_through_a_connection_changed_since(bots: BotFactory, sandbox: Sandbox) -> None:
+    fast = {"segmetrics_timeout": 0.5, "segmetrics_max_attempts": 1, "segmetrics_retry_budget": 1.0}
+    slack = await bots.start(
+        segmetrics_bot_secret_key=SECRET_KEY, segmetrics_outbox_first_retry=0.3, segmetrics_outbox_max_gap=0.5, **fast
+    )
+    await home(slack)
+    assert (await add_ads(slack)).text == ""
+    await told(slack, "Added the connection `ads`")
+    sandbox.add_fault(Fault(status=503, times=1000))
+    await slack.command(AD)  # read in EUR, for integration 91
+    await slack.posted(lambda call: "queued" in call.args.get("text", ""), method="response_url", timeout=10)
+    since = time.monotonic()
+    await slack.click("connection_edit", "ads")
+    form = await slack.opened_view(after=since)
+    assert (await slack.submit(form, {"api_key": "", "currency": "GBP"})).text == ""
+    await told(slack, "Saved the connection `ads`")
+    sandbox.reset()
+    said = await slack.posted(
+        lambda call: "was changed" in call.args.get("text", ""), method="response_url", timeout=10
+    )
+    assert "nothing was sent" in said.args["text"]
+    await settled(slack)
+    assert [r for r in sandbox.requests if r.method == "POST"] == []
+
+
+async def test_a_policy_rule_for_no_connection_stops_the_start(bots: BotFactory, tmp_path: Path) -> None:
+    policy = tmp_path / "policy.toml"
+    policy.write_text('[connections.client-acm]\nallow = ["U0ACME1"]\n', encoding="utf-8")
+    with pytest.raises(StartupError, match=r"\[connections.client-acm\] names no connection"):
+        await bots.start(segmetrics_bot_policy=str(policy))
+
+
+async def test_bots_sharing_a_database_never_route_past_each_others_connections(
+    bots: BotFactory, sandbox: Sandbox
+) -> None:
+    database = temporary_database()
+    keyless = await bots.start(segmetrics_bot_database_url=database)
+    first = await bots.start(segmetrics_bot_database_url=database, segmetrics_bot_secret_key=SECRET_KEY)
+    second = await bots.start(segmetrics_bot_database_url=database, segmetrics_bot_secret_key=SECRET_KEY)
+    await home(first)
+    assert (await add_ads(first)).text == ""
+    await told(first, "Added the connection `ads`")
+    # The same name, added on another bot before it re-read the database: refused, not overwritten.
+    answer = (await add_ads(second, integration_id="92")).json()
+    assert "Someone added a connection named `ads` meanwhile" in answer["errors"]["name"]
+    # A bot that cannot read what the others added refuses writes rather than send them to `default`.
+    await keyless.bot.admin.refresh()
+    refused = (await keyless.command(AD)).json()
+    assert "cannot keep work right now" in refused["text"] and "SEGMETRICS_BOT_SECRET_KEY is not set" in refused["text"]
+    # A bot that can, routes through it once it has re-read the database.
+    await second.bot.admin.refresh()
+    since = time.monotonic()
+    await second.command(AD)
+    await second.posted(lambda call: call.at >= since and call.args.get("text", "").endswith("via ads"))
+    await settled(second)
+    assert [r.path for r in sandbox.requests if r.method == "POST"] == [f"/api/v1/{ACCOUNT}/91/ad/performance"]
+    # An edit made on a bot that has not seen the latest one is refused.
+    since = time.monotonic()
+    await first.click("connection_edit", "ads")
+    stale = await first.opened_view(after=since)
+    await second.click("connection_edit", "ads")
+    fresh = await second.opened_view(after=since)
+    assert (await second.submit(fresh, {"api_key": "", "currency": "GBP"})).text == ""
+    answer = (await first.submit(stale, {"api_key": ""})).json()
+    assert "changed or removed `ads` meanwhile" in answer["errors"]["api_key"]

@@ -250,3 +250,16 @@ async def test_undo_goes_through_the_connection_of_what_it_undoes(
         f"/api/v1/{ACCOUNT}/78/tags/add",
         f"/api/v1/{ACCOUNT}/78/tags/remove",
     ]
+
+
+async def test_a_private_channel_whose_name_slack_hides_is_asked_about(
+    bots: BotFactory, sandbox: Sandbox, connections_file: str
+) -> None:
+    slack = await bots.start(segmetrics_connections=connections_file)
+    answer = (await slack.command(ORDER, channel="G0PRIV001", channel_name="privategroup")).json()
+    assert "Slack does not tell the bot this private channel's name" in answer["text"]
+    assert "`eu-sales`" in answer["text"] and "via=" in answer["text"]
+    await slack.command(f"{ORDER} via=payments", channel="G0PRIV001", channel_name="privategroup")
+    await slack.posted(lambda call: "INV-7" in call.args.get("text", "") and "via payments" in call.args["text"])
+    await settled(slack)
+    assert [path for path, _ in writes(sandbox)] == [f"/api/v1/{ACCOUNT}/77/invoice"]

@@ -124,10 +124,19 @@ BAD_FILES = [
     pytest.param(
         '[connections.ads]\napi_key = "env:SEGMETRICS_ADS_KEY"\naccount_id = "12/34"\nintegration_id = "a/b"\n',
         [
-            '[connections.ads]: account_id "12/34" must not contain "/"; e.g. account_id = "1234"',
-            '[connections.ads]: integration_id "a/b" must not contain "/"; e.g. integration_id = "77"',
+            '[connections.ads]: account_id "12/34" must not contain `/` or `\\`; e.g. account_id = "1234"',
+            '[connections.ads]: integration_id "a/b" must not contain `/` or `\\`; e.g. integration_id = "77"',
         ],
         id="slash-in-ids",
+    ),
+    pytest.param(
+        '[connections.ads]\napi_key = "env:SEGMETRICS_ADS_KEY"\naccount_id = ".."\nintegration_id = "7 7"\n',
+        [
+            '[connections.ads]: account_id ".." cannot be made only of dots; e.g. account_id = "1234"',
+            '[connections.ads]: integration_id "7 7" must not contain spaces or line breaks; '
+            'e.g. integration_id = "77"',
+        ],
+        id="dots-and-spaces-in-ids",
     ),
     pytest.param(
         '[connections.ads]\napi_key = "env:SEGMETRICS_ADS_KEY"\naccount_id = "1"\nintegration_id = "2"\n'

@@ -173,7 +173,7 @@ def test_the_connections_file_is_read_at_start_up(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("SEGMETRICS_ADS_KEY", "sk-ads-3")
     assert settings.file_connections()[1].api_key.get_secret_value() == "sk-ads-2"
     for secret in ("sk-payments-1", "sk-ads-2"):
-        assert secret not in repr(settings) and secret not in str(settings.model_dump())
+        assert secret not in repr(settings.file_connections()) and secret not in str(settings.file_connections())
     assert load_settings(None, segmetrics_connections="").file_connections() == []
 
 

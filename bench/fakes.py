@@ -42,6 +42,21 @@ def main() -> None:
                 answer = len(sandbox.requests)
             elif question == "peak connections":
                 answer = server.peak_connections
+            elif question.startswith("file "):
+                # A CSV a user shared (bench.import): its id, for the import form's file input.
+                path = question.removeprefix("file ")
+                with open(path, "rb") as shared:
+                    answer = slack.add_file(shared.read(), name=path.rsplit("/", 1)[-1])
+            elif question.startswith("views "):
+                # The views the bot opened or updated, from the n-th on (bench.import drives the forms).
+                calls = [call for call in slack.calls if call.method in ("views.open", "views.update")]
+                answer = [call.args for call in calls[int(question.split()[1]) :]]
+            elif question == "last update":
+                updates = slack.calls_to("chat.update")
+                answer = updates[-1].args.get("text") if updates else None
+            elif question == "posted at":
+                # When each chat.postMessage arrived: CLOCK_MONOTONIC, the same for every process on the machine.
+                answer = [call.at for call in slack.calls_to("chat.postMessage")]
             else:
                 answer = None
             print(json.dumps(answer), flush=True)

@@ -51,6 +51,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     run_one.add_argument("text", help='e.g. "tag add jane@example.com VIP"')
     run_one.add_argument("--tz", help="your IANA time zone, for relative dates (default: SEGMETRICS_TIMEZONE)")
     run_one.add_argument("--locale", help=LOCALE_HELP)
+    bulk = sub.add_parser("import", help="import a CSV or TSV file: one operation per row")
+    bulk.add_argument("file", help="the CSV or TSV file; its first line names the columns")
+    bulk.add_argument("--operation", required=True, help='what each row is, e.g. "contact add" or "ad record"')
+    bulk.add_argument("--via", help="the connection to send through (default: routed as a command would be)")
+    bulk.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="COLUMN=FIELD",
+        help='read a column as a field: --map "Registered=date_created"; --map "Notes=-" ignores it',
+    )
+    bulk.add_argument("--dry-run", action="store_true", help="read and check every row, send nothing")
+    bulk.add_argument("--results", metavar="FILE", help="write every row's outcome to this CSV")
+    bulk.add_argument("--again", action="store_true", help="also send rows an earlier import already sent")
+    bulk.add_argument("--tz", help="your IANA time zone, for relative dates (default: the connection's)")
+    bulk.add_argument("--locale", help=LOCALE_HELP)
     sub.add_parser("sandbox", help="serve the local SegMetrics sandbox over HTTP", add_help=False)
     args, rest = parser.parse_known_args(argv)
 
@@ -94,6 +110,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     habits = Habits(zone=args.tz, locale=args.locale)
     if args.command == "exec":
         return asyncio.run(_exec(settings, args.text, habits))
+    if args.command == "import":
+        return asyncio.run(_import(settings, args, habits))
     return asyncio.run(_shell(settings, habits))
 
 
@@ -314,6 +332,44 @@ async def _exec(settings: Settings, text: str, habits: Habits) -> int:
     except UnknownConnections as error:
         print(f"✗ Nothing was sent: {error}.", file=sys.stderr)
         return EXIT_FAILED
+
+
+async def _import(settings: Settings, args: argparse.Namespace, habits: Habits) -> int:
+    """An import keeps each row's outcome in the bot's database: resumable, never twice, skippable on a re-run."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.bulk.terminal import import_file
+    from bot.store import AsyncStore, Store
+
+    try:
+        store = AsyncStore(Store(settings.segmetrics_bot_database_url))
+    except SQLAlchemyError as error:
+        what = type(error).__name__
+        print(f"✗ An import keeps its rows in SEGMETRICS_BOT_DATABASE_URL, which cannot be opened ({what}).",
+              file=sys.stderr)  # fmt: skip
+        return EXIT_FAILED
+    try:
+        async with Runner.from_settings(settings) as runner:
+            try:
+                _add_stored_connections(runner, store.store, settings)
+            except AdminError as error:
+                print(f"✗ Nothing was sent: {error}.", file=sys.stderr)
+                return EXIT_FAILED
+            runner.keep_records(store)
+            return await import_file(
+                runner,
+                store,
+                args.file,
+                args.operation,
+                habits=habits,
+                via=args.via,
+                maps=args.map,
+                dry_run=args.dry_run,
+                results=args.results,
+                again=args.again,
+            )
+    finally:
+        await store.close()
 
 
 async def _shell(settings: Settings, habits: Habits) -> int:

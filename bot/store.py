@@ -22,9 +22,11 @@ from typing import Any, TypeVar
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     DateTime,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -153,6 +155,42 @@ connections = Table(
     Column("api_key", Text, nullable=False),
     Column("updated_by", String(32)),
     Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+# Bulk imports (bot/bulk/): the file itself (compressed: an import resumes from it after a restart), how its
+# columns map, who asked where, and its state; then what became of each row, so that none is sent twice.
+imports = Table(
+    "imports",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("operation", String(64), nullable=False),
+    Column("connection", String(32), nullable=False),
+    Column("fingerprint", String(32)),
+    Column("name", String(255), nullable=False),
+    Column("source", LargeBinary, nullable=False),
+    Column("mapping", JSON, nullable=False),
+    Column("total", Integer, nullable=False),
+    # Send again the rows an earlier import already sent (else they are skipped).
+    Column("again", Boolean, nullable=False),
+    Column("work", JSON, nullable=False),
+    # ready (previewed) | running | cancelled | done
+    Column("state", String(16), nullable=False, index=True),
+    # The runner holding it, until then (a crashed one's import is resumed once this passes).
+    Column("held_until", UTCDateTime(), nullable=False),
+)
+
+import_rows = Table(
+    "import_rows",
+    metadata,
+    Column("import_id", String(36), primary_key=True),
+    Column("line", Integer, primary_key=True),
+    # done | not_found | failed | invalid | skipped
+    Column("status", String(16), nullable=False),
+    Column("reason", Text),
+    # What was sent (operation, connection, values): a later import of the same row is known.
+    Column("digest", String(64), nullable=False, index=True),
+    Column("at", UTCDateTime(), nullable=False),
 )
 
 # Nullable columns later versions added to tables that existing databases already have: each is added when
@@ -712,6 +750,11 @@ class AsyncStore:
     def record(self, entry: AuditEvent) -> None:
         """Fire and forget: an audit write never holds up the caller (a failure is logged)."""
         self._add(self.store.record_many, entry, None)
+
+    def grouped(self, many: Callable[[list[Any]], list[Any]], entry: Any) -> asyncio.Future[Any]:
+        """`many([entry, …])` on the store's thread, with whatever else waits for `many`: one transaction for a
+        burst (an import's rows finishing). Await the answer for `entry`."""
+        return self._grouped(many, entry)
 
     def _grouped(self, many: Callable[[list[Any]], list[Any]], entry: Any) -> asyncio.Future[Any]:
         future = asyncio.get_running_loop().create_future()

@@ -21,6 +21,11 @@ ROOT = Path(__file__).resolve().parent.parent
         ("cold_start", ["--runs", "1"], {"healthy_s", "import_ms"}),
         ("memory", ["--total", "20", "--round", "10", "--latency", "0"], {"rss_mb", "growth_percent"}),
         ("parsing", ["--repeat", "2"], {"kinds"}),
+        (
+            "import",
+            ["--rows", "30", "--latency", "0.01", "--commands", "4", "--big", "300", "--single", "2"],
+            {"rows_per_s", "acks_during_import", "rss_mb", "single_command"},
+        ),
     ],
 )
 def test_the_benchmark_runs_with_a_tiny_load(tmp_path: Path, script: str, arguments: list[str], keys: set[str]) -> None:

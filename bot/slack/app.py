@@ -85,8 +85,9 @@ class SlackBot:
         log.info("connected to Slack as %s in %s", identity.get("user"), identity.get("team"))
         await self.groups.refresh()
         self.groups.keep_fresh()
-        # Work queued or interrupted before this start is picked up now.
+        # Work queued or interrupted before this start is picked up now; so are imports.
         self.surface.outbox.start()
+        await self.surface.imports.resume()
         self.watching = asyncio.get_running_loop().create_task(self.surface.watch_store(), name="watch the store")
         self.admin.keep_fresh()
         if self.runner.sandbox is not None:

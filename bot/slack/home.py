@@ -70,6 +70,10 @@ class Home:
                 for op in operations
             ]
             blocks.append(ActionsBlock(elements=buttons))
+        blocks.append(SectionBlock(text=MarkdownTextObject(text="*Many at once*: a CSV file or a pasted table")))
+        blocks.append(
+            ActionsBlock(elements=[ButtonElement(text="Import a spreadsheet", action_id="home_import", value="import")])
+        )
         examples = "\n".join(f"• `/segmetrics {messages.escape(op.examples[0])}`" for op in runner.registry)
         blocks += [
             DividerBlock(),

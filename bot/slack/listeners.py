@@ -13,6 +13,13 @@ from bot.slack.connection_admin import ACTIONS as CONNECTION_ACTIONS
 from bot.slack.connection_admin import FORM as CONNECTION_FORM
 from bot.slack.connection_admin import ConnectionAdmin
 from bot.slack.home import OPEN_PREFIX, Home
+from bot.slack.imports import CANCEL as IMPORT_CANCEL
+from bot.slack.imports import FORM as IMPORT_FORM
+from bot.slack.imports import FROM_HOME as IMPORT_FROM_HOME
+from bot.slack.imports import FROM_MESSAGE as IMPORT_FROM_MESSAGE
+from bot.slack.imports import PREVIEW as IMPORT_PREVIEW
+from bot.slack.imports import UPDATE as IMPORT_UPDATE
+from bot.slack.imports import Imports
 from bot.slack.modals import CALLBACK_PREFIX
 from bot.slack.safety import CANCEL, CONFIRM, RESTORE, RETRY
 from bot.slack.shortcuts import CONTACT_FROM_MESSAGE, TAG_CONTACTS_VIEW, TAG_FROM_MESSAGE, Shortcuts
@@ -22,6 +29,7 @@ from bot.slack.undo import UNDO_ACTION, Undo
 
 def register(app: AsyncApp, surface: SlackSurface, admin: ConnectionAdmin) -> None:
     shortcuts, cards, home, undo = Shortcuts(surface), Cards(surface), Home(surface, admin), Undo(surface)
+    imports = surface.imports = Imports(surface)
 
     # One listener for every command: Bolt tries listeners in turn, each try costing an argument injection.
     every_command = "|".join(re.escape(command) for command in surface.commands)
@@ -42,4 +50,10 @@ def register(app: AsyncApp, surface: SlackSurface, admin: ConnectionAdmin) -> No
     app.event("app_home_opened")(home.on_opened)
     app.action(re.compile(f"^(?:{'|'.join(CONNECTION_ACTIONS)})$"))(admin.on_action)
     app.view_submission(CONNECTION_FORM)(admin.on_submission)
+    app.view_submission(IMPORT_FORM)(imports.on_form)
+    app.view_submission(IMPORT_PREVIEW)(imports.on_run)
+    app.action(IMPORT_UPDATE)(imports.on_update)
+    app.action(IMPORT_CANCEL)(imports.on_cancel)
+    app.action(IMPORT_FROM_HOME)(imports.on_home)
+    app.message_shortcut(IMPORT_FROM_MESSAGE)(imports.on_message_shortcut)
     app.error(surface.on_error)

@@ -27,6 +27,8 @@ SCOPES = (
     "im:write",  # a DM when neither the channel nor the response_url can take the answer
     "users:read",  # each user's own time zone
     "usergroups:read",  # members of the user groups SEGMETRICS_BOT_ADMINS and the policy name
+    "files:read",  # the CSV of an import (a file input, or a message's file)
+    "files:write",  # an import's results file, in its thread
 )
 
 

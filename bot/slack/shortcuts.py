@@ -59,6 +59,10 @@ MESSAGE_SHORTCUTS = (
     MessageShortcut(
         CONTACT_FROM_MESSAGE, "Add contact from message", "Add the contact this message names to SegMetrics"
     ),
+    # Handled by bot.slack.imports (its callback id is this one).
+    MessageShortcut(
+        "import_file_from_message", "Import this file", "Import the CSV this message carries into SegMetrics"
+    ),
 )
 
 

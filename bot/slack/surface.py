@@ -87,6 +87,8 @@ class SlackSurface:
         self.outbox = Outbox(self)
         # Why the database cannot keep work right now (None: it can); kept fresh by `watch_store`.
         self.store_problem: str | None = None
+        # Bulk imports (`bot.slack.imports.Imports`), set up by the listeners.
+        self.imports: Any = None
         # Why the connections added in Slack cannot be used right now (None: they can); kept fresh by
         # `ConnectionAdmin.refresh`.
         self.connections_problem: str | None = None
@@ -167,6 +169,9 @@ class SlackSurface:
         # Handed back as the user typed it (Slack sends e-mails as <mailto:…> and & as &amp;).
         typed = f"{command} {unescape_slack(words)}".strip()
         resource = self.commands.get(command)
+        if resource is None and words.split(" ", 1)[0].lower() == "import" and self.imports is not None:
+            await self.imports.on_command(ack, body, words)
+            return
         try:
             help_text = self._help(resource, words)
             if help_text is not None:

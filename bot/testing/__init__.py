@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from bot.testing.fake_slack import Call, FakeSlack
+from bot.testing.fake_slack import Call, FakeSlack, Upload
 
-__all__ = ["Call", "FakeSlack"]
+__all__ = ["Call", "FakeSlack", "Upload"]

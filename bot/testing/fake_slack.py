@@ -1,8 +1,9 @@
-"""A local stand-in for Slack: the Web API, `response_url` and a Socket Mode websocket, on 127.0.0.1.
+"""A local stand-in for Slack: the Web API, `response_url`, files and a Socket Mode websocket, on 127.0.0.1.
 
-It records every call so tests can assert on what the bot asked Slack to do. The server runs on its own
-event loop in a daemon thread, so it serves sync tests, async tests (whatever loop they run) and benchmark
-scripts alike, and the bot's own loop is never the one answering it.
+It records every call so tests can assert on what the bot asked Slack to do, and keeps what Slack would keep:
+the messages the bot posted and edited, the files users shared (`add_file`) and the files the bot uploaded
+(`uploads`). The server runs on its own event loop in a daemon thread, so it serves sync tests, async tests
+(whatever loop they run) and benchmark scripts alike, and the bot's own loop is never the one answering it.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aiohttp import WSMsgType, web
@@ -34,7 +35,7 @@ log = logging.getLogger("segmetrics_slack.fake_slack")
 T = TypeVar("T")
 
 # slack-sdk form-encodes some methods, and then these structured arguments arrive as JSON strings.
-_JSON_ARGUMENTS = ("blocks", "attachments", "view", "metadata")
+_JSON_ARGUMENTS = ("blocks", "attachments", "view", "metadata", "files")
 _VIEW_METHODS = frozenset({"views.open", "views.push", "views.update", "views.publish"})
 # A close handshake with a client that never answers must not hold up disconnects or stop().
 _SOCKET_CLOSE_TIMEOUT = 1.0
@@ -51,6 +52,73 @@ class Call:
     token: str | None
     at: float  # time.monotonic() when received
     path: str = ""
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One file the bot uploaded (files.getUploadURLExternal, the upload URL, files.completeUploadExternal)."""
+
+    file_id: str
+    filename: str
+    title: str
+    content: bytes
+    channel: str | None  # the channel it was shared in (the first, when several were named); None if private
+    channels: tuple[str, ...]
+    thread_ts: str | None
+    initial_comment: str | None
+    ts: str | None  # the ts of the message that shares it in `channel`
+    at: float  # time.monotonic() when completed
+
+    @property
+    def text(self) -> str:
+        """The content as text (UTF-8; a byte order mark is dropped), e.g. a CSV the bot wrote."""
+        return self.content.decode("utf-8-sig")
+
+
+@dataclass
+class _File:
+    id: str
+    name: str
+    title: str
+    filetype: str
+    mimetype: str
+    user: str
+    content: bytes
+    created: int
+    shares: dict[str, dict[str, list[dict[str, Any]]]]
+
+
+@dataclass
+class _PendingUpload:
+    file_id: str
+    filename: str
+    length: int
+    content: bytes | None = None
+
+
+# Slack's file type for a file name's extension, where the bot is likely to meet it.
+_FILETYPES = {
+    "csv": ("csv", "text/csv"),
+    "tsv": ("tsv", "text/tab-separated-values"),
+    "txt": ("text", "text/plain"),
+    "json": ("json", "application/json"),
+    "xlsx": ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    "pdf": ("pdf", "application/pdf"),
+    "png": ("png", "image/png"),
+}
+_PRETTY_TYPES = {"csv": "CSV", "tsv": "TSV", "text": "Plain Text", "json": "JSON", "xlsx": "Excel Spreadsheet"}
+
+# What Slack answers a request for a private file without a valid token: not a 401/403, but a 302 to the
+# workspace's sign-in page (`https://<team>.slack.com/?redir=%2Ffiles-pri%2F...`) with a tiny "Found" body,
+# which a client that follows redirects (aiohttp does by default) receives as a 200 HTML page. Bots that
+# save that page as "the file" are a well-known bug (slackapi/node-slack-sdk#1750, slackapi/bolt-js#2585,
+# slack-go/slack#1284), so the fake does the same and the bot's own code has to check the status, the
+# content type or the redirect.
+_LOGIN_PAGE = (
+    '<!DOCTYPE html><html lang="en-US"><head><meta charset="utf-8"><title>Sign in | Slack</title></head>'
+    '<body><h1>Sign in to Test</h1><form action="/signin" method="post">'
+    '<input type="email" name="email"><button type="submit">Sign in</button></form></body></html>'
+)
 
 
 class FakeSlack:
@@ -93,6 +161,11 @@ class FakeSlack:
         self._delays: dict[str, float] = {}
         self._async_waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
         self._sockets: list[web.WebSocketResponse] = []
+        # Slack's own state, guarded by the same lock: messages by (channel, ts), files by id, uploads.
+        self._messages: dict[tuple[str, str], dict[str, Any]] = {}
+        self._files: dict[str, _File] = {}
+        self._pending_uploads: dict[str, _PendingUpload] = {}  # by the upload URL's ticket
+        self._uploads: list[Upload] = []
 
         # Identifiers never restart, not even on reset(), so a ts or view id seen once stays unique.
         self._ts_counter = itertools.count(100)
@@ -172,6 +245,8 @@ class FakeSlack:
         """Answer the next `times` calls of `method` with `{"ok": false, "error": error}`.
 
         Successive fail() calls for one method queue up, so a test can script "ratelimited, then fatal".
+        "file.download" and "file.upload" (the file URLs, which are not Web API methods) answer a scripted
+        error with HTTP 500 and no JSON; "file_not_found" makes a download a 404.
         """
         if times < 1:
             raise ValueError("times must be at least 1")
@@ -189,13 +264,54 @@ class FakeSlack:
                 self._delays.pop(method, None)
 
     def reset(self) -> None:
-        """Forget calls, failures and delays; zones, channels and open sockets are left alone."""
+        """Forget calls, failures, delays, messages, files and uploads; zones, channels and sockets are left alone."""
         with self._cond:
             self._calls = []
             self._epoch += 1
             self._failures.clear()
             self._delays.clear()
+            self._messages.clear()
+            self._files.clear()
+            self._pending_uploads.clear()
+            self._uploads = []
             self._changed()
+
+    def add_file(
+        self,
+        content: bytes,
+        *,
+        name: str = "attendees.csv",
+        title: str | None = None,
+        filetype: str = "csv",
+        mimetype: str = "text/csv",
+        user: str = "U1",
+        channel: str | None = None,
+    ) -> str:
+        """Register a file a user shared (in `channel`, if given) and return its id (`F…`).
+
+        files.info then describes it, and its `url_private_download` on this server serves `content` to the
+        bot token.
+        """
+        if not isinstance(content, bytes):
+            raise TypeError("a file's content is bytes")
+        file_id = self._next_file_id()
+        shares: dict[str, dict[str, list[dict[str, Any]]]] = {}
+        if channel:
+            shares = {_share_kind(channel): {channel: [{"ts": self._next_ts(), "team_id": self.team_id}]}}
+        stored = _File(
+            id=file_id,
+            name=name,
+            title=name if title is None else title,
+            filetype=filetype,
+            mimetype=mimetype,
+            user=user,
+            content=content,
+            created=int(time.time()),
+            shares=shares,
+        )
+        with self._cond:
+            self._files[file_id] = stored
+        return file_id
 
     # Inspection
 
@@ -207,6 +323,39 @@ class FakeSlack:
     def calls_to(self, method: str) -> list[Call]:
         with self._cond:
             return [call for call in self._calls if call.method == method]
+
+    def message(self, channel: str, ts: str) -> dict[str, Any] | None:
+        """The message at `ts` in `channel` as it stands now (posted, then maybe edited), or None.
+
+        It carries `channel`, `ts`, `text`, `blocks`, `user`, and `thread_ts`, `attachments`, `edited` or
+        `files` where Slack would.
+        """
+        with self._cond:
+            found = self._messages.get((channel, ts))
+            return json.loads(json.dumps(found)) if found is not None else None
+
+    def messages(self, channel: str | None = None) -> list[dict[str, Any]]:
+        """Every message the fake knows (in `channel`, if given), oldest first, as message() gives them."""
+        with self._cond:
+            found = [m for (where, _), m in self._messages.items() if channel is None or where == channel]
+            found.sort(key=lambda m: float(m["ts"]))
+            return json.loads(json.dumps(found))
+
+    @property
+    def uploads(self) -> list[Upload]:
+        """Every upload the bot completed with files.completeUploadExternal, in order."""
+        with self._cond:
+            return list(self._uploads)
+
+    def wait_for_upload(self, predicate: Callable[[Upload], bool] | None = None, timeout: float = 5.0) -> Upload:
+        """The first completed upload matching `predicate`, waiting up to `timeout` for one."""
+        return self._wait(self._upload_finder(predicate), timeout, lambda: self._missing_upload(timeout))
+
+    async def async_wait_for_upload(
+        self, predicate: Callable[[Upload], bool] | None = None, timeout: float = 5.0
+    ) -> Upload:
+        """Like wait_for_upload(), without blocking the caller's event loop."""
+        return await self._async_wait(self._upload_finder(predicate), timeout, lambda: self._missing_upload(timeout))
 
     def wait_for(self, method: str, predicate: Callable[[Call], bool] | None = None, timeout: float = 5.0) -> Call:
         """The first recorded `method` call matching `predicate`, waiting up to `timeout` for one to arrive."""
@@ -278,6 +427,17 @@ class FakeSlack:
             return None
 
         return find
+
+    def _upload_finder(self, predicate: Callable[[Upload], bool] | None) -> Callable[[], Upload | None]:
+        def find() -> Upload | None:
+            return next((u for u in self._uploads if predicate is None or predicate(u)), None)
+
+        return find
+
+    def _missing_upload(self, timeout: float) -> str:
+        done = [(u.filename, u.channel) for u in self._uploads]
+        pending = [p.filename for p in self._pending_uploads.values()]
+        return f"no matching upload completed within {timeout} s; completed: {done}; started, not completed: {pending}"
 
     def _socket_finder(self) -> bool | None:
         return True if self._sockets else None
@@ -386,6 +546,9 @@ class FakeSlack:
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/response/{key}", self._response_url)
         app.router.add_get("/socket/{number}", self._socket)
+        app.router.add_get("/files-pri/{key}/{tail:.+}", self._download)
+        app.router.add_post("/upload/v1/{ticket}", self._upload)
+        app.router.add_get("/", self._sign_in_page)
         # A short shutdown timeout keeps stop() prompt when a delayed answer is still pending.
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
         await runner.setup()
@@ -511,11 +674,15 @@ class FakeSlack:
                 return {"ok": False, "error": "not_in_channel"}
             ts = self._next_ts()
             message = {"text": args.get("text", ""), "blocks": args.get("blocks", []), "user": self.bot_user_id}
+            for key in ("thread_ts", "attachments"):
+                if args.get(key):
+                    message[key] = args[key]
+            self._keep_message(str(channel), ts, {**message, "ts": ts})
             return {"ok": True, "channel": channel, "ts": ts, "message": {**message, "ts": ts}}
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": self._next_ts()}
         if method == "chat.update":
-            return {"ok": True, "channel": args.get("channel"), "ts": args.get("ts"), "text": args.get("text", "")}
+            return self._update_message(args)
         if method == "chat.getPermalink":
             channel, ts = args.get("channel"), str(args.get("message_ts") or "")
             return {
@@ -524,7 +691,15 @@ class FakeSlack:
                 "permalink": f"https://test.slack.com/archives/{channel}/p{ts.replace('.', '')}",
             }
         if method == "chat.delete":
+            with self._cond:
+                self._messages.pop((str(args.get("channel")), str(args.get("ts"))), None)
             return {"ok": True, "channel": args.get("channel"), "ts": args.get("ts")}
+        if method == "files.info":
+            return self._file_info(args)
+        if method == "files.getUploadURLExternal":
+            return self._start_upload(args)
+        if method == "files.completeUploadExternal":
+            return self._complete_upload(args)
         if method in _VIEW_METHODS:
             return self._view_answer(method, args)
         if method == "conversations.open":
@@ -596,6 +771,248 @@ class FakeSlack:
     def _next_ts(self) -> str:
         n = next(self._ts_counter)
         return f"{1_700_000_000 + n // 1_000_000}.{n % 1_000_000:06d}"
+
+    def _next_file_id(self) -> str:
+        return f"F{next(self._id_counter):010X}"
+
+    # Messages
+
+    def _keep_message(self, channel: str, ts: str, message: dict[str, Any]) -> None:
+        with self._cond:
+            self._messages[(channel, ts)] = {"type": "message", "channel": channel, **message, "ts": ts}
+
+    def _update_message(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel, ts = args.get("channel"), args.get("ts")
+        if not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        if not ts:
+            return {"ok": False, "error": "message_not_found"}
+        key = (str(channel), str(ts))
+        with self._cond:
+            # Slack answers message_not_found for a ts it never saw; the fake cannot know messages that reached
+            # Slack some other way (a user's, one posted through a response_url, one a test made up for a
+            # button payload), so it starts keeping the message at its first edit instead.
+            message = self._messages.get(key) or {"type": "message", "channel": key[0], "ts": key[1], "text": ""}
+            # Like Slack: text is replaced when given; blocks and attachments are kept unless given (an empty
+            # list clears them).
+            if "text" in args:
+                message["text"] = args["text"]
+            for field in ("blocks", "attachments"):
+                if field in args:
+                    message[field] = args[field]
+            message.setdefault("blocks", [])
+            message.setdefault("user", self.bot_user_id)
+            message["edited"] = {"user": self.bot_user_id, "ts": self._next_ts()}
+            self._messages[key] = message
+            shown = {k: v for k, v in message.items() if k != "channel"}
+        return {"ok": True, "channel": channel, "ts": ts, "text": shown.get("text", ""), "message": shown}
+
+    # Files
+
+    def _file_object(self, stored: _File) -> dict[str, Any]:
+        base = f"{self.url}/files-pri/{self.team_id}-{stored.id}"
+        name = quote(stored.name)
+        return {
+            "id": stored.id,
+            "created": stored.created,
+            "timestamp": stored.created,
+            "name": stored.name,
+            "title": stored.title,
+            "mimetype": stored.mimetype,
+            "filetype": stored.filetype,
+            "pretty_type": _PRETTY_TYPES.get(stored.filetype, stored.filetype.upper()),
+            "user": stored.user,
+            "user_team": self.team_id,
+            "editable": False,
+            "size": len(stored.content),
+            "mode": "hosted",
+            "is_external": False,
+            "external_type": "",
+            "is_public": "public" in stored.shares,
+            "public_url_shared": False,
+            "display_as_bot": False,
+            "username": "",
+            "url_private": f"{base}/{name}",
+            "url_private_download": f"{base}/download/{name}",
+            "permalink": f"https://test.slack.com/files/{stored.user}/{stored.id}/{name}",
+            "permalink_public": f"https://slack-files.com/{self.team_id}-{stored.id}-{stored.id.lower()}",
+            "is_starred": False,
+            "shares": json.loads(json.dumps(stored.shares)),
+            "channels": list(stored.shares.get("public", {})),
+            "groups": [c for c in stored.shares.get("private", {}) if not c.startswith("D")],
+            "ims": [c for c in stored.shares.get("private", {}) if c.startswith("D")],
+            "has_rich_preview": False,
+            "file_access": "visible",
+        }
+
+    def _file_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        file_id = args.get("file")
+        if not file_id:
+            return {"ok": False, "error": "invalid_arguments"}
+        with self._cond:
+            stored = self._files.get(str(file_id))
+        if stored is None:
+            return {"ok": False, "error": "file_not_found"}
+        return {"ok": True, "file": self._file_object(stored), "comments": [], "response_metadata": {"next_cursor": ""}}
+
+    def _start_upload(self, args: dict[str, Any]) -> dict[str, Any]:
+        filename = args.get("filename")
+        if not filename or not isinstance(filename, str):
+            return {"ok": False, "error": "invalid_arguments"}
+        try:
+            length = int(str(args.get("length", "")).strip())
+        except ValueError:
+            return {"ok": False, "error": "invalid_arguments"}
+        if length <= 0:
+            # Slack's own words: "Typically only occurs when the length provided is 0."
+            return {"ok": False, "error": "missing_argument"}
+        ticket = uuid.uuid4().hex
+        pending = _PendingUpload(file_id=self._next_file_id(), filename=filename, length=length)
+        with self._cond:
+            self._pending_uploads[ticket] = pending
+        return {"ok": True, "upload_url": f"{self.url}/upload/v1/{ticket}", "file_id": pending.file_id}
+
+    def _complete_upload(self, args: dict[str, Any]) -> dict[str, Any]:
+        files = args.get("files")
+        if not isinstance(files, list) or not files or not all(isinstance(f, dict) and f.get("id") for f in files):
+            return {"ok": False, "error": "invalid_arguments"}
+        named = [str(args["channel_id"])] if args.get("channel_id") else []
+        named += str(args.get("channels") or "").split(",")
+        channels = list(dict.fromkeys(c.strip() for c in named if c.strip()))
+        for channel in channels:
+            if channel in self.not_in_channel:
+                return {"ok": False, "error": "not_in_channel"}
+        thread_ts = str(args["thread_ts"]) if args.get("thread_ts") else None
+        if thread_ts is not None and len(channels) > 1:
+            return {"ok": False, "error": "invalid_arguments"}
+        comment = str(args["initial_comment"]) if args.get("initial_comment") else None
+        with self._cond:
+            by_file = {p.file_id: (ticket, p) for ticket, p in self._pending_uploads.items()}
+            chosen: list[tuple[str, _PendingUpload, str]] = []
+            for entry in files:
+                found = by_file.get(str(entry["id"]))
+                # Unknown, already completed, or never sent to its upload URL: Slack cannot find the file.
+                if found is None or found[1].content is None:
+                    return {"ok": False, "error": "file_not_found"}
+                title = entry.get("title")
+                chosen.append((found[0], found[1], str(title) if title else found[1].filename))
+            # One message per channel shares every file, with the comment as its text.
+            share_ts = {channel: self._next_ts() for channel in channels}
+            completed = []
+            for ticket, pending, title in chosen:
+                del self._pending_uploads[ticket]
+                assert pending.content is not None
+                filetype, mimetype = _FILETYPES.get(
+                    pending.filename.rsplit(".", 1)[-1].lower() if "." in pending.filename else "",
+                    ("binary", "application/octet-stream"),
+                )
+                shares: dict[str, dict[str, list[dict[str, Any]]]] = {}
+                for channel, ts in share_ts.items():
+                    share: dict[str, Any] = {"ts": ts, "team_id": self.team_id, "reply_count": 0}
+                    if thread_ts is not None:
+                        share["thread_ts"] = thread_ts
+                    shares.setdefault(_share_kind(channel), {})[channel] = [share]
+                stored = _File(
+                    id=pending.file_id,
+                    name=pending.filename,
+                    title=title,
+                    filetype=filetype,
+                    mimetype=mimetype,
+                    user=self.bot_user_id,
+                    content=pending.content,
+                    created=int(time.time()),
+                    shares=shares,
+                )
+                self._files[stored.id] = stored
+                completed.append(stored)
+                self._uploads.append(
+                    Upload(
+                        file_id=stored.id,
+                        filename=stored.name,
+                        title=title,
+                        content=stored.content,
+                        channel=channels[0] if channels else None,
+                        channels=tuple(channels),
+                        thread_ts=thread_ts,
+                        initial_comment=comment,
+                        ts=share_ts[channels[0]] if channels else None,
+                        at=time.monotonic(),
+                    )
+                )
+            objects = [self._file_object(stored) for stored in completed]
+            for channel, ts in share_ts.items():
+                message: dict[str, Any] = {"text": comment or "", "blocks": [], "user": self.bot_user_id}
+                message["files"] = [{"id": o["id"], "name": o["name"], "title": o["title"]} for o in objects]
+                if thread_ts is not None:
+                    message["thread_ts"] = thread_ts
+                self._keep_message(channel, ts, message)
+            self._changed()
+        return {"ok": True, "files": objects}
+
+    async def _download(self, request: web.Request) -> web.StreamResponse:
+        key, tail = request.match_info["key"], request.match_info["tail"]
+        file_id = key.removeprefix(f"{self.team_id}-")
+        token = _bearer(request.headers.get("Authorization"))
+        download = tail.startswith("download/")
+        self._record("file.download", {"file": file_id, "download": download}, token, request.path)
+        await self._hold("file.download")
+        if token != self.bot_token:
+            # See _LOGIN_PAGE: Slack redirects to its sign-in page rather than refusing with 401/403.
+            target = f"{self.url}/?redir={quote(request.path, safe='')}"
+            return web.Response(
+                status=302,
+                text=f'<a href="{target}">Found</a>.',
+                content_type="text/html",
+                headers={"Location": target},
+            )
+        error = self._take_failure("file.download")
+        with self._cond:
+            stored = self._files.get(file_id)
+        if error is not None or stored is None or not key.startswith(f"{self.team_id}-"):
+            status = 404 if error in (None, "file_not_found") else 500
+            return web.Response(
+                status=status, text=f"<html><body>{error or 'File not found'}</body></html>", content_type="text/html"
+            )
+        headers = {}
+        if download:
+            headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(stored.name)}"
+        return web.Response(body=stored.content, headers={"Content-Type": stored.mimetype, **headers})
+
+    async def _sign_in_page(self, request: web.Request) -> web.Response:
+        return web.Response(text=_LOGIN_PAGE, content_type="text/html")
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        # The upload URL is pre-signed, like Slack's https://files.slack.com/upload/v1/...: it needs no token.
+        # slack-sdk POSTs the raw bytes; Slack also takes a multipart form with the file in it.
+        ticket = request.match_info["ticket"]
+        if request.content_type == "multipart/form-data":
+            form = await request.post()
+            parts = [value.file.read() for value in form.values() if not isinstance(value, str)]
+            content = parts[0] if parts else b""
+        else:
+            content = await request.read()
+        with self._cond:
+            pending = self._pending_uploads.get(ticket)
+        args = {"file": pending.file_id if pending else None, "length": len(content)}
+        self._record("file.upload", args, _bearer(request.headers.get("Authorization")), request.path)
+        await self._hold("file.upload")
+        if pending is None:
+            return web.Response(status=404, text="not found", content_type="text/plain")
+        error = self._take_failure("file.upload")
+        if error is not None:
+            return web.Response(status=500, text=error, content_type="text/plain")
+        if len(content) != pending.length:
+            # files.getUploadURLExternal's length is "the size in bytes of the file being uploaded"; the fake
+            # refuses any other size outright, so a wrong length (characters counted, not bytes) shows at once.
+            return web.Response(
+                status=400,
+                text=f"length mismatch: expected {pending.length} bytes, got {len(content)}",
+                content_type="text/plain",
+            )
+        with self._cond:
+            pending.content = content
+        # slack-sdk reads a text/plain answer as the upload's result and checks only for status 200.
+        return web.Response(text=f"OK - {len(content)}", content_type="text/plain")
 
     # response_url
 
@@ -683,6 +1100,10 @@ def _envelope(kind: str, payload: Mapping[str, Any], envelope_id: str | None) ->
         "accepts_response_payload": True,
         "payload": dict(payload),
     }
+
+
+def _share_kind(channel: str) -> str:
+    return "public" if channel.startswith("C") else "private"
 
 
 def _bearer(header: str | None) -> str | None:

@@ -259,6 +259,8 @@ def state_of(view: Mapping[str, Any], typed: Mapping[str, str | None]) -> dict[s
             values[block_id] = {
                 "value": {"type": "multi_static_select", "selected_options": [{"value": v} for v in chosen]}
             }
+        elif element["type"] == "file_input":
+            values[block_id] = {"value": {"type": "file_input", "files": typed.get(block_id) or []}}
         elif element["type"] == "multi_conversations_select":
             chosen = typed.get(block_id, element.get("initial_conversations") or [])
             values[block_id] = {"value": {"type": "multi_conversations_select", "selected_conversations": chosen}}

@@ -10,9 +10,10 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import aiohttp
 import httpx
 import pytest
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.async_client import AsyncBaseSocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
@@ -20,7 +21,7 @@ from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.testing import Call, FakeSlack
+from bot.testing import Call, FakeSlack, Upload
 
 VIEW: dict[str, Any] = {
     "type": "modal",
@@ -153,6 +154,220 @@ async def test_the_other_methods_answer_realistically(fake: FakeSlack, web: Asyn
     with pytest.raises(SlackApiError) as raised:
         await web.api_call("chat.teleport")
     assert raised.value.response["error"] == "unknown_method"
+
+
+async def test_chat_update_keeps_the_latest_text_and_blocks_by_ts(fake: FakeSlack, web: AsyncWebClient) -> None:
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "Importing… 0/3"}}]
+    posted = await web.chat_postMessage(channel="C1", text="Importing… 0/3", blocks=blocks, thread_ts="1.000001")
+    ts = posted["ts"]
+    assert fake.message("C1", ts) == {
+        "type": "message",
+        "channel": "C1",
+        "ts": ts,
+        "text": "Importing… 0/3",
+        "blocks": blocks,
+        "user": "UBOT",
+        "thread_ts": "1.000001",
+    }
+
+    # Text only: Slack keeps the blocks; an empty list clears them.
+    await web.chat_update(channel="C1", ts=ts, text="Importing… 2/3")
+    kept = fake.message("C1", ts)
+    assert kept is not None
+    assert (kept["text"], kept["blocks"], kept["edited"]["user"]) == ("Importing… 2/3", blocks, "UBOT")
+    done = await web.chat_update(channel="C1", ts=ts, text="Imported 3", blocks=[])
+    assert done["message"]["text"] == "Imported 3"
+    assert fake.message("C1", ts)["blocks"] == []  # type: ignore[index]
+    assert [m["text"] for m in fake.messages("C1")] == ["Imported 3"]
+    assert fake.message("C2", ts) is None
+
+    # A message the fake never saw (a user's, or one a test made up) is kept from its first edit on.
+    await web.chat_update(channel="C1", ts="1700000000.000007", text="edited")
+    assert fake.message("C1", "1700000000.000007")["text"] == "edited"  # type: ignore[index]
+    await web.chat_delete(channel="C1", ts=ts)
+    assert fake.message("C1", ts) is None
+
+    fake.reset()
+    assert fake.messages() == []
+
+
+async def test_files_info_describes_a_shared_file_like_slack(fake: FakeSlack, web: AsyncWebClient) -> None:
+    content = "email,first name\nrenee@example.com,Renée\n".encode()
+    file_id = fake.add_file(content, name="attendees.csv", user="U7", channel="C1")
+
+    info = await web.files_info(file=file_id)
+
+    file = info["file"]
+    assert file_id.startswith("F")
+    assert (file["id"], file["name"], file["title"], file["user"]) == (file_id, "attendees.csv", "attendees.csv", "U7")
+    assert (file["filetype"], file["mimetype"], file["pretty_type"], file["size"]) == (
+        "csv",
+        "text/csv",
+        "CSV",
+        len(content),
+    )
+    assert file["url_private_download"] == f"{fake.url}/files-pri/T0TEST-{file_id}/download/attendees.csv"
+    assert file["url_private"] == f"{fake.url}/files-pri/T0TEST-{file_id}/attendees.csv"
+    assert list(file["shares"]["public"]) == ["C1"]
+    assert file["channels"] == ["C1"]
+    assert fake.calls_to("files.info")[0].args == {"file": file_id}
+
+
+async def test_a_private_file_downloads_only_with_the_bot_token(fake: FakeSlack, web: AsyncWebClient) -> None:
+    content = b"email\njane@example.com\n"
+    file_id = fake.add_file(content, name="list.csv")
+    url = (await web.files_info(file=file_id))["file"]["url_private_download"]
+
+    async with aiohttp.ClientSession() as http:
+        async with http.get(url, headers={"Authorization": f"Bearer {fake.bot_token}"}) as response:
+            assert response.status == 200
+            assert response.content_type == "text/csv"
+            assert "attachment" in response.headers["Content-Disposition"]
+            assert await response.read() == content
+        # Without the token Slack sends its sign-in page, with a 200 once the redirect is followed.
+        async with http.get(url) as response:
+            assert (response.status, response.content_type) == (200, "text/html")
+            assert [r.status for r in response.history] == [302]
+            assert "Sign in" in await response.text()
+    # Not following redirects, the answer is the 302 itself; a wrong token fares no better.
+    async with httpx.AsyncClient() as http:
+        wrong = await http.get(url, headers={"Authorization": "Bearer xoxb-wrong"})
+        assert wrong.status_code == 302
+        assert wrong.headers["location"].startswith(f"{fake.url}/?redir=%2Ffiles-pri%2F")
+        assert wrong.headers["content-type"].startswith("text/html")
+        missing = await http.get(
+            f"{fake.url}/files-pri/T0TEST-FNOPE/download/x.csv", headers={"Authorization": f"Bearer {fake.bot_token}"}
+        )
+        assert missing.status_code == 404
+
+    downloads = fake.calls_to("file.download")
+    assert [(c.args["file"], c.token) for c in downloads] == [
+        (file_id, fake.bot_token),
+        (file_id, None),
+        (file_id, "xoxb-wrong"),
+        ("FNOPE", fake.bot_token),
+    ]
+    assert all(c.args["download"] for c in downloads)
+    assert downloads[0].path == f"/files-pri/T0TEST-{file_id}/download/list.csv"
+
+
+async def test_files_info_for_an_unknown_file_is_file_not_found(fake: FakeSlack, web: AsyncWebClient) -> None:
+    with pytest.raises(SlackApiError) as raised:
+        await web.files_info(file="F0NOPE")
+    assert raised.value.response["error"] == "file_not_found"
+
+    fake.fail("files.info", "ratelimited")
+    file_id = fake.add_file(b"x")
+    with pytest.raises(SlackApiError) as raised:
+        await web.files_info(file=file_id)
+    assert raised.value.response.status_code == 429
+
+
+async def test_files_upload_v2_into_a_thread_can_be_read_back(fake: FakeSlack, web: AsyncWebClient) -> None:
+    parent = await web.chat_postMessage(channel="C1", text="Importing attendees.csv")
+    report = "email,result\njane@example.com,added\nbob@example,invalid email\n"
+
+    response = await web.files_upload_v2(
+        channel="C1",
+        thread_ts=parent["ts"],
+        filename="import-report.csv",
+        title="Import report",
+        content=report,
+        initial_comment="2 rows: 1 added, 1 refused",
+    )
+
+    upload = await fake.async_wait_for_upload()
+    assert isinstance(upload, Upload)
+    assert (upload.filename, upload.title, upload.channel, upload.thread_ts) == (
+        "import-report.csv",
+        "Import report",
+        "C1",
+        parent["ts"],
+    )
+    assert upload.initial_comment == "2 rows: 1 added, 1 refused"
+    assert upload.text == report
+    assert upload.content == report.encode()
+    assert fake.uploads == [upload]
+    # The answer is Slack's file object; slack-sdk adds `file` for a single upload.
+    file = response["file"]
+    assert (file["id"], file["name"], file["title"], file["filetype"]) == (
+        upload.file_id,
+        "import-report.csv",
+        "Import report",
+        "csv",
+    )
+    share = file["shares"]["public"]["C1"][0]
+    assert (share["ts"], share["thread_ts"]) == (upload.ts, parent["ts"])
+    # The share is a reply in the thread, and the uploaded file is a file like any other.
+    assert upload.ts is not None
+    shared = fake.message("C1", upload.ts)
+    assert shared is not None
+    assert (shared["text"], shared["thread_ts"], shared["files"][0]["id"]) == (
+        "2 rows: 1 added, 1 refused",
+        parent["ts"],
+        upload.file_id,
+    )
+    assert (await web.files_info(file=upload.file_id))["file"]["size"] == len(report.encode())
+
+    # Exactly the three steps slack-sdk takes, in order, the byte upload without a token.
+    steps = [c for c in fake.calls if c.method.startswith("file")][:3]
+    assert [c.method for c in steps] == ["files.getUploadURLExternal", "file.upload", "files.completeUploadExternal"]
+    assert steps[0].args["filename"] == "import-report.csv"
+    assert int(steps[0].args["length"]) == len(report.encode())
+    assert steps[1].token is None
+    assert steps[1].args == {"file": upload.file_id, "length": len(report.encode())}
+    assert steps[2].args["files"] == [{"id": upload.file_id, "title": "Import report"}]
+    assert steps[2].args["channel_id"] == "C1"
+
+
+async def test_an_upload_must_send_the_length_it_announced(fake: FakeSlack, web: AsyncWebClient) -> None:
+    started = await web.files_getUploadURLExternal(filename="a.csv", length=10)
+    assert started["upload_url"].startswith(f"{fake.url}/upload/v1/")
+    assert started["file_id"].startswith("F")
+
+    async with httpx.AsyncClient() as http:
+        short = await http.post(started["upload_url"], content=b"12345")
+        assert (short.status_code, short.headers["content-type"]) == (400, "text/plain; charset=utf-8")
+        exact = await http.post(started["upload_url"], content=b"0123456789")
+        assert (exact.status_code, exact.text) == (200, "OK - 10")
+        unknown = await http.post(f"{fake.url}/upload/v1/nope", content=b"x")
+        assert unknown.status_code == 404
+
+    with pytest.raises(SlackApiError) as raised:
+        await web.files_getUploadURLExternal(filename="a.csv", length=0)
+    assert raised.value.response["error"] == "missing_argument"
+
+
+async def test_completing_an_unknown_or_unsent_upload_fails(fake: FakeSlack, web: AsyncWebClient) -> None:
+    with pytest.raises(SlackApiError) as raised:
+        await web.files_completeUploadExternal(files=[{"id": "F0NOPE", "title": "x"}], channel_id="C1")
+    assert raised.value.response["error"] == "file_not_found"
+
+    # Announced but the bytes never sent: nothing to complete either.
+    started = await web.files_getUploadURLExternal(filename="a.csv", length=3)
+    with pytest.raises(SlackApiError) as raised:
+        await web.files_completeUploadExternal(files=[{"id": started["file_id"]}], channel_id="C1")
+    assert raised.value.response["error"] == "file_not_found"
+
+    # Completed once, a file cannot be completed again.
+    done = await web.files_upload_v2(channel="C1", filename="b.csv", content="a,b")
+    with pytest.raises(SlackApiError) as raised:
+        await web.files_completeUploadExternal(files=[{"id": done["file"]["id"]}], channel_id="C1")
+    assert raised.value.response["error"] == "file_not_found"
+    assert [u.filename for u in fake.uploads] == ["b.csv"]
+
+    # slack-sdk turns a refused byte upload into a SlackRequestError before completing anything.
+    fake.fail("file.upload", "upstream_error")
+    with pytest.raises(SlackRequestError, match="status: 500"):
+        await web.files_upload_v2(channel="C1", filename="c.csv", content="x")
+    assert fake.calls_to("files.completeUploadExternal")[-1].args["files"][0]["id"] == done["file"]["id"]
+
+    fake.not_in_channel.add("CPRIVATE")
+    with pytest.raises(SlackApiError) as raised:
+        await web.files_upload_v2(channel="CPRIVATE", filename="d.csv", content="x")
+    assert raised.value.response["error"] == "not_in_channel"
+    with pytest.raises(TimeoutError, match=r"d\.csv"):
+        fake.wait_for_upload(lambda u: u.filename == "d.csv", timeout=0.05)
 
 
 async def test_a_wrong_or_missing_token_is_invalid_auth_and_still_recorded(fake: FakeSlack) -> None:

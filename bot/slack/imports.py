@@ -372,12 +372,19 @@ class Imports:
                         "Slack did not hand the bot the file (the app may lack the files:read scope: reinstall it "
                         "from its manifest)."
                     )
-                data = await response.content.read(MAX_BYTES + 1)
+                chunks, received = [], 0
+                async for chunk in response.content.iter_chunked(1 << 16):
+                    received += len(chunk)
+                    if received > MAX_BYTES:
+                        raise _Unreadable(f"The file is over {MAX_BYTES / 1e6:.0f} MB; split it.")
+                    chunks.append(chunk)
         finally:
             if client.session is None:
                 await session.close()
-        if len(data) > MAX_BYTES:
-            raise _Unreadable(f"The file is over {MAX_BYTES / 1e6:.0f} MB; split it.")
+        data = b"".join(chunks)
+        if size and len(data) != size:
+            # Never a part of a file taken for the whole: its missing rows would silently not be imported.
+            raise _Unreadable(f"Slack sent {len(data):,} of the file's {size:,} bytes; try again.")
         return data
 
     async def _update(self, view_id: str, view: dict[str, Any]) -> None:

@@ -45,6 +45,11 @@ class Lane:
     def waiting(self) -> int:
         return len(self._waiting)
 
+    @property
+    def idle(self) -> bool:
+        """Nothing is being answered and no work waits for a turn: a turn now would only cost its pace."""
+        return not self.answering and not self._waiting
+
     async def turn(self) -> None:
         """Wait for this caller's turn; then run its CPU work without awaiting in between."""
         future = asyncio.get_running_loop().create_future()

@@ -244,3 +244,11 @@ async def test_a_cancel_stops_between_rows(bots: BotFactory, sandbox: Sandbox) -
     assert all(row["reason"] == "not sent: the import was cancelled" for row in rows if row["status"] == "not sent")
     await settled(slack)
     assert len([r for r in sandbox.requests if r.method == "POST"]) == statuses.count("done")
+
+
+async def test_a_big_file_is_read_whole(slack: Slack, sandbox: Sandbox) -> None:
+    # Several hundred kilobytes arrive in many chunks: every row must be in the preview, none cut off.
+    file_id = slack.fake.add_file(many(8000), name="big.csv")
+    form = await open_form(slack)
+    preview = await previewed(slack, form, {"file": [{"id": file_id, "name": "big.csv"}]})
+    assert "*big.csv*: 8,000 rows" in text_of(preview) and "8,000 rows can be sent" in text_of(preview)

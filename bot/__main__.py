@@ -347,7 +347,9 @@ async def _import(settings: Settings, args: argparse.Namespace, habits: Habits) 
         what = type(error).__name__
         print(f"✗ An import keeps its rows in SEGMETRICS_BOT_DATABASE_URL, which cannot be opened ({what}).",
               file=sys.stderr)  # fmt: skip
-        return EXIT_FAILED
+        return EXIT_BAD_INPUT
+    if _sandboxed(settings):
+        print(_banner(settings), file=sys.stderr)
     try:
         async with Runner.from_settings(settings) as runner:
             try:

@@ -33,7 +33,7 @@ from bot.context import Context
 from bot.operation import Operation
 from bot.problems import InputError, InvalidValue
 from bot.runner import Runner
-from bot.segmetrics.errors import SegMetricsError, StatusError
+from bot.segmetrics.errors import AuthenticationFailed, SegMetricsError, StatusError
 from bot.store import AsyncStore, AuditEvent
 
 log = logging.getLogger("segmetrics_slack.import")
@@ -42,6 +42,12 @@ SAMPLES = 3
 SHOWN_INVALID = 200
 LEASE = timedelta(seconds=60)
 RENEW_EVERY = 20.0
+# Nothing is sent in the lease's last seconds unless it was renewed: another runner may take it over then.
+LEASE_MARGIN = timedelta(seconds=15)
+IN_DOUBT = (
+    "in doubt: the bot stopped while this change was being sent, so it may or may not have been applied; check it "
+    "in SegMetrics before sending it again"
+)
 PAUSE_FIRST, PAUSE_LONGEST = 1.0, 60.0
 # Rows read between two turns given to the acknowledgements of other users' commands.
 YIELD_EVERY = 20
@@ -74,10 +80,16 @@ def parse_overrides(text: str | None) -> dict[str, str]:
     return overrides
 
 
-def digest(op: Operation, connection: str, raw: dict[str, Any]) -> str:
-    """What a row sends (operation, connection, values as typed): the same row imported again has the same."""
-    text = json.dumps([op.name, connection, raw], sort_keys=True, ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()
+def digest(ctx: Context, request: Any) -> str:
+    """What a row sends, and where: the account, the integration, the connection as it is (its fingerprint),
+    and the request as built (dates already read in the importer's zone, amounts in cents). A row imported again
+    with the same digest would send exactly the same; anything else (another zone, "yesterday" on another day,
+    another account) is not "already sent"."""
+    what = [ctx.account_id, ctx.integration_id, ctx.fingerprint, request.method, request.path, request.json]
+    return hashlib.sha256(json.dumps(what, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+UNREADABLE = "-"  # the digest of a row that could not be read (never "already sent")
 
 
 def problems_of(error: InputError) -> str:
@@ -127,7 +139,8 @@ async def preview(
 
     async def look_up() -> None:
         if journal is not None and store is not None and digests:
-            found.done_before += len(await store.call(journal.done_before, list(digests)))
+            sent = await store.call(journal.done_before, list(digests))
+            found.done_before += sum(1 for key in digests if key in sent)  # a row given twice counts twice
         digests.clear()
 
     for index, row in enumerate(table.rows()):
@@ -144,7 +157,7 @@ async def preview(
                 found.invalid.append((row.line, problems_of(error)))
             continue
         found.valid += 1
-        digests.append(digest(op, ctx.connection, raw))
+        digests.append(digest(ctx, request))
         if len(digests) >= CHUNK:
             await look_up()
         if len(found.samples) < SAMPLES:
@@ -221,6 +234,9 @@ class ImportRun:
         self._failures = 0
         self._changed = asyncio.Event()
         self._held_until = record.held_until
+        self._workers = workers
+        # Why the import stopped before its end, when a reason every row shares stopped it (None otherwise).
+        self.stopped: str | None = None
 
     def cancel(self) -> None:
         """Stop between rows: what is being sent finishes; the rest is not sent."""
@@ -233,16 +249,19 @@ class ImportRun:
 
     async def run(self) -> Progress:
         record = self.record
+        # A change (a refund, an update) being sent when the bot stopped may have been applied: it is not sent
+        # again (a refund twice is two refunds), and its row says to check it.
+        await self.store.call(self.journal.settle_in_doubt, record.id, IN_DOUBT)
         self.progress.counts = await self.store.call(self.journal.counts, record.id)
         self.progress.sent_at_start = self.progress.processed
         finished = await self.store.call(self.journal.finished_lines, record.id)
-        skip: set[str] = set()
-        if not record.again:
-            skip = await self._done_before(finished)
-        queue: asyncio.Queue[Row | None] = asyncio.Queue(maxsize=self.workers * 4)
+        # Rows changing the same record must see each other's result: one at a time.
+        workers = 1 if self.op.changes is not None else self.workers
+        queue: asyncio.Queue[Row | None] = asyncio.Queue(maxsize=workers * 4)
+        self._workers = workers
         tasks = [
             asyncio.create_task(self._produce(queue, finished), name="import rows"),
-            *(asyncio.create_task(self._work(queue, skip), name="import worker") for _ in range(self.workers)),
+            *(asyncio.create_task(self._work(queue), name="import worker") for _ in range(workers)),
         ]
         ticker = asyncio.create_task(self._tick(), name="import progress")
         renewing = asyncio.create_task(self._renew(), name="import lease")
@@ -271,23 +290,6 @@ class ImportRun:
         await self.on_progress(self.progress)
         return self.progress
 
-    async def _done_before(self, finished: set[int]) -> set[str]:
-        """The digests of this file's rows an earlier import already sent: skipped, unless asked again."""
-        found: set[str] = set()
-        digests: list[str] = []
-        for index, row in enumerate(self.table.rows()):
-            if index % (YIELD_EVERY * 10) == 0:
-                await self.pause()
-            if row.line not in finished:
-                with contextlib.suppress(InputError):  # an unreadable row is found invalid when its turn comes
-                    digests.append(digest(self.op, self.ctx.connection, raw_of(row.values, self.mapping, self.op)))
-            if len(digests) >= CHUNK:
-                found |= await self.store.call(self.journal.done_before, digests, besides=self.record.id)
-                digests = []
-        if digests:
-            found |= await self.store.call(self.journal.done_before, digests, besides=self.record.id)
-        return found
-
     async def _produce(self, queue: asyncio.Queue[Row | None], finished: set[int]) -> None:
         try:
             for index, row in enumerate(self.table.rows()):
@@ -298,10 +300,10 @@ class ImportRun:
                 if row.line not in finished:
                     await queue.put(row)
         finally:
-            for _ in range(self.workers):
+            for _ in range(self._workers):
                 await queue.put(None)
 
-    async def _work(self, queue: asyncio.Queue[Row | None], skip: set[str]) -> None:
+    async def _work(self, queue: asyncio.Queue[Row | None]) -> None:
         while True:
             row = await queue.get()
             if row is None:
@@ -309,37 +311,37 @@ class ImportRun:
             if self.cancelled or self.progress.lost:
                 continue
             await self.pause()  # reading and building cost CPU: acknowledgements go first
-            outcome = await self._row(row, skip)
+            outcome = await self._row(row)
             if outcome is None:
                 continue
             await self.store.grouped(self.journal.finish_rows, outcome)
             self.progress.counts[outcome.status] = self.progress.counts.get(outcome.status, 0) + 1
             self._changed.set()
 
-    async def _row(self, row: Row, skip: set[str]) -> RowOutcome | None:
+    async def _row(self, row: Row) -> RowOutcome | None:
         op, ctx, record = self.op, self.ctx, self.record
         try:
             raw = raw_of(row.values, self.mapping, op)
+            data = await self.runner.read(op, raw, ctx)
+            request = op.request(data, ctx)
         except InputError as error:
-            return RowOutcome(record.id, row.line, "invalid", problems_of(error), digest(op, ctx.connection, {}))
-        key = digest(op, ctx.connection, raw)
+            return RowOutcome(record.id, row.line, "invalid", problems_of(error), UNREADABLE)
+        key = digest(ctx, request)
 
         def outcome(status: str, reason: str | None = None) -> RowOutcome:
             return RowOutcome(record.id, row.line, status, reason, key)
 
-        if key in skip:
-            return outcome("skipped", "already sent by an earlier import of these rows")
-        try:
-            data = await self.runner.read(op, raw, ctx)
-            request = op.request(data, ctx)
-        except InputError as error:
-            return outcome("invalid", problems_of(error))
+        if not record.again and await self.store.call(self.journal.done_before, [key], besides=record.id):
+            return outcome("skipped", "already sent, exactly so, by an earlier import")
         sent = sent_form(request.method, request.path, request.json)
         audit_key = f"import:{record.id}:{row.line}"
         while True:
             await self._open.wait()
-            if self.cancelled:
+            if self.cancelled or not self._holding():
                 return None  # not sent: the results say so
+            if op.changes is not None:
+                # Kept before it is sent: a stop now leaves it in doubt, never sent twice (see `run`).
+                await self.store.call(self.journal.sending, outcome("sending"))
             try:
                 result = await self.runner.execute(op, data, ctx, request=request)
             except SegMetricsError as error:
@@ -351,9 +353,12 @@ class ImportRun:
                     {"status_code": error.status_code, "response": error.body} if isinstance(error, StatusError) else {}
                 )
                 self._audit("failed", sent, audit_key, detail=str(error), attempts=error.attempts, **details)
+                if isinstance(error, AuthenticationFailed):  # every other row would be refused the same way
+                    self.stop(f"SegMetrics refused the connection's API key ({error.status_code})")
                 return outcome("failed", refusal_of(error))
             except InputError as error:  # its connection was changed or removed meanwhile: nothing was sent
                 self._audit("failed", sent, audit_key, detail=problems_of(error))
+                self.stop(problems_of(error))
                 return outcome("failed", problems_of(error))
             self._failures = 0
             response = result.response
@@ -366,6 +371,25 @@ class ImportRun:
                 attempts=response.attempts if response else None,
             )
             return outcome(status, None if result.found else result.summary.headline)
+
+    def stop(self, reason: str) -> None:
+        """Stop for a reason every remaining row would share (a refused key, a changed connection)."""
+        if self.stopped is None:
+            self.stopped = reason
+            log.warning("import %s stopped: %s", self.record.id, reason)
+        self.cancel()
+
+    def _holding(self) -> bool:
+        """Whether this runner still surely holds the import: never send in the last moments of a lease that
+        was not renewed (a stalled runner must not send alongside the one that took over)."""
+        if self.progress.lost:
+            return False
+        if datetime.now(UTC) >= self._held_until - LEASE_MARGIN:
+            self.progress.lost = True
+            self._cancelled.set()
+            self._open.set()
+            return False
+        return True
 
     def _audit(self, outcome: str, sent: dict[str, Any], key: str, **details: Any) -> None:
         work = self.record.work
@@ -412,13 +436,17 @@ class ImportRun:
         while True:
             await asyncio.sleep(RENEW_EVERY)
             until = datetime.now(UTC) + LEASE
-            if not await self.store.call(self.journal.lease, self.record.id, self._held_until, until):
-                log.warning("import %s was taken over by another runner; leaving it to it", self.record.id)
-                self.progress.lost = True
-                self._cancelled.set()
-                self._open.set()
+            if await self.store.call(self.journal.lease, self.record.id, self._held_until, until):
+                self._held_until = until
+                continue
+            if await self.store.call(self.journal.state, self.record.id) == "cancelled":
+                self.cancel()  # cancelled from another bot sharing the database: an ordinary cancel
                 return
-            self._held_until = until
+            log.warning("import %s was taken over by another runner; leaving it to it", self.record.id)
+            self.progress.lost = True
+            self._cancelled.set()
+            self._open.set()
+            return
 
 
 def results_csv(table: Table, journal: ImportJournal, import_id: str, *, stopped: str) -> bytes:

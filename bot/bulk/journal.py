@@ -16,6 +16,8 @@ from sqlalchemy.exc import IntegrityError
 from bot.store import Store, import_rows, imports
 
 FINAL = ("done", "not_found", "failed", "invalid", "skipped")
+# A change being sent (bot/bulk/importer.py): after a stop, "failed" as in doubt.
+SENDING = "sending"
 # SQLite allows 32,766 bound parameters; digests are looked up in chunks far below that.
 CHUNK = 500
 
@@ -132,11 +134,11 @@ class ImportJournal:
         with self.store.engine.connect() as connection:
             return connection.execute(select(imports.c.state).where(imports.c.id == import_id)).scalar()
 
-    def abandoned(self, now: datetime | None = None) -> list[ImportRecord]:
-        """Running imports whose runner stopped holding them (a crash, a stop): to resume."""
+    def abandoned(self, now: datetime | None = None) -> list[str]:
+        """The ids of running imports whose runner stopped holding them (a crash, a stop): to resume."""
         match = (imports.c.state == "running") & (imports.c.held_until < (now or _now()))
         with self.store.engine.connect() as connection:
-            return [_record(row._mapping) for row in connection.execute(select(imports).where(match))]
+            return [import_id for (import_id,) in connection.execute(select(imports.c.id).where(match))]
 
     def finish_rows(self, outcomes: Sequence[RowOutcome]) -> list[None]:
         """Keep each row's outcome (one transaction; a row already finished keeps its first outcome)."""
@@ -154,9 +156,30 @@ class ImportJournal:
                 try:
                     with connection.begin_nested():
                         connection.execute(insert(import_rows).values(**values))
-                except IntegrityError:
-                    pass
+                except IntegrityError:  # kept as "sending" before it was sent: now its outcome
+                    match = (
+                        (import_rows.c.import_id == outcome.import_id)
+                        & (import_rows.c.line == outcome.line)
+                        & (import_rows.c.status == "sending")
+                    )
+                    connection.execute(update(import_rows).where(match).values(**values))
         return [None] * len(outcomes)
+
+    def sending(self, outcome: RowOutcome) -> None:
+        """A change about to be sent (status "sending"): after a stop it is in doubt, not sent again."""
+        self.finish_rows([outcome])
+
+    def settle_in_doubt(self, import_id: str, reason: str) -> int:
+        """Rows a stopped run was sending: failed, with `reason` (check them before sending them again)."""
+        match = (import_rows.c.import_id == import_id) & (import_rows.c.status == "sending")
+        with self.store.engine.begin() as connection:
+            return connection.execute(update(import_rows).where(match).values(status="failed", reason=reason)).rowcount
+
+    def prune_ready(self, older_than: datetime) -> int:
+        """Previews never run (closed, or previewed again): their files are not kept."""
+        match = (imports.c.state == "ready") & (imports.c.created_at < older_than)
+        with self.store.engine.begin() as connection:
+            return connection.execute(imports.delete().where(match)).rowcount
 
     def finished_lines(self, import_id: str) -> set[int]:
         with self.store.engine.connect() as connection:

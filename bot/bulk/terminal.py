@@ -6,6 +6,8 @@ file or usage problem (nothing sent)."""
 
 from __future__ import annotations
 
+import asyncio
+import os
 import sys
 import time
 import uuid
@@ -17,7 +19,7 @@ from typing import Any, TextIO
 from bot.bulk.importer import LEASE, ImportRun, Progress, importable, parse_overrides, preview, results_csv
 from bot.bulk.journal import ImportJournal, ImportRecord
 from bot.bulk.mapping import MappingError, map_columns
-from bot.bulk.table import TableError, table_from_path
+from bot.bulk.table import TableError, table_from_bytes
 from bot.context import Habits
 from bot.problems import InputError, InvalidValue
 from bot.runner import Runner
@@ -54,10 +56,16 @@ async def import_file(
     except InvalidValue as error:
         _say(f'✗ --map: {error.message}; e.g. --map "{error.examples[0].replace(" = ", "=")}"')
         return EXIT_BAD_INPUT
+    if results is not None and not _writable(results):
+        _say(f"✗ --results {results}: cannot write there (no such folder, or no permission); nothing was sent")
+        return EXIT_BAD_INPUT
     try:
         connection = runner.route(op, via=via)
-        ctx = runner.context(habits, connection=connection)
-        table = table_from_path(path)
+        # One moment, zone and locale for the preview and the run: rows are sent as they were checked.
+        now = datetime.now(UTC)
+        ctx = runner.context(habits, connection=connection, now=now)
+        source = Path(path).read_bytes()  # read once: what is checked is what is sent and kept
+        table = table_from_bytes(source, name=Path(path).name)
         mapping = map_columns(table.header, op, overrides)
         journal = ImportJournal(store.store)
         seen = await preview(runner, table, op, mapping, ctx, journal=journal, store=store)
@@ -80,13 +88,15 @@ async def import_file(
         connection=connection,
         fingerprint=ctx.fingerprint,
         name=Path(path).name,
-        source=Path(path).read_bytes(),
+        source=source,
         mapping={"overrides": overrides},
         total=seen.total,
         again=again,
-        work={"user": "terminal", "operation": op.name},
+        # The terminal's own: a Slack bot on this database never resumes it (run the same command again).
+        work={"user": "terminal", "surface": "terminal", "zone": habits.zone, "locale": habits.locale},
         state="running",
         held_until=until,
+        created_at=now,
     )
     await store.call(journal.create, record)
     shown = _Shown(seen.total)
@@ -106,11 +116,18 @@ async def import_file(
     )
     try:
         progress = await run.run()
-    except KeyboardInterrupt:  # pragma: no cover - interactive
-        run.cancel()
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        # Ctrl-C: what was sent stays sent; run the same command again to send the rest (they are skipped
+        # otherwise only if sent).
+        await asyncio.shield(store.call(journal.end, record.id, "cancelled"))
+        shown.close()
+        _say("Stopped: rows already sent stay sent; run the same command again and they are skipped.")
         raise
     finally:
         shown.close()
+    if progress.lost:
+        _say("✗ Stopped: another process took this import over (its lease ran out).")
+        return EXIT_FAILED
     counts = progress.counts
     done = counts.get("done", 0) + counts.get("not_found", 0)
     failed = progress.failed
@@ -129,6 +146,11 @@ async def import_file(
             if status in ("failed", "invalid"):
                 _say(f"  line {line}: {reason}")
     return EXIT_OK if not failed else EXIT_FAILED
+
+
+def _writable(path: str) -> bool:
+    folder = Path(path).resolve().parent
+    return folder.is_dir() and os.access(folder, os.W_OK) and (not Path(path).exists() or os.access(path, os.W_OK))
 
 
 def _describe(seen: Any, path: str, runner: Runner) -> None:

@@ -88,6 +88,7 @@ class SlackBot:
         # Work queued or interrupted before this start is picked up now; so are imports.
         self.surface.outbox.start()
         await self.surface.imports.resume()
+        self.surface.imports.keep_resuming()
         self.watching = asyncio.get_running_loop().create_task(self.surface.watch_store(), name="watch the store")
         self.admin.keep_fresh()
         if self.runner.sandbox is not None:
@@ -126,6 +127,7 @@ class SlackBot:
         if self.watching is not None:
             self.watching.cancel()
         self.admin.stop()
+        self.surface.imports.stop()
         grace = self.grace if grace is None else grace
         # The outbox takes nothing new from here on; what is running, there and in jobs, gets the same grace.
         await asyncio.gather(self.surface.outbox.stop(grace), self.surface.queue.stop(grace), self.jobs.drain(grace))

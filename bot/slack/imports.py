@@ -7,13 +7,14 @@ and the results CSV in its thread. The work itself is `bot.bulk.importer`'s; thi
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
 import uuid
 from collections.abc import Mapping
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -36,10 +37,13 @@ from slack_sdk.models.views import View
 from bot.bulk.importer import LEASE, ImportRun, Preview, Progress, importable, parse_overrides, preview, results_csv
 from bot.bulk.journal import ImportJournal, ImportRecord
 from bot.bulk.mapping import MappingError, map_columns
-from bot.bulk.table import MAX_BYTES, Table, TableError, table_from_bytes
+from bot.bulk.table import MAX_BYTES, Table, TableError, table_from_bytes, table_from_text
+from bot.context import Habits
 from bot.operation import Operation
 from bot.problems import InputError, InvalidValue
+from bot.runner import ConnectionGone
 from bot.slack import messages, modals
+from bot.slack.replies import Conversation, Undelivered
 from bot.slack.work import Work
 from bot.store import AuditEvent
 
@@ -50,6 +54,7 @@ FROM_MESSAGE = "import_file_from_message"
 CANCEL, UPDATE, FROM_HOME = "import_cancel", "import_update_preview", "home_import"
 OPERATION, FILE, PASTED, MAPPING, AGAIN = "operation", "file", "table", "mapping", "again"
 SHOWN_IN_PREVIEW = 40
+RESUME_EVERY = 30.0
 TEXT_LIMIT = 2900
 
 
@@ -64,6 +69,7 @@ class Imports:
         self.surface = surface
         self.journal = ImportJournal(surface.store.store)
         self.running: dict[str, ImportRun] = {}
+        self._resuming: asyncio.Task[None] | None = None
 
     # -- opening the form -------------------------------------------------------------------------
 
@@ -75,9 +81,18 @@ class Imports:
             response_url=body.get("response_url"),
             channel_name=body.get("channel_name"),
         )
-        named = words.partition(" ")[2].strip()
+        named = " ".join(words.split()[1:])
         op = self.surface.runner.registry.named(named) if named else None
-        self._open(str(body.get("trigger_id")), str(body.get("user_id")), origin, operation=op)
+        user = str(body.get("user_id"))
+        if named and (op is None or op not in importable(self.surface.runner.registry)):
+            names = ", ".join(f"`{item.name}`" for item in importable(self.surface.runner.registry))
+            text = f"❌ `{named}` is not an operation a file can import. Say one of {names}, or just `import`."
+            conversation = self.surface.conversation(user, origin)
+            self.surface.jobs.spawn(
+                self.surface.guarded(conversation, conversation.tell(messages.notice(text))), name="import refused"
+            )
+            return
+        self._open(str(body.get("trigger_id")), user, origin, operation=op)
 
     async def on_home(self, ack: Any, body: Mapping[str, Any]) -> None:
         await ack()
@@ -100,7 +115,9 @@ class Imports:
         if not files:
             text = "❌ This message carries no file. Share the CSV in a message, or use `/segmetrics import`."
             conversation = self.surface.conversation(user, origin)
-            self.surface.jobs.spawn(self.surface.guarded(conversation, conversation.tell(messages.notice(text))))
+            self.surface.jobs.spawn(
+                self.surface.guarded(conversation, conversation.tell(messages.notice(text))), name="import refused"
+            )
             return
         chosen = files[0]
         self._open(
@@ -159,11 +176,11 @@ class Imports:
         )
         names = runner.connections.names
         if len(names) > 1:
-            chosen = connection or (
-                runner.route(operation, channel_id=origin.channel_id, channel_name=origin.channel_name)
-                if operation
-                else "default"
-            )
+            # Without an operation there is no routing to preset: the user chooses (never `default` by omission).
+            chosen = connection
+            if chosen is None and operation is not None:
+                with contextlib.suppress(InvalidValue):  # a private channel Slack does not name: the user says
+                    chosen = runner.route(operation, channel_id=origin.channel_id, channel_name=origin.channel_name)
             blocks.append(modals.via_block(names, chosen).to_dict())
         if file is not None:
             note = f"📎 *{messages.escape(file[1])}* is chosen. Choose another file below to replace it."
@@ -303,11 +320,11 @@ class Imports:
         try:
             name, data = source or await self._source(file, pasted)
             source = name, data
-            table = table_from_bytes(data, name=name)
+            table = table_of(name, data)
             mapping = map_columns(table.header, op, overrides)
-            ctx = self.surface.runner.context(
-                await self.surface.users.habits(work.user), connection=work.connection, fingerprint=work.fingerprint
-            )
+            # Read once, kept with the import: its rows are sent as previewed (this moment, this zone and locale).
+            now, habits = datetime.now(UTC), await self.surface.users.habits(work.user)
+            ctx = self.surface.runner.context(habits, now=now, connection=work.connection, fingerprint=work.fingerprint)
             seen = await preview(
                 self.surface.runner,
                 table,
@@ -335,16 +352,17 @@ class Imports:
             mapping={"overrides": overrides},
             total=seen.total,
             again=again,
-            work=work.as_dict(),
+            work={**work.as_dict(), "zone": habits.zone, "locale": habits.locale},
             state="ready",
-            held_until=datetime.now(UTC),
+            held_until=now,
+            created_at=now,
         )
         await self.surface.store.call(self.journal.create, record)
         await self._update(view_id, self.preview_view(record, seen, typed))
 
     async def _source(self, file: tuple[str, str] | None, pasted: str | None) -> tuple[str, bytes]:
         if file is None:
-            return "the pasted table", (pasted or "").encode("utf-8")
+            return PASTED_NAME, (pasted or "").encode("utf-8")
         return file[1], await self._download(file[0])
 
     async def _download(self, file_id: str) -> bytes:
@@ -540,15 +558,17 @@ class Imports:
         op = surface.runner.registry.named(record.operation)
         work = Work.from_dict(dict(record.work))
         conversation = surface.conversation(work.user, work.origin)
-        table = table_from_bytes(record.source, name=record.name)
+        table = table_of(record.name, record.source)
         try:
             mapping = map_columns(table.header, op, dict(record.mapping.get("overrides") or {}))
+            # As the preview read it: the importer's zone and locale then, and its moment ("yesterday").
             ctx = surface.runner.context(
-                await surface.users.habits(work.user),
-                connection=record.connection,
-                fingerprint=record.fingerprint,
-                now=record.created_at,
+                habits_of(record), connection=record.connection, fingerprint=record.fingerprint, now=record.created_at
             )
+        except ConnectionGone:
+            log.warning("import %s waits for its connection %s (not known to this bot)", record.id, record.connection)
+            await surface.store.call(self.journal.lease, record.id, record.held_until, datetime.now(UTC))
+            return
         except (MappingError, InputError) as error:
             await surface.store.call(self.journal.end, record.id, "cancelled")
             problem = error.errors[0].inline if isinstance(error, InputError) else str(error)
@@ -572,26 +592,42 @@ class Imports:
         self.running[record.id] = run
         try:
             progress = await run.run()
+        except Exception:
+            # A bug, not SegMetrics: the import ends here (not resumed into the same failure), and says so.
+            reference = uuid.uuid4().hex[:8]
+            log.exception("import %s failed unexpectedly (reference %s)", record.id, reference)
+            await surface.store.call(self.journal.end, record.id, "cancelled")
+            run.stopped = f"the bot failed unexpectedly (reference {reference})"
+            progress = replace(run.progress, finished=True, cancelled=True, paused=None)
+            await self._show(where, record, op, progress, stopped=run.stopped)
         finally:
             self.running.pop(record.id, None)
         if progress.lost:
             return
-        await self._results(where, record, table, progress)
+        await self._results(where, record, table, progress, work, stopped=run.stopped)
 
     async def _progress_message(self, record: ImportRecord, work: Work, conversation: Any) -> tuple[str, str] | None:
         """The message showing the progress: the one posted before a restart, else a new one."""
         if record.work.get("progress_ts") and record.work.get("progress_channel"):
             return str(record.work["progress_channel"]), str(record.work["progress_ts"])
         op = self.surface.runner.registry.named(record.operation)
-        posted = await self.surface.deliver(
-            conversation, self._message(record, op, Progress(total=record.total)), what="import"
-        )
+        message = self._message(record, op, Progress(total=record.total))
+        try:
+            posted = await conversation.post(message)
+        except Undelivered as error:
+            log.warning("could not post the import's progress (%s)", error)
+            posted = None
+        if posted is None:  # answered through a response_url (the bot is not in the channel): a DM it can edit
+            with contextlib.suppress(Undelivered):
+                posted = await Conversation(self.surface.client, work.user).post(message)
         if posted is not None:
             work = {**record.work, "progress_channel": posted[0], "progress_ts": posted[1]}
             await self.surface.store.call(self.journal.update_work, record.id, work)
         return posted
 
-    def _message(self, record: ImportRecord, op: Operation, progress: Progress) -> messages.Message:
+    def _message(
+        self, record: ImportRecord, op: Operation, progress: Progress, stopped: str | None = None
+    ) -> messages.Message:
         user = record.work.get("user")
         what = f"{op.title.lower()} from *{messages.escape(record.name)}*"
         via = f" via `{record.connection}`" if len(self.surface.runner.links) > 1 else ""
@@ -605,7 +641,12 @@ class Imports:
         if skipped:
             parts.append(f"{skipped:,} skipped (sent before)")
         if progress.finished:
-            if progress.cancelled:
+            if stopped:
+                head = (
+                    f"⏹️ <@{user}>'s import of {what}{via} stopped ({messages.escape(stopped)}): "
+                    f"{done:,} of {progress.total:,} done"
+                )
+            elif progress.cancelled:
                 head = f"⏹️ <@{user}>'s import of {what}{via} was cancelled: {done:,} of {progress.total:,} done"
             else:
                 head = f"✅ <@{user}> imported {what}{via}: {done:,} of {progress.total:,} done"
@@ -637,22 +678,45 @@ class Imports:
         )
 
     async def _show(
-        self, where: tuple[str, str] | None, record: ImportRecord, op: Operation, progress: Progress
+        self,
+        where: tuple[str, str] | None,
+        record: ImportRecord,
+        op: Operation,
+        progress: Progress,
+        *,
+        stopped: str | None = None,
     ) -> None:
         if where is None:
             return
-        message = self._message(record, op, progress)
-        try:
-            await self.surface.client.chat_update(
-                channel=where[0], ts=where[1], text=message.text, blocks=message.blocks
-            )
-        except SlackApiError as error:
-            log.info("could not update the import's progress (%s)", error.response.get("error"))
+        message = self._message(record, op, progress, stopped)
+        # The last edit matters most (it removes Cancel and says how it ended): tried again after a pause.
+        for attempt in range(3 if progress.finished else 1):
+            try:
+                await self.surface.client.chat_update(
+                    channel=where[0], ts=where[1], text=message.text, blocks=message.blocks
+                )
+                return
+            except SlackApiError as error:
+                log.info("could not update the import's progress (%s)", error.response.get("error"))
+                await asyncio.sleep(2.0 * (attempt + 1) if progress.finished else 0)
 
     async def _results(
-        self, where: tuple[str, str] | None, record: ImportRecord, table: Table, progress: Progress
+        self,
+        where: tuple[str, str] | None,
+        record: ImportRecord,
+        table: Table,
+        progress: Progress,
+        work: Work,
+        *,
+        stopped: str | None = None,
     ) -> None:
-        stopped = "not sent: the import was cancelled" if progress.cancelled else "not sent"
+        if stopped:
+            await self._show(
+                where, record, self.surface.runner.registry.named(record.operation), progress, stopped=stopped
+            )
+            stopped = f"not sent: the import stopped ({stopped})"
+        else:
+            stopped = "not sent: the import was cancelled" if progress.cancelled else "not sent"
         data = await self.surface.store.call(results_csv, table, self.journal, record.id, stopped=stopped)
         stem = record.name.rsplit(".", 1)[0] if "." in record.name else record.name
         filename = f"{stem or 'import'}-results.csv".replace(" ", "-")
@@ -670,8 +734,10 @@ class Imports:
         if where is None:
             return
         try:
+            # In the thread the progress message is in (a message shortcut's), else under that message.
+            thread = work.thread_ts if where[0] == work.channel_id and work.thread_ts else where[1]
             await self.surface.client.files_upload_v2(
-                channel=where[0], thread_ts=where[1], content=data, filename=filename, title=f"Results of {record.name}"
+                channel=where[0], thread_ts=thread, content=data, filename=filename, title=f"Results of {record.name}"
             )
         except SlackApiError as error:
             log.warning("could not upload the import's results (%s)", error.response.get("error"))
@@ -703,8 +769,15 @@ class Imports:
             await self.surface.store.call(self.journal.end, import_id, "cancelled")
 
     async def resume(self) -> None:
-        """At start: imports a stopped or crashed bot was running, taken over and finished."""
-        for record in await self.surface.store.call(self.journal.abandoned):
+        """Imports a stopped or crashed bot was running (on this database): taken over and finished. The
+        terminal's own imports are the terminal's (run it again to resume one)."""
+        for import_id in await self.surface.store.call(self.journal.abandoned):
+            record = await self.surface.store.call(self.journal.get, import_id)
+            if record is None or record.work.get("surface") == "terminal" or import_id in self.running:
+                continue
+            op = self.surface.runner.registry.named(record.operation)
+            if op is None or self.surface.cannot_keep(op):
+                continue
             until = datetime.now(UTC) + LEASE
             if not await self.surface.store.call(self.journal.lease, record.id, record.held_until, until):
                 continue
@@ -714,6 +787,43 @@ class Imports:
             self.surface.jobs.spawn(
                 self.surface.guarded(self.surface.conversation(work.user, work.origin), job), name="import"
             )
+
+    def keep_resuming(self, every: float = RESUME_EVERY) -> None:
+        """Now and then, take over imports another bot on this database stopped holding (it crashed), and forget
+        previews never run."""
+
+        async def loop() -> None:
+            while True:
+                await asyncio.sleep(every)
+                try:
+                    await self.resume()
+                    old = datetime.now(UTC) - timedelta(days=1)
+                    await self.surface.store.call(self.journal.prune_ready, old)
+                except Exception as error:
+                    log.warning("could not look for imports to resume (%s)", type(error).__name__)
+
+        if self._resuming is None:
+            self._resuming = asyncio.get_running_loop().create_task(loop(), name="resume imports")
+
+    def stop(self) -> None:
+        if self._resuming is not None:
+            self._resuming.cancel()
+            self._resuming = None
+
+
+PASTED_NAME = "the pasted table"
+
+
+def table_of(name: str, source: bytes) -> Table:
+    """The table an import's source holds (a pasted one loses its ``` fences, as when it was previewed)."""
+    if name == PASTED_NAME:
+        return table_from_text(source.decode("utf-8", "replace"), name=name)
+    return table_from_bytes(source, name=name)
+
+
+def habits_of(record: ImportRecord) -> Habits:
+    """The importer's zone and locale when the import was previewed: its rows are read with them, always."""
+    return Habits(zone=record.work.get("zone"), locale=record.work.get("locale"))
 
 
 class _Unreadable(Exception):

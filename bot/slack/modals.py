@@ -205,7 +205,7 @@ def where_block() -> InputBlock:
     )
 
 
-def via_block(connections: Sequence[str], chosen: str) -> InputBlock:
+def via_block(connections: Sequence[str], chosen: str | None) -> InputBlock:
     """Which SegMetrics connection the form's work goes through."""
     options = [Option(value=name, text=name) for name in connections]
     return InputBlock(

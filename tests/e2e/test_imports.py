@@ -235,6 +235,10 @@ async def test_a_cancel_stops_between_rows(bots: BotFactory, sandbox: Sandbox) -
         if element["action_id"] == "import_cancel"
     )
     await slack.click("import_cancel", button["value"], user="U2")  # not theirs to cancel
+    refused = await slack.posted(
+        lambda call: "Only whoever started the import" in call.args.get("text", ""), method="response_url"
+    )
+    assert refused.args["response_type"] == "ephemeral"
     await slack.click("import_cancel", button["value"])
     done = await finished(slack, timeout=20)
     assert done["text"].startswith("⏹️") and "was cancelled" in done["text"]
@@ -252,3 +256,57 @@ async def test_a_big_file_is_read_whole(slack: Slack, sandbox: Sandbox) -> None:
     form = await open_form(slack)
     preview = await previewed(slack, form, {"file": [{"id": file_id, "name": "big.csv"}]})
     assert "*big.csv*: 8,000 rows" in text_of(preview) and "8,000 rows can be sent" in text_of(preview)
+
+
+async def test_the_terminals_imports_are_not_resumed_by_the_slack_bot(bots: BotFactory, sandbox: Sandbox) -> None:
+    # A terminal import stopped mid-way (its lease handed back) is the terminal's to run again: a Slack bot on
+    # the same database, which does not know the terminal user's zone, leaves it alone.
+    from datetime import UTC, datetime
+
+    from bot.bulk.journal import ImportJournal, ImportRecord
+    from bot.store import Store
+
+    database = temporary_database()
+    store = Store(database)
+    ImportJournal(store).create(
+        ImportRecord(
+            id="terminal-import-1",
+            operation="contact add",
+            connection="default",
+            fingerprint=None,
+            name="list.csv",
+            source=many(5),
+            mapping={"overrides": {}},
+            total=5,
+            again=False,
+            work={"user": "terminal", "surface": "terminal", "zone": "Asia/Tokyo"},
+            state="running",
+            held_until=datetime(2026, 1, 1, tzinfo=UTC),
+        )
+    )
+    store.close()
+    slack = await bots.start(segmetrics_bot_database_url=database)
+    await slack.bot.surface.imports.resume()
+    await settled(slack)
+    assert sandbox.requests == []
+    assert ImportJournal(slack.bot.store.store).state("terminal-import-1") == "running"
+
+
+async def test_a_form_opened_without_an_operation_presets_no_connection(
+    bots: BotFactory, sandbox: Sandbox, tmp_path: Any
+) -> None:
+    from tests.e2e.conftest import ACCOUNT, API_KEY
+
+    path = tmp_path / "connections.toml"
+    path.write_text(
+        f'[connections.ads]\napi_key = "{API_KEY}"\naccount_id = "{ACCOUNT}"\n'
+        'integration_id = "91"\nresources = ["ad"]\n',
+        encoding="utf-8",
+    )
+    slack = await bots.start(segmetrics_connections=str(path))
+    form = await open_form(slack, "import")
+    via = next(block for block in form["blocks"] if block.get("block_id") == "via")
+    assert "initial_option" not in via["element"]  # chosen by the user, never `default` by omission
+    form = await open_form(slack, "import ad record")
+    via = next(block for block in form["blocks"] if block.get("block_id") == "via")
+    assert via["element"]["initial_option"]["value"] == "ads"  # as `ad record` typed in chat would go

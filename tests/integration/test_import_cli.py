@@ -122,3 +122,49 @@ def test_file_and_usage_problems_exit_2_and_send_nothing(
     assert result.returncode == 2, result.stderr
     assert said in result.stderr
     assert sandbox.requests == []
+
+
+def test_a_rerun_read_differently_is_not_skipped(tmp_path: Path, live: tuple[Sandbox, dict[str, str]]) -> None:
+    # The same cells read in another zone send other dates: not "already sent".
+    sandbox, env = live
+    table = tmp_path / "contacts.csv"
+    table.write_text("email,created\njane@example.com,2026-11-20 10:00\n", encoding="utf-8")
+    first = run_cli(
+        "import", str(table), "--operation", "contact add", "--tz", "America/New_York", cwd=tmp_path, env=env
+    )
+    assert first.returncode == 0, first.stderr
+    same = run_cli(
+        "import", str(table), "--operation", "contact add", "--tz", "America/New_York", cwd=tmp_path, env=env
+    )
+    assert "1 rows were sent by an earlier import: they are skipped" in same.stderr
+    elsewhere = run_cli("import", str(table), "--operation", "contact add", "--tz", "Asia/Tokyo", cwd=tmp_path, env=env)
+    assert elsewhere.returncode == 0 and "skipped" not in elsewhere.stderr
+    dates = [request.json["date_created"] for request in sandbox.requests if request.path.endswith("/contact")]
+    assert dates == ["2026-11-20 15:00:00", "2026-11-20 01:00:00"]
+
+
+def test_changes_of_one_record_in_one_file_follow_each_other(
+    tmp_path: Path, live: tuple[Sandbox, dict[str, str]]
+) -> None:
+    # Two partial refunds of one order: the second is read against the first's result, as typed one by one.
+    sandbox, env = live
+    run_cli("import", str(EXAMPLES / "contact-add.csv"), "--operation", "contact add", cwd=tmp_path, env=env)
+    run_cli("import", str(EXAMPLES / "order-add.csv"), "--operation", "order add", cwd=tmp_path, env=env)
+    refunds = tmp_path / "refunds.csv"
+    refunds.write_text("Order ID,Amount\nINV-2002,20.00\nINV-2002,10.00\n", encoding="utf-8")
+    result = run_cli("import", str(refunds), "--operation", "order refund", cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    paid = [request.json["paid"] for request in sandbox.requests if request.path.endswith("/invoice")]
+    assert paid[-2:] == [12960 - 2000, 12960 - 3000]
+
+
+def test_an_unwritable_results_file_is_refused_before_anything_is_sent(
+    tmp_path: Path, live: tuple[Sandbox, dict[str, str]]
+) -> None:
+    sandbox, env = live
+    result = run_cli(
+        "import", str(EXAMPLES / "contact-add.csv"), "--operation", "contact add", "--results",
+        str(tmp_path / "no-such-folder" / "out.csv"), cwd=tmp_path, env=env,
+    )  # fmt: skip
+    assert result.returncode == 2 and "cannot write there" in result.stderr
+    assert sandbox.requests == []

@@ -6,22 +6,24 @@ import argparse
 import asyncio
 import contextlib
 import gc
+import itertools
 import logging
+import os
 import sys
 from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot import logs
-from bot.changes import AskInForm
 from bot.connections import AdminError
 from bot.context import Habits
 from bot.help import overview, resource_help
 from bot.locales import known_locale
-from bot.problems import CommandError, InputError
-from bot.runner import Outcome, Runner
-from bot.segmetrics.errors import SegMetricsError
+from bot.problems import CommandError
+from bot.runner import Runner
 from bot.settings import Settings, SettingsError, load_settings
+from bot.store import AsyncStore
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -40,17 +42,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=3000, help="port to listen on (default 3000)")
     audit = sub.add_parser("audit", help="export the audit trail (every attempt, allowed or refused)")
     audit.add_argument("--since", help='only from then on: a date or "7 days ago" (in SEGMETRICS_TIMEZONE)')
-    audit.add_argument("--user", help="only this Slack user id, e.g. U0123ABCD")
+    audit.add_argument("--user", help="only this Slack user id, e.g. U0123ABCD (or terminal:<login>)")
+    audit.add_argument("--surface", choices=("slack", "terminal"), help="only what was asked for there")
     audit.add_argument("--format", choices=("csv", "json"), default="csv", help="csv (default) or json")
     show = sub.add_parser("manifest", help="print the Slack app manifest (Socket Mode, or HTTP mode with --url)")
     show.add_argument("--url", help="the bot's public HTTPS URL, e.g. https://bot.example.com (HTTP mode)")
     shell = sub.add_parser("shell", help="type chat commands in a terminal (live, or the sandbox without credentials)")
     shell.add_argument("--tz", help="your IANA time zone, for relative dates (default: SEGMETRICS_TIMEZONE)")
     shell.add_argument("--locale", help=LOCALE_HELP)
+    shell.add_argument("--yes", action="store_true", help="answer yes to every confirmation (deletes), for scripts")
     run_one = sub.add_parser("exec", help="run one chat command and print the confirmation")
     run_one.add_argument("text", help='e.g. "tag add jane@example.com VIP"')
     run_one.add_argument("--tz", help="your IANA time zone, for relative dates (default: SEGMETRICS_TIMEZONE)")
     run_one.add_argument("--locale", help=LOCALE_HELP)
+    run_one.add_argument("--yes", action="store_true", help="answer yes to a confirmation (a delete), for scripts")
     bulk = sub.add_parser("import", help="import a CSV or TSV file: one operation per row")
     bulk.add_argument("file", help="the CSV or TSV file; its first line names the columns")
     bulk.add_argument("--operation", required=True, help='what each row is, e.g. "contact add" or "ad record"')
@@ -109,10 +114,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     habits = Habits(zone=args.tz, locale=args.locale)
     if args.command == "exec":
-        return asyncio.run(_exec(settings, args.text, habits))
+        return asyncio.run(_exec(settings, args.text, habits, yes=args.yes))
     if args.command == "import":
         return asyncio.run(_import(settings, args, habits))
-    return asyncio.run(_shell(settings, habits))
+    return _shell(settings, habits, yes=args.yes)
 
 
 def _secrets(settings: Settings) -> list[str]:
@@ -210,7 +215,7 @@ def _audit(args: argparse.Namespace) -> int:
             return EXIT_BAD_INPUT
     store = Store(settings.segmetrics_bot_database_url)
     try:
-        rows = store.audit_rows(since=since, user=args.user)
+        rows = store.audit_rows(since=since, user=args.user, surface=args.surface)
     finally:
         store.close()
     if args.format == "json":
@@ -246,34 +251,6 @@ def _banner(settings: Settings) -> str:
     return f"Live: SegMetrics account {account}, integration {integration}." + also
 
 
-def _print_outcome(outcome: Outcome) -> None:
-    mark = "[sandbox] " if outcome.sandbox else ""
-    headline, _, facts = outcome.summary.as_text().partition("\n")
-    via = f" (via {outcome.via})" if outcome.via else ""
-    print(("✓ " if outcome.found else "• ") + mark + headline + via + (f"\n{facts}" if facts else ""))
-
-
-async def _run(runner: Runner, text: str, habits: Habits) -> int:
-    try:
-        _print_outcome(await runner.run_text(text, who=habits))
-    except CommandError as error:
-        print(f"✗ {error.message}", file=sys.stderr)
-        if error.usage:
-            print(f"  usage: {error.usage}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except InputError as error:
-        if isinstance(error, AskInForm):
-            print(f"✗ {error.without_form}", file=sys.stderr)  # the terminal has no form
-        print("✗ Nothing was sent to SegMetrics:", file=sys.stderr)
-        for problem in error.errors:
-            print(f"  - {problem.message}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except SegMetricsError as error:
-        print(f"✗ {error}", file=sys.stderr)
-        return EXIT_FAILED
-    return EXIT_OK
-
-
 class UnknownConnections(Exception):
     """The connections added in Slack cannot be read: a command could go to the wrong one."""
 
@@ -290,7 +267,7 @@ def _add_stored_connections(runner: Runner, store: Any, settings: Settings) -> N
 
 
 @contextlib.asynccontextmanager
-async def _keeping_records(runner: Runner, settings: Settings) -> AsyncIterator[None]:
+async def _keeping_records(runner: Runner, settings: Settings) -> AsyncIterator[AsyncStore | None]:
     """The terminal keeps and reads the same records of orders and subscriptions as the Slack bot (in
     SEGMETRICS_BOT_DATABASE_URL), so an update typed here changes only what it says too."""
     from sqlalchemy.exc import SQLAlchemyError
@@ -308,7 +285,7 @@ async def _keeping_records(runner: Runner, settings: Settings) -> AsyncIterator[
             ) from None
         print(f"(no records of orders and subscriptions: the database cannot be opened, {type(error).__name__})",
               file=sys.stderr)  # fmt: skip
-        yield
+        yield None
         return
     try:
         _add_stored_connections(runner, store.store, settings)
@@ -317,21 +294,34 @@ async def _keeping_records(runner: Runner, settings: Settings) -> AsyncIterator[
         raise UnknownConnections(str(error)) from None
     runner.keep_records(store)
     try:
-        yield
+        yield store
     finally:
         runner.records = None
         await store.close()
 
 
-async def _exec(settings: Settings, text: str, habits: Habits) -> int:
+async def _exec(settings: Settings, text: str, habits: Habits, *, yes: bool) -> int:
     if _sandboxed(settings):
         print(_banner(settings), file=sys.stderr)
     try:
-        async with Runner.from_settings(settings) as runner, _keeping_records(runner, settings):
-            return await _run(runner, text, habits)
+        async with _session(settings, habits, yes=yes, interactive=sys.stdin.isatty()) as session:
+            return await session.run(text)
     except UnknownConnections as error:
         print(f"✗ Nothing was sent: {error}.", file=sys.stderr)
         return EXIT_FAILED
+
+
+@contextlib.asynccontextmanager
+async def _session(settings: Settings, habits: Habits, *, yes: bool, interactive: bool) -> AsyncIterator[Any]:
+    """A terminal session (bot/terminal.py): the runner, the database (records, connections, audit), the policy."""
+    from bot.policy import Policy
+    from bot.terminal import Session
+
+    async with Runner.from_settings(settings) as runner, _keeping_records(runner, settings) as store:
+        policy = Policy.load(settings.segmetrics_bot_admins, settings.segmetrics_bot_policy, runner.registry)
+        yield Session(runner, store=store, policy=policy, habits=habits, yes=yes, ask=input if interactive else None)
+        if store is not None:
+            await store.flush()
 
 
 async def _import(settings: Settings, args: argparse.Namespace, habits: Habits) -> int:
@@ -374,40 +364,127 @@ async def _import(settings: Settings, args: argparse.Namespace, habits: Habits) 
         await store.close()
 
 
-async def _shell(settings: Settings, habits: Habits) -> int:
-    print(_banner(settings))
-    print("Type a command (`help` for examples, `help order` for every key, `quit` to leave).")
-    try:
-        return await _prompt(settings, habits)
-    except UnknownConnections as error:
-        print(f"✗ Cannot start: {error}.", file=sys.stderr)
-        return EXIT_FAILED
-
-
-async def _prompt(settings: Settings, habits: Habits) -> int:
-    async with Runner.from_settings(settings) as runner, _keeping_records(runner, settings):
-        runner.warm_up()
-        loop = asyncio.get_running_loop()
-        while True:
-            try:
-                line = await loop.run_in_executor(None, input, "segmetrics> ")
-            except (EOFError, KeyboardInterrupt):
-                print()
-                return EXIT_OK
-            text = line.strip()
-            if not text:
-                continue
-            if text in ("quit", "exit"):
-                return EXIT_OK
-            if text == "help" or text.startswith("help "):
-                topic = text.removeprefix("help").strip()
+def _shell(settings: Settings, habits: Habits, *, yes: bool) -> int:
+    """The prompt: line editing and history (readline) on a terminal; piped, one command a line, no prompt,
+    problems as `line N: …` on stderr and exit 1 if any line failed. Ctrl-C cancels the line (or the command
+    being run), Ctrl-D leaves."""
+    interactive = sys.stdin.isatty()
+    say = sys.stdout if interactive else sys.stderr
+    print(_banner(settings), file=say)
+    if interactive:
+        print("Type a command (`help` for examples, `help order` for every key, Ctrl-D to leave).")
+    failed = False
+    with asyncio.Runner() as loop:
+        try:
+            opened = _session(settings, habits, yes=yes, interactive=interactive)
+            session = loop.run(opened.__aenter__())
+        except UnknownConnections as error:
+            print(f"✗ Cannot start: {error}.", file=sys.stderr)
+            return EXIT_FAILED
+        history = _readline(session.runner) if interactive else None
+        try:
+            for number in itertools.count(1):
                 try:
-                    names = runner.connections.names
-                    print(resource_help(runner.registry, topic) if topic else overview(runner.registry, names))
-                except CommandError as error:
-                    print(f"✗ {error.message}")
-                continue
-            await _run(runner, text, habits)
+                    line = input("segmetrics> ") if interactive else sys.stdin.readline()
+                except KeyboardInterrupt:
+                    print("^C")  # the line is dropped; the prompt comes back
+                    continue
+                except EOFError:
+                    print()
+                    break
+                if not interactive and not line:
+                    break
+                text = line.strip()
+                if not text or text.startswith("#"):
+                    continue
+                if text in ("quit", "exit"):
+                    break
+                if text == "help" or text.startswith("help "):
+                    topic = text.removeprefix("help").strip()
+                    try:
+                        names = session.runner.connections.names
+                        print(
+                            resource_help(session.runner.registry, topic)
+                            if topic
+                            else overview(session.runner.registry, names)
+                        )
+                    except CommandError as error:
+                        print(f"✗ {error.message}", file=sys.stderr)
+                    continue
+                try:
+                    code = loop.run(session.run(text, line=None if interactive else number))
+                except KeyboardInterrupt:
+                    print("^C: stopped; it may or may not have reached SegMetrics (see `segmetrics-bot audit`).")
+                    code = EXIT_FAILED
+                failed = failed or code != EXIT_OK
+        finally:
+            if history is not None:
+                with contextlib.suppress(OSError):
+                    readline_module().write_history_file(history)
+            loop.run(opened.__aexit__(None, None, None))
+    return EXIT_FAILED if failed and not interactive else EXIT_OK
+
+
+def readline_module() -> Any:
+    import readline
+
+    return readline
+
+
+def _readline(runner: Runner) -> Path | None:
+    """Line editing, history kept across sessions (in the state directory) and Tab completion of resources, verbs
+    and keys; None where readline is missing."""
+    try:
+        readline = readline_module()
+    except ImportError:
+        return None
+    history = state_dir() / "history"
+    with contextlib.suppress(OSError):
+        history.parent.mkdir(parents=True, exist_ok=True)
+        if history.exists():
+            readline.read_history_file(history)
+    readline.set_history_length(1000)
+    readline.set_completer(_completer(runner))
+    readline.set_completer_delims(" ")
+    readline.parse_and_bind("tab: complete")
+    return history
+
+
+def _completer(runner: Runner) -> Any:
+    def words_for(line: str) -> list[str]:
+        parts = line.split(" ")
+        registry = runner.registry
+        if len(parts) <= 1:
+            return sorted({resource.name for resource in registry.resources} | {"help", "quit"})
+        resource = registry.resource(parts[0])
+        if resource is None:
+            return []
+        operations = registry.for_resource(resource.name)
+        if len(parts) == 2:
+            return sorted({verb for op in operations for verb in op.verbs})
+        op = registry.find(resource.name, parts[1])
+        if op is None:
+            return []
+        return sorted({f"{spec.name}=" for spec in op.params} | {"via="})
+
+    def complete(text: str, state: int) -> str | None:
+        import readline
+
+        line = readline.get_line_buffer()[: readline.get_endidx()]
+        matches = [word for word in words_for(line) if word.startswith(text)]
+        return matches[state] if state < len(matches) else None
+
+    return complete
+
+
+def state_dir() -> Path:
+    """Where the terminal keeps its history: SEGMETRICS_BOT_STATE_DIR, else $XDG_STATE_HOME/segmetrics-bot,
+    else ~/.local/state/segmetrics-bot."""
+    chosen = os.environ.get("SEGMETRICS_BOT_STATE_DIR")
+    if chosen:
+        return Path(chosen)
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "segmetrics-bot"
 
 
 if __name__ == "__main__":

@@ -91,6 +91,8 @@ audit = Table(
     Column("key", String(255)),
     # The connection the work went through (`default`, `payments`, …); absent in rows from before connections.
     Column("connection", String(32)),
+    # Where it was asked for: "terminal" for `exec`, `shell` and `import` (empty: Slack).
+    Column("surface", String(16)),
 )
 
 outbox = Table(
@@ -196,7 +198,7 @@ import_rows = Table(
 # Nullable columns later versions added to tables that existing databases already have: each is added when
 # the database is opened (`ALTER TABLE … ADD COLUMN`), before `check()` looks for every column. A new
 # one is one more line here (a table new in a version needs none: it is created whole).
-LATE_COLUMNS: tuple[tuple[Table, str], ...] = ((audit, "connection"),)
+LATE_COLUMNS: tuple[tuple[Table, str], ...] = ((audit, "connection"), (audit, "surface"))
 
 
 def _now() -> datetime:
@@ -220,6 +222,7 @@ class AuditEvent:
     snapshot: Any = None
     key: str | None = None
     connection: str | None = None
+    surface: str | None = None
     at: datetime = field(default_factory=_now)
 
 
@@ -386,8 +389,12 @@ class Store:
             connection.execute(_INSERT_AUDIT, [_audit_values(entry) for entry in entries])
         return [None] * len(entries)
 
-    def audit_rows(self, *, since: datetime | None = None, user: str | None = None) -> list[dict[str, Any]]:
+    def audit_rows(
+        self, *, since: datetime | None = None, user: str | None = None, surface: str | None = None
+    ) -> list[dict[str, Any]]:
         query = select(audit).order_by(audit.c.id)
+        if surface is not None:
+            query = query.where(audit.c.surface.is_(None) if surface == "slack" else audit.c.surface == surface)
         if since is not None:
             query = query.where(audit.c.at >= since)
         if user is not None:

@@ -401,6 +401,7 @@ class ImportRun:
                 team_id=work.get("team"),
                 channel_id=work.get("channel_id"),
                 connection=self.ctx.connection,
+                surface=work.get("surface"),
                 request=sent,
                 key=key,
                 **details,

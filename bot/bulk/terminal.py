@@ -24,6 +24,7 @@ from bot.context import Habits
 from bot.problems import InputError, InvalidValue
 from bot.runner import Runner
 from bot.store import AsyncStore
+from bot.terminal import terminal_user
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 PLAIN_EVERY = 5.0
@@ -93,7 +94,7 @@ async def import_file(
         total=seen.total,
         again=again,
         # The terminal's own: a Slack bot on this database never resumes it (run the same command again).
-        work={"user": "terminal", "surface": "terminal", "zone": habits.zone, "locale": habits.locale},
+        work={"user": terminal_user(), "surface": "terminal", "zone": habits.zone, "locale": habits.locale},
         state="running",
         held_until=until,
         created_at=now,

@@ -8,7 +8,6 @@ import contextlib
 import gc
 import itertools
 import logging
-import os
 import sys
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
@@ -76,6 +75,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args, rest = parser.parse_known_args(argv)
 
     if args.command == "sandbox":
+        if "--reset" in rest:
+            # The shared sandbox of the terminal and of the bot without credentials: emptied.
+            try:
+                settings = load_settings()
+            except SettingsError as error:
+                print(error, file=sys.stderr)
+                return EXIT_FAILED
+            settings.sandbox_file.unlink(missing_ok=True)
+            print(f"The sandbox is empty again ({settings.sandbox_file}).")
+            return EXIT_OK
         from bot.sandbox.server import main as sandbox_main
 
         return sandbox_main(rest)
@@ -381,7 +390,7 @@ def _shell(settings: Settings, habits: Habits, *, yes: bool) -> int:
         except UnknownConnections as error:
             print(f"✗ Cannot start: {error}.", file=sys.stderr)
             return EXIT_FAILED
-        history = _readline(session.runner) if interactive else None
+        history = _readline(session.runner, settings.state_dir) if interactive else None
         try:
             for number in itertools.count(1):
                 try:
@@ -431,14 +440,14 @@ def readline_module() -> Any:
     return readline
 
 
-def _readline(runner: Runner) -> Path | None:
+def _readline(runner: Runner, state: Path) -> Path | None:
     """Line editing, history kept across sessions (in the state directory) and Tab completion of resources, verbs
     and keys; None where readline is missing."""
     try:
         readline = readline_module()
     except ImportError:
         return None
-    history = state_dir() / "history"
+    history = state / "history"
     with contextlib.suppress(OSError):
         history.parent.mkdir(parents=True, exist_ok=True)
         if history.exists():
@@ -475,16 +484,6 @@ def _completer(runner: Runner) -> Any:
         return matches[state] if state < len(matches) else None
 
     return complete
-
-
-def state_dir() -> Path:
-    """Where the terminal keeps its history: SEGMETRICS_BOT_STATE_DIR, else $XDG_STATE_HOME/segmetrics-bot,
-    else ~/.local/state/segmetrics-bot."""
-    chosen = os.environ.get("SEGMETRICS_BOT_STATE_DIR")
-    if chosen:
-        return Path(chosen)
-    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base) / "segmetrics-bot"
 
 
 if __name__ == "__main__":

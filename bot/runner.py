@@ -408,6 +408,8 @@ def link_for(connection: Connection, settings: Settings, *, transport: httpx.Asy
             api_key=connection.api_key.get_secret_value(),
             account_id=connection.account_id,
             integration_id=connection.integration_id,
+            # One sandbox for the machine: the terminal and the bot without credentials see the same contacts.
+            state_file=settings.sandbox_file,
         )
         import_url, reporting_url = f"{SANDBOX_URL}/api/v1", f"{SANDBOX_URL}/reporting"
         transport = transport or sandbox_transport(sandbox)

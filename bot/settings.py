@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -118,6 +119,12 @@ class Settings(BaseSettings):
         description="Fernet key(s), comma-separated, encrypting the API keys of connections added in Slack "
         "(the first encrypts, all decrypt).",
     )
+    segmetrics_bot_state_dir: str | None = Field(
+        None,
+        description="Where the terminal keeps its history and the shared sandbox its state; default "
+        "$XDG_STATE_HOME/segmetrics-bot (~/.local/state/segmetrics-bot).",
+    )
+    xdg_state_home: str | None = Field(None, description="The XDG state directory (the state directory's default).")
     segmetrics_bot_database_url: str = Field(
         "sqlite:///segmetrics-bot.db", description="SQLAlchemy URL of the audit trail and outbox."
     )
@@ -314,6 +321,19 @@ class Settings(BaseSettings):
     def sandbox(self) -> bool:
         """True when no SegMetrics credentials are configured: the bot talks to its built-in sandbox."""
         return self.segmetrics_api_key is None
+
+    @property
+    def state_dir(self) -> Path:
+        """SEGMETRICS_BOT_STATE_DIR, else $XDG_STATE_HOME/segmetrics-bot, else ~/.local/state/segmetrics-bot."""
+        if self.segmetrics_bot_state_dir:
+            return Path(self.segmetrics_bot_state_dir).expanduser()
+        base = Path(self.xdg_state_home).expanduser() if self.xdg_state_home else Path.home() / ".local" / "state"
+        return base / "segmetrics-bot"
+
+    @property
+    def sandbox_file(self) -> Path:
+        """The shared sandbox's state (`shell`, `exec`, `serve` and `run` without credentials)."""
+        return self.state_dir / "sandbox.json"
 
     @property
     def api_zone(self) -> ZoneInfo:

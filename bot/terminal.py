@@ -59,6 +59,10 @@ class Session:
         self.ask = ask
         self.out, self.err = out, err
         self.user = terminal_user()
+        # What `undo` and `restore` would do: the last change made here, the last contact deleted here.
+        self._undo: tuple[Operation, dict[str, Any], str] | None = None
+        self._restore: tuple[dict[str, Any], str] | None = None
+        self._snapshot: dict[str, Any] | None = None
         # The terminal counts as an admin once admins exist at all (see the module).
         self.policy = Policy(
             admins=[*policy.admins, self.user] if policy.admins else [],
@@ -73,6 +77,8 @@ class Session:
         print(f"{prefix}{text}", file=self.err, flush=True)
 
     async def run(self, text: str, *, line: int | None = None) -> int:
+        if text.strip().lower() in ("undo", "restore"):
+            return await self._follow_up(text.strip().lower(), line)
         runner = self.runner
         try:
             parsed = runner.parse(text)
@@ -86,6 +92,31 @@ class Session:
         except InvalidValue as error:
             self._say(f"✗ `via={parsed.via}`: {error.message}", line)
             return EXIT_BAD_INPUT
+        return await self._go(op, dict(parsed.raw), connection, line)
+
+    async def _follow_up(self, word: str, line: int | None) -> int:
+        """`undo` the last change made here, or `restore` the last contact deleted here (as Slack's buttons)."""
+        if word == "undo":
+            if self._undo is None:
+                self._say("✗ Nothing to undo: `undo` undoes the last change made in this shell.", line)
+                return EXIT_FAILED
+            op, raw, connection = self._undo
+            self._undo = None
+            return await self._go(op, raw, connection, line, offer=False)  # an undo is not undone in turn
+        if self._restore is None:
+            self._say("✗ Nothing to restore: `restore` brings back the last contact deleted in this shell.", line)
+            return EXIT_FAILED
+        from bot.slack.safety import restore_raw
+
+        snapshot, connection = self._restore
+        self._restore = None
+        raw = restore_raw(snapshot, self.runner.link(connection).api_zone)
+        return await self._go(self.runner.registry["contact add"], raw, connection, line, offer=False)
+
+    async def _go(
+        self, op: Operation, raw: dict[str, Any], connection: str, line: int | None, *, offer: bool = True
+    ) -> int:
+        runner = self.runner
         decision = self.policy.decide(op, self.user, connection=connection)
         if not decision.allowed:
             self._audit(op, "refused", connection, detail=decision.rule)
@@ -93,7 +124,7 @@ class Session:
             return EXIT_FAILED
         try:
             ctx = runner.context(self.habits, connection=connection)
-            data = await runner.read(op, parsed.raw, ctx)
+            data = await runner.read(op, raw, ctx)
         except InputError as error:
             if isinstance(error, AskInForm):
                 self._say(f"✗ {error.without_form}", line)  # the terminal has no form
@@ -107,7 +138,7 @@ class Session:
         request = op.request(data, ctx)
         sent = {"method": request.method, "path": request.path, "json": request.json}
         try:
-            outcome = await runner.execute(op, data, ctx, given=parsed.raw.keys(), request=request)
+            outcome = await runner.execute(op, data, ctx, given=raw.keys(), request=request)
         except SegMetricsError as error:
             details = (
                 {"status_code": error.status_code, "response": error.body} if isinstance(error, StatusError) else {}
@@ -130,7 +161,22 @@ class Session:
             attempts=response.attempts if response else None,
         )
         self._print(outcome)
+        if offer:
+            self._offer(op, outcome, ctx, connection)
         return EXIT_OK
+
+    def _offer(self, op: Operation, outcome: Outcome, ctx: Any, connection: str) -> None:
+        """Remember what `undo` and `restore` would do next, and say so at a prompt."""
+        inverse = self.runner.registry.inverse(op)
+        if inverse is not None and outcome.found:
+            self._undo = (inverse, op.raw_of(outcome.input, ctx), connection)
+            if self.ask is not None:
+                print("  (`undo` undoes it)", file=self.out)
+        if op.destructive and outcome.found and self._snapshot:
+            self._restore = (self._snapshot, connection)
+            if self.ask is not None:
+                print("  (`restore` brings it back)", file=self.out)
+        self._snapshot = None
 
     async def _confirmed(self, op: Operation, data: Any, ctx: Any, line: int | None) -> bool:
         """Show what goes (as Slack's prompt does) and ask; `--yes` answers for a script."""
@@ -158,11 +204,14 @@ class Session:
             return [f"(could not look it up first: {error})"]
         if not found.found:
             return [f"({found.summary.headline})"]
+        self._snapshot = (found.response.body or {}).get("data") if found.response else None
         return [found.summary.as_text()]
 
     def _print(self, outcome: Outcome) -> None:
         mark = "[sandbox] " if outcome.sandbox else ""
         headline, _, facts = outcome.summary.as_text().partition("\n")
+        if self.out.isatty():  # bold on a terminal; plain when piped
+            headline = f"\033[1m{headline}\033[0m"
         via = f" (via {outcome.via})" if outcome.via else ""
         print(
             ("✓ " if outcome.found else "• ") + mark + headline + via + (f"\n{facts}" if facts else ""), file=self.out

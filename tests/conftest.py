@@ -42,3 +42,10 @@ def make_context(
 @pytest.fixture
 def ctx() -> Context:
     return make_context()
+
+
+@pytest.fixture(autouse=True)
+def _own_state_directory(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test has its own state directory (the shared sandbox's file, the terminal's history): through
+    XDG_STATE_HOME, which the bots and terminals a test starts inherit too."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))

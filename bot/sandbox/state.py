@@ -7,15 +7,19 @@ core serves the in-process httpx transport and the real HTTP server alike.
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import fcntl
 import hmac
 import json
+import os
 import re
 import threading
 import time
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
@@ -300,6 +304,7 @@ class Sandbox:
         latency: float = 0.0,
         more_integrations: Collection[str] = (),
         more_keys: Collection[str] = (),
+        state_file: str | os.PathLike[str] | None = None,
     ) -> None:
         self.api_key = api_key
         self.account_id = account_id
@@ -313,9 +318,82 @@ class Sandbox:
         self._requests: list[RecordedRequest] = []
         self._faults: list[_FaultSlot] = []
         self._clear_state()
+        # Kept in a file (`shell`, `exec`, `serve` and `run` without credentials share one sandbox): read before
+        # each request when another process changed it, written after each change, under a file lock.
+        self.state_file = Path(state_file) if state_file is not None else None
+        self._loaded: tuple[int, int] | None = None
 
     def __repr__(self) -> str:
         return f"Sandbox(account_id={self.account_id!r}, integration_id={self.integration_id!r}, api_key=***)"
+
+    @contextlib.contextmanager
+    def _shared(self, *, writes: bool) -> Iterator[None]:
+        """Around one request: the state as the file has it, and (`writes`) the file as the request left it."""
+        if self.state_file is None:
+            yield
+            return
+        self.state_file.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.state_file.with_suffix(".lock"), "a+") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                self._load()
+                yield
+                if writes:
+                    self._save()
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _load(self) -> None:
+        assert self.state_file is not None
+        try:
+            status = self.state_file.stat()
+        except FileNotFoundError:
+            if self._loaded is not None:  # reset meanwhile (`segmetrics-bot sandbox --reset`)
+                self._clear_state()
+                self._loaded = None
+            return
+        seen = (status.st_mtime_ns, status.st_size)
+        if seen == self._loaded:
+            return
+        self._restore(json.loads(self.state_file.read_text(encoding="utf-8")))
+        self._loaded = seen
+
+    def _save(self) -> None:
+        assert self.state_file is not None
+        partial = self.state_file.with_suffix(".tmp")
+        partial.write_text(json.dumps(self._snapshot(), ensure_ascii=False), encoding="utf-8")
+        os.replace(partial, self.state_file)
+        status = self.state_file.stat()
+        self._loaded = (status.st_mtime_ns, status.st_size)
+
+    def _snapshot(self) -> dict[str, Any]:
+        return {
+            "contacts": self._contacts,
+            "touched": self._touched,
+            "sequence": self._sequence,
+            "generated": self._generated,
+            "tags_by_name": self._tags_by_name,
+            "tag_names": {str(tag_id): name for tag_id, name in self._tag_names.items()},
+            "invoices": self._invoices,
+            "subscriptions": self._subscriptions,
+            "products": self._products,
+            "ads": self._ads,
+            "adsets": self._adsets,
+            "adcampaigns": self._adcampaigns,
+            "performance": [[list(key), value] for key, value in self._performance.items()],
+        }
+
+    def _restore(self, data: Mapping[str, Any]) -> None:
+        self._clear_state()
+        self._contacts = dict(data.get("contacts") or {})
+        self._touched = {key: int(value) for key, value in (data.get("touched") or {}).items()}
+        self._sequence = int(data.get("sequence") or 0)
+        self._generated = int(data.get("generated") or 0)
+        self._tags_by_name = dict(data.get("tags_by_name") or {})
+        self._tag_names = {int(tag_id): name for tag_id, name in (data.get("tag_names") or {}).items()}
+        for name in ("invoices", "subscriptions", "products", "ads", "adsets", "adcampaigns"):
+            setattr(self, f"_{name}", dict(data.get(name) or {}))
+        self._performance = {(key[0], key[1]): value for key, value in data.get("performance") or []}
 
     def _clear_state(self) -> None:
         self._contacts: dict[str, dict[str, Any]] = {}
@@ -344,6 +422,9 @@ class Sandbox:
             self._clear_state()
             self._requests.clear()
             self._faults.clear()
+            if self.state_file is not None:
+                self.state_file.unlink(missing_ok=True)
+                self._loaded = None
 
     def reset_requests(self) -> None:
         """Forget the recorded requests, keep the data (after seeding it)."""
@@ -439,7 +520,7 @@ class Sandbox:
             return self._control(method, segments[1:], body)
         lowered = {name.lower(): value for name, value in headers.items()}
         parsed = _parse_json(body)
-        with self._cond:
+        with self._cond, self._shared(writes=method != "GET"):
             slot = self._take_fault(method, unquote(path))
             fault = slot.fault if slot is not None else None
             delay = self.latency + (fault.delay if fault is not None else 0.0)

@@ -153,7 +153,7 @@ def test_the_shell_in_a_terminal(tmp_path: Path, live: tuple[Sandbox, dict[str, 
     shell = Terminal(tmp_path, env)
     shell.expect("segmetrics> ")
     shell.type("contact add jane@example.com\r")
-    shell.expect("✓ saved contact jane@example.com")
+    shell.expect("saved contact jane@example.com")  # bold on a terminal
     shell.expect("segmetrics> ")
     shell.type("\x1b[A")  # up arrow: the last line again, to edit
     shell.expect("contact add jane@example.com")
@@ -170,3 +170,51 @@ def test_the_shell_in_a_terminal(tmp_path: Path, live: tuple[Sandbox, dict[str, 
     assert writes(sandbox) == [("POST", f"/api/v1/{ACCOUNT}/{INTEGRATION}/contact")]
     history = (tmp_path / "state" / "history").read_text()
     assert "contact add jane@example.com" in history and "contact delete jane@example.com" in history
+
+
+def test_one_sandbox_for_the_machine(tmp_path: Path) -> None:
+    # Without credentials `exec` after `exec` (and the shell, and the bot) share one sandbox, kept in a file.
+    first = run_cli("exec", "contact add jane@example.com", cwd=tmp_path)
+    assert first.returncode == 0 and first.stdout.startswith("✓ [sandbox] saved contact jane@example.com")
+    second = run_cli("exec", "tag add jane@example.com VIP", cwd=tmp_path)
+    assert second.returncode == 0, second.stderr
+    assert second.stdout.startswith("✓ [sandbox] tagged jane@example.com with VIP")
+    reset = run_cli("sandbox", "--reset", cwd=tmp_path)
+    assert reset.returncode == 0 and "The sandbox is empty again" in reset.stdout
+    again = run_cli("exec", "tag add jane@example.com VIP", cwd=tmp_path)
+    assert again.returncode == 1 and "not found" in again.stderr
+
+
+def test_undo_and_restore_follow_a_change(tmp_path: Path, live: tuple[Sandbox, dict[str, str]]) -> None:
+    sandbox, env = live
+    script = (
+        "contact add jane@example.com first=Jane tags=VIP\n"
+        "tag add jane@example.com Webinar\n"
+        "undo\n"
+        "undo\n"
+        "contact delete jane@example.com\n"
+        "restore\n"
+    )
+    clean = {key: value for key, value in os.environ.items() if not key.startswith("SEGMETRICS_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "shell", "--yes"],
+        input=script,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**clean, **env},
+        timeout=60,
+    )
+    assert "line 4: ✗ Nothing to undo" in done.stderr  # one undo per change
+    assert done.returncode == 1
+    paths = [
+        (request.method, request.path.rsplit("/", 1)[-1]) for request in sandbox.requests if request.method != "GET"
+    ]
+    assert paths == [
+        ("POST", "contact"),
+        ("POST", "add"),
+        ("POST", "remove"),  # the undo of the tag
+        ("DELETE", "jane@example.com"),
+        ("POST", "contact"),  # restored
+    ]
+    assert sandbox.tag_names("jane@example.com") == ["VIP"]

@@ -165,6 +165,9 @@ def test_the_shell_in_a_terminal(tmp_path: Path, live: tuple[Sandbox, dict[str, 
     shell.type("n\r")
     shell.expect("Nothing was sent.")
     shell.expect("segmetrics> ")
+    shell.type("subscr\t")  # Tab: the resource, completed
+    shell.expect("subscription")
+    shell.type("\x15")  # Ctrl-U: the line cleared
     shell.type("\x04")  # Ctrl-D: leave
     assert shell.exit_code() == 0
     assert writes(sandbox) == [("POST", f"/api/v1/{ACCOUNT}/{INTEGRATION}/contact")]

@@ -391,6 +391,8 @@ def _shell(settings: Settings, habits: Habits, *, yes: bool) -> int:
             print(f"✗ Cannot start: {error}.", file=sys.stderr)
             return EXIT_FAILED
         history = _readline(session.runner, settings.state_dir) if interactive else None
+        if interactive:
+            session.runner.warm_up()  # the date reader's first-use cost, before the first command rather than in it
         try:
             for number in itertools.count(1):
                 try:

@@ -430,24 +430,20 @@ def _shell(settings: Settings, habits: Habits, *, yes: bool) -> int:
                 failed = failed or code != EXIT_OK
         finally:
             if history is not None:
+                import readline
+
                 with contextlib.suppress(OSError):
-                    readline_module().write_history_file(history)
+                    readline.write_history_file(history)
             loop.run(opened.__aexit__(None, None, None))
     return EXIT_FAILED if failed and not interactive else EXIT_OK
-
-
-def readline_module() -> Any:
-    import readline
-
-    return readline
 
 
 def _readline(runner: Runner, state: Path) -> Path | None:
     """Line editing, history kept across sessions (in the state directory) and Tab completion of resources, verbs
     and keys; None where readline is missing."""
     try:
-        readline = readline_module()
-    except ImportError:
+        import readline
+    except ImportError:  # Windows: no line editing, no history
         return None
     history = state / "history"
     with contextlib.suppress(OSError):

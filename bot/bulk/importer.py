@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.bulk.journal import CHUNK, ImportJournal, ImportRecord, RowOutcome
+from bot.bulk.journal import CHUNK, SENDING, ImportJournal, ImportRecord, RowOutcome
 from bot.bulk.mapping import ColumnMap, raw_of
 from bot.bulk.table import Row, Table
 from bot.changes import AskInForm
@@ -341,7 +341,7 @@ class ImportRun:
                 return None  # not sent: the results say so
             if op.changes is not None:
                 # Kept before it is sent: a stop now leaves it in doubt, never sent twice (see `run`).
-                await self.store.call(self.journal.sending, outcome("sending"))
+                await self.store.call(self.journal.sending, outcome(SENDING))
             try:
                 result = await self.runner.execute(op, data, ctx, request=request)
             except SegMetricsError as error:

@@ -15,7 +15,6 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.store import Store, import_rows, imports
 
-FINAL = ("done", "not_found", "failed", "invalid", "skipped")
 # A change being sent (bot/bulk/importer.py): after a stop, "failed" as in doubt.
 SENDING = "sending"
 # SQLite allows 32,766 bound parameters; digests are looked up in chunks far below that.
@@ -63,13 +62,14 @@ class ImportRecord:
 
 
 def _record(row: Mapping[str, Any]) -> ImportRecord:
+    source = row.get("source")
     return ImportRecord(
         id=row["id"],
         operation=row["operation"],
         connection=row["connection"],
         fingerprint=row["fingerprint"],
         name=row["name"],
-        source=zlib.decompress(row["source"]),
+        source=zlib.decompress(source) if source is not None else b"",
         mapping=row["mapping"],
         total=row["total"],
         again=row["again"],
@@ -82,7 +82,8 @@ def _record(row: Mapping[str, Any]) -> ImportRecord:
 
 @dataclass(frozen=True)
 class RowOutcome:
-    """What became of one row (`status` one of FINAL), and the digest of what was (to be) sent."""
+    """What became of one row (done, not_found, failed, invalid, skipped; or SENDING, for the moment a change is
+    being sent), and the digest of what was (to be) sent."""
 
     import_id: str
     line: int
@@ -101,9 +102,12 @@ class ImportJournal:
         with self.store.engine.begin() as connection:
             connection.execute(insert(imports).values(**record.row()))
 
-    def get(self, import_id: str) -> ImportRecord | None:
+    def get(self, import_id: str, *, source: bool = True) -> ImportRecord | None:
+        """The import; without its file (`source=False`: empty) where only what it is matters, as before Slack's
+        acknowledgement, which must not wait for a 50 MB file to be read and unpacked."""
+        columns = [column for column in imports.c if source or column.name != "source"]
         with self.store.engine.connect() as connection:
-            row = connection.execute(select(imports).where(imports.c.id == import_id)).first()
+            row = connection.execute(select(*columns).where(imports.c.id == import_id)).first()
         return _record(row._mapping) if row is not None else None
 
     def update_work(self, import_id: str, work: Mapping[str, Any]) -> None:
@@ -160,7 +164,7 @@ class ImportJournal:
                     match = (
                         (import_rows.c.import_id == outcome.import_id)
                         & (import_rows.c.line == outcome.line)
-                        & (import_rows.c.status == "sending")
+                        & (import_rows.c.status == SENDING)
                     )
                     connection.execute(update(import_rows).where(match).values(**values))
         return [None] * len(outcomes)
@@ -171,7 +175,7 @@ class ImportJournal:
 
     def settle_in_doubt(self, import_id: str, reason: str) -> int:
         """Rows a stopped run was sending: failed, with `reason` (check them before sending them again)."""
-        match = (import_rows.c.import_id == import_id) & (import_rows.c.status == "sending")
+        match = (import_rows.c.import_id == import_id) & (import_rows.c.status == SENDING)
         with self.store.engine.begin() as connection:
             return connection.execute(update(import_rows).where(match).values(status="failed", reason=reason)).rowcount
 

@@ -503,7 +503,7 @@ class Imports:
         values = (view.get("state") or {}).get("values") or {}
         user = str((body.get("user") or {}).get("id"))
         kept = self.surface.seal.open(view.get("private_metadata"))
-        record = await self.surface.store.call(self.journal.get, str(kept.get("import")))
+        record = await self.surface.store.call(self.journal.get, str(kept.get("import")), source=False)
         if record is None or record.work.get("user") != user:
             await ack(
                 response_action="errors", errors={MAPPING: "This preview is not yours, or it is gone: start again."}
@@ -555,6 +555,8 @@ class Imports:
     async def run(self, record: ImportRecord) -> None:
         """Run (or resume) an import this bot holds: progress in its message, results in its thread."""
         surface = self.surface
+        if not record.source:  # started from the preview's Run, which read it without its file
+            record = await surface.store.call(self.journal.get, record.id) or record
         op = surface.runner.registry.named(record.operation)
         work = Work.from_dict(dict(record.work))
         conversation = surface.conversation(work.user, work.origin)
@@ -755,7 +757,7 @@ class Imports:
         self.surface.jobs.spawn(job, name="cancel import")
 
     async def _cancel(self, import_id: str, user: str, body: Mapping[str, Any]) -> None:
-        record = await self.surface.store.call(self.journal.get, import_id)
+        record = await self.surface.store.call(self.journal.get, import_id, source=False)
         conversation = self.surface.conversation(user, modals.Origin(response_url=body.get("response_url")))
         if record is None:
             return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
@@ -25,6 +26,21 @@ def sandbox() -> Sandbox:
 def server(sandbox: Sandbox) -> Iterator[SandboxServer]:
     with SandboxServer(sandbox) as running:
         yield running
+
+
+@pytest.fixture
+def live(sandbox: Sandbox, server: SandboxServer, tmp_path: Path) -> tuple[Sandbox, dict[str, str]]:
+    """The sandbox over HTTP, and the environment that points `segmetrics-bot` (a subprocess) at it, with a
+    database and a state directory of the test's own."""
+    return sandbox, {
+        "SEGMETRICS_API_KEY": API_KEY,
+        "SEGMETRICS_ACCOUNT_ID": ACCOUNT,
+        "SEGMETRICS_INTEGRATION_ID": INTEGRATION,
+        "SEGMETRICS_IMPORT_URL": server.import_url,
+        "SEGMETRICS_REPORTING_URL": server.reporting_url,
+        "SEGMETRICS_BOT_DATABASE_URL": f"sqlite:///{tmp_path}/bot.db",
+        "SEGMETRICS_BOT_STATE_DIR": str(tmp_path / "state"),
+    }
 
 
 class RecordingSleep:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.sandbox import Sandbox, SandboxServer
-from tests.integration.conftest import ACCOUNT, API_KEY, INTEGRATION
+from bot.sandbox import Sandbox
+from tests.integration.conftest import ACCOUNT, INTEGRATION
 from tests.integration.test_cli import run_cli
 
 EXAMPLES = Path(__file__).parents[2] / "examples" / "import"
@@ -32,23 +32,6 @@ ORDER = [
     "contact-deactivate",
     "contact-delete",
 ]
-
-
-@pytest.fixture
-def live(tmp_path: Path) -> tuple[Sandbox, dict[str, str]]:
-    sandbox = Sandbox(api_key=API_KEY, account_id=ACCOUNT, integration_id=INTEGRATION)
-    server = SandboxServer(sandbox)
-    server.__enter__()
-    env = {
-        "SEGMETRICS_API_KEY": API_KEY,
-        "SEGMETRICS_ACCOUNT_ID": ACCOUNT,
-        "SEGMETRICS_INTEGRATION_ID": INTEGRATION,
-        "SEGMETRICS_IMPORT_URL": server.import_url,
-        "SEGMETRICS_REPORTING_URL": server.reporting_url,
-        "SEGMETRICS_BOT_DATABASE_URL": f"sqlite:///{tmp_path}/bot.db",
-    }
-    yield sandbox, env  # type: ignore[misc]
-    server.__exit__(None, None, None)
 
 
 def test_every_example_imports_in_order(tmp_path: Path, live: tuple[Sandbox, dict[str, str]]) -> None:

@@ -12,34 +12,13 @@ import select
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-from bot.sandbox import Sandbox, SandboxServer
-from tests.integration.conftest import ACCOUNT, API_KEY, INTEGRATION
+from bot.sandbox import Sandbox
+from tests.integration.conftest import ACCOUNT, INTEGRATION
 from tests.integration.test_cli import run_cli
 
 WHO = f"terminal:{getpass.getuser()}"
-
-
-@pytest.fixture
-def live(tmp_path: Path) -> Iterator[tuple[Sandbox, dict[str, str]]]:
-    sandbox = Sandbox(api_key=API_KEY, account_id=ACCOUNT, integration_id=INTEGRATION)
-    with SandboxServer(sandbox) as server:
-        yield (
-            sandbox,
-            {
-                "SEGMETRICS_API_KEY": API_KEY,
-                "SEGMETRICS_ACCOUNT_ID": ACCOUNT,
-                "SEGMETRICS_INTEGRATION_ID": INTEGRATION,
-                "SEGMETRICS_IMPORT_URL": server.import_url,
-                "SEGMETRICS_REPORTING_URL": server.reporting_url,
-                "SEGMETRICS_BOT_DATABASE_URL": f"sqlite:///{tmp_path}/bot.db",
-                "SEGMETRICS_BOT_STATE_DIR": str(tmp_path / "state"),
-            },
-        )
 
 
 def writes(sandbox: Sandbox) -> list[tuple[str, str]]:

@@ -360,7 +360,7 @@ class ConnectionAdmin:
     def _read(self, values: Mapping[str, Any], existing: Connection | None) -> tuple[Connection | None, dict[str, str]]:
         """The submitted connection, or every problem by block."""
         settings = self.surface.runner.settings
-        text = {name: (_value(values, name) or "").strip() for name in FIELDS[:6]}
+        text = {name: (modals.submitted_text(values, name) or "").strip() for name in FIELDS[:6]}
         errors: dict[str, str] = {}
         name = existing.name if existing else text["name"].lower()
         if existing is None:
@@ -387,8 +387,8 @@ class ConnectionAdmin:
         currency = (text["currency"] or settings.segmetrics_currency).upper()
         if currency not in list_currencies():
             errors["currency"] = f"`{currency}` is not an ISO 4217 currency code; e.g. USD, EUR or GBP."
-        resources = tuple(_selected(values, "resources"))
-        channels = tuple(_conversations(values, "channels"))
+        resources = tuple(modals.submitted_choices(values, "resources"))
+        channels = tuple(modals.submitted_conversations(values, "channels"))
         if errors:
             return None, errors
         connection = Connection(
@@ -498,19 +498,3 @@ def _text_input(
         hint=PlainTextObject(text=hint) if hint else None,
         optional=optional,
     )
-
-
-def _value(values: Mapping[str, Any], block: str) -> str | None:
-    element = (values.get(block) or {}).get(modals.ACTION_ID) or {}
-    value = element.get("value")
-    return str(value) if value is not None else None
-
-
-def _selected(values: Mapping[str, Any], block: str) -> list[str]:
-    element = (values.get(block) or {}).get(modals.ACTION_ID) or {}
-    return [str(option.get("value")) for option in element.get("selected_options") or [] if option.get("value")]
-
-
-def _conversations(values: Mapping[str, Any], block: str) -> list[str]:
-    element = (values.get(block) or {}).get(modals.ACTION_ID) or {}
-    return [str(channel) for channel in element.get("selected_conversations") or [] if channel]

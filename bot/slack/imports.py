@@ -250,16 +250,16 @@ class Imports:
         user = str((body.get("user") or {}).get("id"))
         kept = self.surface.seal.open(view.get("private_metadata"))
         origin = _origin(kept)
-        chosen = _value(values, OPERATION, select=True)
+        chosen = modals.submitted_choice(values, OPERATION)
         op = self.surface.runner.registry.named(chosen) if chosen else None
-        uploaded = [item for item in (((values.get(FILE) or {}).get(modals.ACTION_ID) or {}).get("files") or [])]
+        uploaded = list(modals.element(values, FILE).get("files") or [])
         file = (
             (str(uploaded[0]["id"]), str(uploaded[0].get("name") or "the file"))
             if uploaded
             else (tuple(kept["file"]) if kept.get("file") else None)
         )
-        pasted = _value(values, PASTED)
-        mapping_text = _value(values, MAPPING)
+        pasted = modals.submitted_text(values, PASTED)
+        mapping_text = modals.submitted_text(values, MAPPING)
         errors: dict[str, str] = {}
         if op is None:
             errors[OPERATION] = "Choose what each row is."
@@ -484,7 +484,7 @@ class Imports:
         file = tuple(kept["file"]) if kept.get("file") else None
         pasted = record.source.decode("utf-8", "replace") if file is None else None
         typed = {"operation": op, "connection": record.connection, "file": file, "pasted": pasted}
-        typed["mapping"] = _value(values, MAPPING)
+        typed["mapping"] = modals.submitted_text(values, MAPPING)
         try:
             overrides = parse_overrides(typed["mapping"])
         except InvalidValue as error:
@@ -510,7 +510,9 @@ class Imports:
             )
             return
         try:
-            changed = parse_overrides(_value(values, MAPPING)) != dict(record.mapping.get("overrides") or {})
+            changed = parse_overrides(modals.submitted_text(values, MAPPING)) != dict(
+                record.mapping.get("overrides") or {}
+            )
         except InvalidValue:
             changed = True
         if changed:
@@ -528,7 +530,7 @@ class Imports:
         if unkept:
             await ack(response_action="errors", errors={MAPPING: unkept})
             return
-        again = _value(values, AGAIN, select=True) == "again"
+        again = modals.submitted_choice(values, AGAIN) == "again"
         if again != record.again:
             record = replace(record, again=again)
         until = datetime.now(UTC) + LEASE
@@ -840,15 +842,6 @@ def _origin(kept: Mapping[str, Any]) -> modals.Origin:
         channel_name=kept.get("channel_name"),
         ask_where=bool(kept.get("ask_where")),
     )
-
-
-def _value(values: Mapping[str, Any], block: str, *, select: bool = False) -> str | None:
-    element = (values.get(block) or {}).get(modals.ACTION_ID) or {}
-    if select:
-        chosen = (element.get("selected_option") or {}).get("value")
-        return str(chosen) if chosen else None
-    value = element.get("value")
-    return str(value) if value is not None else None
 
 
 def _duration(seconds: float) -> str:

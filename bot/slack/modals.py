@@ -220,11 +220,34 @@ def via_block(connections: Sequence[str], chosen: str | None) -> InputBlock:
     )
 
 
+def element(values: Mapping[str, Any], block: str) -> Mapping[str, Any]:
+    """A submitted view's state of the input in `block` (every input here has the action id ACTION_ID)."""
+    return (values.get(block) or {}).get(ACTION_ID) or {}
+
+
+def submitted_text(values: Mapping[str, Any], block: str) -> str | None:
+    value = element(values, block).get("value")
+    return str(value) if value is not None else None
+
+
+def submitted_choice(values: Mapping[str, Any], block: str) -> str | None:
+    chosen = (element(values, block).get("selected_option") or {}).get("value")
+    return str(chosen) if chosen else None
+
+
+def submitted_choices(values: Mapping[str, Any], block: str) -> list[str]:
+    return [
+        str(option["value"]) for option in element(values, block).get("selected_options") or [] if option.get("value")
+    ]
+
+
+def submitted_conversations(values: Mapping[str, Any], block: str) -> list[str]:
+    return [str(channel) for channel in element(values, block).get("selected_conversations") or [] if channel]
+
+
 def read_via(values: Mapping[str, Mapping[str, Any]]) -> str | None:
     """The connection chosen in a submitted form (None when the form had no choice)."""
-    element = (values.get(VIA_BLOCK) or {}).get(ACTION_ID) or {}
-    chosen = (element.get("selected_option") or {}).get("value")
-    return str(chosen) if chosen else None
+    return submitted_choice(values, VIA_BLOCK)
 
 
 def loading_view(title: str) -> dict[str, Any]:

@@ -212,10 +212,10 @@ class Shortcuts:
         view = body.get("view") or {}
         values = (view.get("state") or {}).get("values") or {}
         user = str((body.get("user") or {}).get("id"))
-        chosen = [option.get("value") for option in _element(values, CONTACTS_BLOCK).get("selected_options") or []]
-        typed = [part for part in re.split(r"[\s,;]+", _element(values, MORE_BLOCK).get("value") or "") if part]
+        chosen = modals.submitted_choices(values, CONTACTS_BLOCK)
+        typed = [part for part in re.split(r"[\s,;]+", modals.submitted_text(values, MORE_BLOCK) or "") if part]
         contacts = list(dict.fromkeys(str(contact) for contact in [*chosen, *typed] if contact))
-        tags = _element(values, "tags").get("value") or ""
+        tags = modals.submitted_text(values, "tags") or ""
         where = CONTACTS_BLOCK if CONTACTS_BLOCK in values else MORE_BLOCK
         op = self.surface.runner.registry["tag add"]
         origin = modals.Origin.loads(view.get("private_metadata"), self.surface.seal)
@@ -304,10 +304,6 @@ class Shortcuts:
         posted = await self.surface.deliver(conversation, message, what=f"tagged {len(done)} contacts")
         if done:
             await self.surface.audit_line(work, f"tagged {len(done)} contacts with {tag_names}", posted)
-
-
-def _element(values: Mapping[str, Any], block: str) -> Mapping[str, Any]:
-    return (values.get(block) or {}).get(modals.ACTION_ID) or {}
 
 
 def _label(found: Any) -> str:

@@ -487,6 +487,11 @@ class Store:
             return False
         return True
 
+    def claimed(self, key: str) -> bool:
+        """Whether `key` was claimed (and not forgotten since)."""
+        with self.engine.connect() as connection:
+            return connection.execute(select(claims.c.key).where(claims.c.key == key_of(key))).first() is not None
+
     def forget_claims(self, older_than: timedelta) -> int:
         with self.engine.begin() as connection:
             return connection.execute(claims.delete().where(claims.c.at < _now() - older_than)).rowcount
@@ -595,13 +600,22 @@ class Store:
 
     # -- tickets --------------------------------------------------------------------------------
 
-    def put_ticket(self, kind: str, payload: Mapping[str, Any], ttl: timedelta) -> str:
-        ticket_id = str(uuid.uuid4())
-        with self.engine.begin() as connection:
-            connection.execute(
-                insert(tickets).values(id=ticket_id, kind=kind, payload=dict(payload), expires_at=_now() + ttl)
-            )
-        return ticket_id
+    def put_ticket(
+        self, kind: str, payload: Mapping[str, Any], ttl: timedelta, *, key: str | None = None
+    ) -> str | None:
+        """A ticket valid for `ttl`; its id. With `key`, the id is the key's (`ticket_id`), so one key holds
+        one ticket: a second one is refused (None)."""
+        found_id = ticket_id(key) if key is not None else str(uuid.uuid4())
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(
+                    insert(tickets).values(id=found_id, kind=kind, payload=dict(payload), expires_at=_now() + ttl)
+                )
+        except IntegrityError:
+            if key is None:
+                raise
+            return None
+        return found_id
 
     def ticket(self, ticket_id: str, kind: str) -> tuple[Mapping[str, Any], bool] | None:
         """The payload and whether it is still valid, or None when there is no such ticket."""
@@ -610,6 +624,22 @@ class Store:
         if row is None:
             return None
         return row.payload, row.expires_at >= _now()
+
+    def update_ticket(self, ticket_id: str, kind: str, payload: Mapping[str, Any]) -> bool:
+        """Replace a ticket's payload (its validity stays); False when there is no such ticket."""
+        with self.engine.begin() as connection:
+            changed = connection.execute(
+                tickets.update().where(tickets.c.id == ticket_id, tickets.c.kind == kind).values(payload=dict(payload))
+            )
+        return changed.rowcount == 1
+
+
+def ticket_id(key: str) -> str:
+    """The id of the ticket kept under `key` (fits the id column whatever the key's length)."""
+    return str(uuid.uuid5(_TICKET_KEYS, key))
+
+
+_TICKET_KEYS = uuid.UUID("6f1d7a52-4c1e-4b8e-9d0a-3f0c2b7e5a11")
 
 
 @dataclass(frozen=True)

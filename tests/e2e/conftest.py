@@ -29,6 +29,15 @@ API_KEY = "sk-e2e-SECRET-77aa"
 ACCOUNT, INTEGRATION = "acct-1", "int-9"
 USER, CHANNEL, TEAM = "U1", "C1", "T0TEST"
 BASE = f"/api/v1/{ACCOUNT}/{INTEGRATION}"
+# Timings scaled down (a call times out after 0.5 s, the outbox retries after 0.2 s with gaps of at most 0.5 s)
+# so an outage of a few seconds exercises what a real one of minutes would.
+FAST = {
+    "segmetrics_timeout": 0.5,
+    "segmetrics_max_attempts": 2,
+    "segmetrics_retry_budget": 1.5,
+    "segmetrics_outbox_first_retry": 0.2,
+    "segmetrics_outbox_max_gap": 0.5,
+}
 _triggers = itertools.count(1)
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 _URL = re.compile(r"https?://[^\s<>]+")
@@ -217,6 +226,55 @@ class Slack:
             "authorizations": [{"team_id": TEAM, "user_id": "UBOT", "is_bot": True}],
         }
         return await self.post(json.dumps(body), content_type="application/json")
+
+    async def step(
+        self, callback_id: str, inputs: Mapping[str, Any], *, execution: str | None = None
+    ) -> tuple[httpx.Response, str]:
+        """A workflow reaching one of the bot's steps: a signed `function_executed` event. Its execution id too."""
+        execution = execution or f"Fx{next(_triggers):010d}"
+        event = {
+            "type": "function_executed",
+            "function": {
+                "id": f"Fn{callback_id.upper()[:8]}",
+                "callback_id": callback_id,
+                "title": callback_id,
+                "type": "app",
+                "app_id": "A0TEST",
+                "date_created": 1_700_000_000,
+                "date_updated": 1_700_000_000,
+                "date_deleted": 0,
+            },
+            "inputs": dict(inputs),
+            "function_execution_id": execution,
+            "workflow_execution_id": f"Wx{next(_triggers):010d}",
+            "event_ts": str(time.time()),
+            # Slack's own token for the run, valid only while it runs: the fake accepts none but the bot's.
+            "bot_access_token": "xwfp-short-lived-run-token",
+        }
+        return await self.event(event), execution
+
+    async def step_result(self, execution: str, timeout: float = 5.0) -> tuple[str, Any]:
+        """How the step run was completed: ("success", outputs) or ("error", message); polled, bounded."""
+        deadline = time.monotonic() + timeout
+        while (result := self.fake.function_result(execution)) is None:
+            assert time.monotonic() < deadline, f"step run {execution} not completed within {timeout} s"
+            await asyncio.sleep(0.01)
+        return result
+
+    async def reaction(
+        self, emoji: str, ts: str, *, user: str = USER, channel: str = CHANNEL, added: bool = True
+    ) -> httpx.Response:
+        """Someone adds (or removes) a reaction on the message at `ts`: Slack sends where it is, not the message."""
+        return await self.event(
+            {
+                "type": "reaction_added" if added else "reaction_removed",
+                "user": user,
+                "reaction": emoji,
+                "item_user": "U2",
+                "item": {"type": "message", "channel": channel, "ts": ts},
+                "event_ts": str(time.time()),
+            }
+        )
 
     async def submit(
         self,

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from bot.sandbox import Fault, Sandbox
-from tests.e2e.conftest import ACCOUNT, API_KEY, INTEGRATION, BotFactory, Slack, settled, temporary_database
+from tests.e2e.conftest import ACCOUNT, API_KEY, FAST, INTEGRATION, BotFactory, Slack, settled, temporary_database
 
 PAYMENTS_KEY, ADS_KEY = "sk-payments-0c3e9f", "sk-ads-7b1d22"
 FILE = f"""
@@ -36,13 +36,6 @@ account_id = "{ACCOUNT}"
 integration_id = "78"
 channels = ["#eu-sales"]
 """
-FAST = {
-    "segmetrics_timeout": 0.5,
-    "segmetrics_max_attempts": 2,
-    "segmetrics_retry_budget": 1.5,
-    "segmetrics_outbox_first_retry": 0.2,
-    "segmetrics_outbox_max_gap": 0.5,
-}
 ORDER = 'order add INV-7 jane@example.com amount=49.99 item="Course | C-100 | 49.99" date="2026-11-20 10:00"'
 AD = "ad record AD-1 spend=120.50 date=2026-11-20"
 

@@ -9,16 +9,9 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from bot.sandbox import Fault, Sandbox
-from tests.e2e.conftest import BASE, BotFactory, Slack, settled
+from tests.e2e.conftest import BASE, FAST, BotFactory, Slack, settled
 
 ORDER = "order add INV-{n} jane@example.com amount=49 product_id=P-1 date={date}"
-FAST = {
-    "segmetrics_timeout": 0.5,
-    "segmetrics_max_attempts": 2,
-    "segmetrics_retry_budget": 1.5,
-    "segmetrics_outbox_first_retry": 0.2,
-    "segmetrics_outbox_max_gap": 0.5,
-}
 
 
 def order_sent(sandbox: Sandbox, invoice: str) -> dict[str, object]:

@@ -16,15 +16,8 @@ import pytest
 
 from bot.sandbox import Fault, Sandbox, SandboxServer
 from bot.store import RecordPlace, Store
-from tests.e2e.conftest import BASE, BotFactory, Slack, settled, temporary_database
+from tests.e2e.conftest import BASE, FAST, BotFactory, Slack, settled, temporary_database
 
-FAST = {
-    "segmetrics_timeout": 0.5,
-    "segmetrics_max_attempts": 2,
-    "segmetrics_retry_budget": 1.5,
-    "segmetrics_outbox_first_retry": 0.2,
-    "segmetrics_outbox_max_gap": 0.5,
-}
 CONTACT = f"{BASE}/contact"
 
 

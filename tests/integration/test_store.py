@@ -162,6 +162,19 @@ def test_tickets_expire(store: Store) -> None:
     assert store.ticket(fresh, "undo") is None and store.ticket("nope", "restore") is None
 
 
+def test_a_keyed_ticket_is_held_once_and_its_payload_replaced(store: Store) -> None:
+    key = "reaction:T1:C1:1700000000.000100:fire:0" + "-long" * 20
+    first = store.put_ticket("reaction", {"by": "U1"}, timedelta(minutes=10), key=key)
+    assert first is not None and len(first) == 36
+    assert store.put_ticket("reaction", {"by": "U2"}, timedelta(minutes=10), key=key) is None  # held: refused
+    assert store.ticket(first, "reaction") == ({"by": "U1"}, True)
+    assert store.update_ticket(first, "reaction", {"by": "U1", "ended": True})
+    assert store.ticket(first, "reaction") == ({"by": "U1", "ended": True}, True)
+    assert not store.update_ticket(first, "undo", {}) and not store.update_ticket("nope", "reaction", {})
+    other = store.put_ticket("reaction", {}, timedelta(minutes=10), key=key.replace(":0", ":1"))
+    assert other not in (None, first)
+
+
 def test_records_are_kept_per_account_and_integration_replaced_and_forgotten(store: Store) -> None:
     order = RecordPlace("acct-1", "int-9", "invoice", "INV-7")
     elsewhere = RecordPlace("acct-1", "int-2", "invoice", "INV-7")

@@ -42,7 +42,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     audit = sub.add_parser("audit", help="export the audit trail (every attempt, allowed or refused)")
     audit.add_argument("--since", help='only from then on: a date or "7 days ago" (in SEGMETRICS_TIMEZONE)')
     audit.add_argument("--user", help="only this Slack user id, e.g. U0123ABCD (or terminal:<login>)")
-    audit.add_argument("--surface", choices=("slack", "terminal"), help="only what was asked for there")
+    audit.add_argument(
+        "--surface", choices=("slack", "terminal", "workflow", "reaction"), help="only what was asked for there"
+    )
     audit.add_argument("--format", choices=("csv", "json"), default="csv", help="csv (default) or json")
     show = sub.add_parser("manifest", help="print the Slack app manifest (Socket Mode, or HTTP mode with --url)")
     show.add_argument("--url", help="the bot's public HTTPS URL, e.g. https://bot.example.com (HTTP mode)")
@@ -91,15 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     if args.command == "manifest":
-        from bot.slack.manifest import RequestUrlError, manifest_yaml
-        from commands import REGISTRY
-
-        try:
-            print(manifest_yaml(REGISTRY, request_url=args.url), end="")
-        except RequestUrlError as error:
-            print(f"✗ --url {error}", file=sys.stderr)
-            return EXIT_BAD_INPUT
-        return EXIT_OK
+        return _manifest(args.url)
     if args.command in ("run", "serve"):
         return _serve(args)
     if args.command == "audit":
@@ -145,6 +139,28 @@ def _secrets(settings: Settings) -> list[str]:
     if settings.segmetrics_bot_secret_key is not None:
         secrets += settings.segmetrics_bot_secret_key.get_secret_value().split(",")
     return secrets
+
+
+def _manifest(url: str | None) -> int:
+    """The manifest, with the reaction events and scopes once reactions are configured."""
+    from bot.policy import Policy, PolicyError
+    from bot.reactions import ReactionsError, configured
+    from bot.slack.manifest import RequestUrlError, manifest_yaml
+    from commands import REGISTRY
+
+    try:
+        settings = load_settings()
+        policy = Policy.load((), settings.segmetrics_bot_policy, REGISTRY)
+        reactions = bool(configured(settings.segmetrics_reactions, policy.reactions, REGISTRY))
+    except (SettingsError, PolicyError, ReactionsError) as error:
+        print(f"✗ {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        print(manifest_yaml(REGISTRY, request_url=url, reactions=reactions), end="")
+    except RequestUrlError as error:
+        print(f"✗ --url {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    return EXIT_OK
 
 
 def _serve(args: argparse.Namespace) -> int:

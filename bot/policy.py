@@ -13,6 +13,12 @@
       [connections.client-acme]   # who may send through a connection (see bot.connections), on top of the above
       allow = ["@acme-team"]
 
+      [steps]                     # who may run the Workflow Builder steps at all, on top of the above
+      allow = ["@marketing-ops"]
+
+      [reactions]                 # emoji that tag the contacts a message mentions (see bot.reactions)
+      vip = ["VIP"]
+
 Without a file: reads, writes and deletes for everyone (deletes always behind a confirmation), and the raw
 API call for admins only, so disabled until an admin list exists.
 """
@@ -28,6 +34,8 @@ from typing import Any, Literal
 
 from bot.connections import NAME, NAME_RULE
 from bot.operation import Operation, Registry
+from bot.reactions import Reactions, ReactionsError
+from bot.reactions import table as reaction_table
 
 Category = Literal["reads", "writes", "deletes", "api"]
 CATEGORIES: tuple[Category, ...] = ("reads", "writes", "deletes", "api")
@@ -92,11 +100,15 @@ class Policy:
         rules: Mapping[str, Rule] | None = None,
         defaults: Mapping[Category, Rule] | None = None,
         connections: Mapping[str, Rule] | None = None,
+        steps: Rule | None = None,
+        reactions: Reactions | None = None,
         path: str | None = None,
     ) -> None:
         self.admins = tuple(admins)
         self.rules = dict(rules or {})
         self.connections = dict(connections or {})
+        self.steps = steps
+        self.reactions = dict(reactions or {})
         self.defaults = dict(defaults or {})
         self.path = path
 
@@ -116,10 +128,11 @@ class Policy:
     def parse(
         cls, data: Mapping[str, Any], registry: Registry, *, admins: Sequence[str] = (), path: str = "policy"
     ) -> Policy:
-        unknown = set(data) - {"defaults", "operations", "connections"}
+        unknown = set(data) - {"defaults", "operations", "connections", "steps", "reactions"}
         if unknown:
             raise PolicyError(
-                f'{path}: unknown section(s) {sorted(unknown)}; use [defaults], [operations."…"] and [connections.…]'
+                f'{path}: unknown section(s) {sorted(unknown)}; use [defaults], [operations."…"], [connections.…], '
+                "[steps] and [reactions]"
             )
         defaults: dict[Category, Rule] = {}
         for name, value in (data.get("defaults") or {}).items():
@@ -150,7 +163,25 @@ class Policy:
             if not isinstance(body, Mapping) or set(body) != {"allow"}:
                 raise PolicyError(f'{path}: {where} takes `allow` only, e.g. allow = ["@acme-team"]')
             connections[name] = Rule(_entries(body["allow"], f"{path} {where} allow"), (), where)
-        return cls(admins=admins, rules=rules, defaults=defaults, connections=connections, path=path)
+        steps = None
+        if "steps" in data:
+            body = data["steps"]
+            if not isinstance(body, Mapping) or set(body) != {"allow"}:
+                raise PolicyError(f'{path}: [steps] takes `allow` only, e.g. allow = ["@marketing-ops"]')
+            steps = Rule(_entries(body["allow"], f"{path} [steps] allow"), (), "[steps]")
+        try:
+            reactions = reaction_table(data.get("reactions") or {}, f"{path} [reactions]")
+        except ReactionsError as error:
+            raise PolicyError(str(error)) from None
+        return cls(
+            admins=admins,
+            rules=rules,
+            defaults=defaults,
+            connections=connections,
+            steps=steps,
+            reactions=reactions,
+            path=path,
+        )
 
     def check_connections(self, names: Sequence[str]) -> None:
         """`PolicyError` for a `[connections.<name>]` rule naming no connection: a misspelt name would leave the
@@ -165,6 +196,7 @@ class Policy:
     def named(self) -> list[str]:
         """Every user group the rules name (for looking their members up)."""
         rules = [*self.rules.values(), *self.defaults.values(), *self.connections.values()]
+        rules += [self.steps] if self.steps is not None else []
         return sorted({entry for rule in rules for entry in rule.allow if entry[:1] in "@S"})
 
     def rule_for(self, op: Operation) -> Rule:
@@ -198,6 +230,17 @@ class Policy:
             False,
             rule.source,
             f"The connection `{connection}` is not open to you ({rule.source}). {self.who_can_change()}",
+        )
+
+    def decide_step(
+        self, op: Operation, user: str, *, members: Callable[[str], Iterable[str]] = lambda group: ()
+    ) -> Decision:
+        """May `user` run `op` as a Workflow Builder step? Only `[steps]` decides here (the operation's own rules
+        are `decide`'s); without it, whoever may run the operation may run its step."""
+        if self.steps is None or self._allows(self.steps, user, members):
+            return Decision(True, "[steps]")
+        return Decision(
+            False, "[steps]", f"*{op.title}* may not be run from a workflow by you ([steps]). {self.who_can_change()}"
         )
 
     def _allows(self, rule: Rule, user: str, members: Callable[[str], Iterable[str]]) -> bool:

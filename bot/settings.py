@@ -129,6 +129,11 @@ class Settings(BaseSettings):
         "sqlite:///segmetrics-bot.db", description="SQLAlchemy URL of the audit trail and outbox."
     )
     segmetrics_audit_channel: str | None = Field(None, description="A channel that also gets one line per write.")
+    segmetrics_reactions: str | None = Field(
+        None,
+        description="Emoji reactions that tag the contacts a message mentions: `vip=VIP; fire=Hot lead, Q4` "
+        "(or JSON). Unset, with no [reactions] in the policy: reactions do nothing.",
+    )
     segmetrics_outbox_hours: float = Field(
         24.0, ge=0, le=24 * 14, description="How long queued work is retried when SegMetrics is down (0: never queue)."
     )
@@ -165,6 +170,17 @@ class Settings(BaseSettings):
         except PolicyError as error:
             raise ValueError(str(error)) from None
         return value
+
+    @field_validator("segmetrics_reactions")
+    @classmethod
+    def _reactions_read(cls, value: str | None) -> str | None:
+        from bot.reactions import ReactionsError, from_env
+
+        try:
+            from_env(value)
+        except ReactionsError as error:
+            raise ValueError(str(error)) from None
+        return value if value and value.strip() else None
 
     @field_validator("segmetrics_connections")
     @classmethod

@@ -26,6 +26,7 @@ from bot.keyring import Keyring
 from bot.logs import new_request
 from bot.operation import Registry
 from bot.policy import Policy, PolicyError
+from bot.reactions import ReactionsError, configured
 from bot.runner import Runner, declared_connections
 from bot.settings import Settings
 from bot.slack.connection_admin import ConnectionAdmin
@@ -154,9 +155,14 @@ def build_bot(settings: Settings, runner: Runner | None = None) -> SlackBot:
         added = stored_connections(rows, keyring, declared)
         policy = Policy.load(admins, settings.segmetrics_bot_policy, runner.registry if runner else _registry())
         policy.check_connections([connection.name for connection in [*declared, *added]])
-    except (AdminError, PolicyError) as error:
+        reactions = configured(
+            settings.segmetrics_reactions, policy.reactions, runner.registry if runner else _registry()
+        )
+    except (AdminError, PolicyError, ReactionsError) as error:
         store.close_unused()
-        where = "Connections added in Slack" if isinstance(error, AdminError) else "SEGMETRICS_BOT_POLICY"
+        where = {AdminError: "Connections added in Slack", PolicyError: "SEGMETRICS_BOT_POLICY"}.get(
+            type(error), "Reactions"
+        )
         raise StartupError(f"{where}: {error}.") from None
     runner = runner or Runner.from_settings(settings)
     for connection in added:
@@ -187,7 +193,7 @@ def build_bot(settings: Settings, runner: Runner | None = None) -> SlackBot:
     groups = Groups(client, [*admins, *policy.named()])
     surface = SlackSurface(runner, client, users=Users(client), jobs=jobs, store=store, policy=policy, groups=groups)
     admin = ConnectionAdmin(surface, keyring, versions={row.name: row.updated_at for row in rows})
-    register(app, surface, admin)
+    register(app, surface, admin, reactions=reactions)
     return SlackBot(
         settings=settings,
         runner=runner,

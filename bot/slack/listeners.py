@@ -1,5 +1,5 @@
-"""The one module that registers Bolt listeners: commands, forms, shortcuts, buttons and App Home all go
-to the dispatcher or to the surface it hands them to."""
+"""The one module that registers Bolt listeners: commands, forms, shortcuts, buttons, App Home, workflow
+steps and reactions all go to the dispatcher or to the surface it hands them to."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import re
 
 from slack_bolt.async_app import AsyncApp
 
+from bot.reactions import Reactions
 from bot.slack.cards import ACTION_PREFIX as CARD_ACTIONS
 from bot.slack.cards import Cards
 from bot.slack.connection_admin import ACTIONS as CONNECTION_ACTIONS
@@ -21,15 +22,20 @@ from bot.slack.imports import PREVIEW as IMPORT_PREVIEW
 from bot.slack.imports import UPDATE as IMPORT_UPDATE
 from bot.slack.imports import Imports
 from bot.slack.modals import CALLBACK_PREFIX
+from bot.slack.reactions import ReactionTags
 from bot.slack.safety import CANCEL, CONFIRM, RESTORE, RETRY
 from bot.slack.shortcuts import CONTACT_FROM_MESSAGE, TAG_CONTACTS_VIEW, TAG_FROM_MESSAGE, Shortcuts
+from bot.slack.steps import Steps, step_pattern
 from bot.slack.surface import SlackSurface
 from bot.slack.undo import UNDO_ACTION, Undo
 
 
-def register(app: AsyncApp, surface: SlackSurface, admin: ConnectionAdmin) -> None:
+def register(
+    app: AsyncApp, surface: SlackSurface, admin: ConnectionAdmin, *, reactions: Reactions | None = None
+) -> None:
     shortcuts, cards, home, undo = Shortcuts(surface), Cards(surface), Home(surface, admin), Undo(surface)
     imports = surface.imports = Imports(surface)
+    steps = surface.steps = Steps(surface)
 
     # One listener for every command: Bolt tries listeners in turn, each try costing an argument injection.
     every_command = "|".join(re.escape(command) for command in surface.commands)
@@ -56,4 +62,11 @@ def register(app: AsyncApp, surface: SlackSurface, admin: ConnectionAdmin) -> No
     app.action(IMPORT_CANCEL)(imports.on_cancel)
     app.action(IMPORT_FROM_HOME)(imports.on_home)
     app.message_shortcut(IMPORT_FROM_MESSAGE)(imports.on_message_shortcut)
+    # Workflow Builder steps: Bolt acknowledges function_executed itself; the step completes later.
+    app.function(step_pattern(steps.steps), auto_acknowledge=True)(steps.on_function)
+    # Off (and its scopes left out of the manifest) until configured; a reaction event that arrives all the
+    # same (the app still subscribed after reactions were unset) is acknowledged and ignored, not answered 404.
+    tagging = ReactionTags(surface, shortcuts, undo, reactions or {})
+    app.event("reaction_added")(tagging.on_added)
+    app.event("reaction_removed")(tagging.on_removed)
     app.error(surface.on_error)

@@ -102,7 +102,7 @@ class Outbox:
             decision = self.surface.safety.decide(op, work)
             if not decision.allowed:
                 await store.call(store.store.settle, item.id, "failed", held=until, tries=item.tries, error="refused")
-                await self.surface.conversation(work.user, work.origin).tell(self.surface.safety.refusal(decision))
+                await self.surface.tell(work, self.surface.safety.refusal(decision))
                 continue
             taken += 1
             new_request(op.name)
@@ -111,8 +111,7 @@ class Outbox:
                 await executor.perform(op, dict(item.raw), work, leased)
             except Poisoned as error:  # ended as failed and audited: the user is told, once
                 log.exception("queued %s failed unexpectedly (reference %s)", op.name, error.reference)
-                conversation = self.surface.conversation(work.user, work.origin)
-                await conversation.tell(messages.unexpected_problem(error.reference, typed=work.typed))
+                await self.surface.tell(work, messages.unexpected_problem(error.reference, typed=work.typed))
             except Exception as error:  # before it ran (the store, say): a try, put off
                 log.exception("queued %s failed unexpectedly", op.name)
                 await self._put_off(leased, error)
@@ -127,7 +126,7 @@ class Outbox:
             await store.call(store.store.settle, item.id, "gave_up", held=item.next_at, tries=tries, error=repr(error))
             work = Work.from_dict(dict(item.job))
             text = f"❌ Gave up on *{item.operation}*: the bot could not run it ({type(error).__name__})."
-            await self.surface.conversation(work.user, work.origin).tell(messages.notice(text, typed=work.typed))
+            await self.surface.tell(work, messages.notice(text, typed=work.typed))
             return
         await store.call(
             store.store.reschedule, item.id, held=item.next_at, next_at=next_at, tries=tries, error=repr(error)

@@ -55,6 +55,8 @@ class Safety:
             members=self.surface.groups.members,
             connection=work.connection,
         )
+        if decision.allowed and work.execution:  # a workflow step: `[steps]` too
+            decision = self.surface.policy.decide_step(op, work.user, members=self.surface.groups.members)
         if not decision.allowed:
             self.surface.executor.audit(work, "refused", detail=decision.rule)
         return decision

@@ -260,12 +260,12 @@ class Shortcuts:
             await ack(response_action="errors", errors=errors)
             return
         await ack()
-        job = self._tag_all(op, raws, work, f"view:{view.get('id')}")
+        job = self.tag_all(op, raws, work, f"view:{view.get('id')}")
         self.surface.jobs.spawn(self.surface.guarded(self.surface.conversation(user, origin), job), name="tag contacts")
 
-    async def _tag_all(self, op: Operation, raws: list[dict[str, Any]], work: Work, key: str) -> None:
-        """Tag each contact on its own (one refusal never blocks the others), journaled under the form's
-        key, then one confirmation naming everyone."""
+    async def tag_all(self, op: Operation, raws: list[dict[str, Any]], work: Work, key: str) -> Tagged | None:
+        """Tag each contact on its own (one refusal never blocks the others), journaled under `key` (a form's,
+        a reaction's), then one confirmation naming everyone, with Undo. None when `key` was handled before."""
         executor = self.surface.executor
         # A few at a time: a long list must not take every SegMetrics connection from everyone else.
         slots = asyncio.Semaphore(BATCH_CONCURRENCY)
@@ -277,7 +277,7 @@ class Shortcuts:
 
         results = await asyncio.gather(*(tag(raw) for raw in raws))
         if all(outcome is None for _, outcome in results):
-            return  # this form was already handled (submitted twice)
+            return None  # this form was already handled (submitted twice)
         done = [(who, outcome) for who, outcome in results if isinstance(outcome, Outcome)]
         failed = [(who, outcome.reason) for who, outcome in results if isinstance(outcome, Failure)]
         ctx = self.surface.runner.context(
@@ -304,6 +304,17 @@ class Shortcuts:
         posted = await self.surface.deliver(conversation, message, what=f"tagged {len(done)} contacts")
         if done:
             await self.surface.audit_line(work, f"tagged {len(done)} contacts with {tag_names}", posted)
+        return Tagged(undo, posted, message, len(done))
+
+
+@dataclass(frozen=True)
+class Tagged:
+    """What tagging several contacts left: its Undo ticket, and its confirmation and where it was posted."""
+
+    undo: str | None
+    posted: tuple[str, str] | None
+    message: messages.Message
+    done: int
 
 
 def _label(found: Any) -> str:

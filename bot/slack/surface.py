@@ -87,8 +87,10 @@ class SlackSurface:
         self.outbox = Outbox(self)
         # Why the database cannot keep work right now (None: it can); kept fresh by `watch_store`.
         self.store_problem: str | None = None
-        # Bulk imports (`bot.slack.imports.Imports`), set up by the listeners.
+        # Bulk imports (`bot.slack.imports.Imports`) and Workflow Builder steps (`bot.slack.steps.Steps`), set
+        # up by the listeners.
         self.imports: Any = None
+        self.steps: Any = None
         # Why the connections added in Slack cannot be used right now (None: they can); kept fresh by
         # `ConnectionAdmin.refresh`.
         self.connections_problem: str | None = None
@@ -465,6 +467,14 @@ class SlackSurface:
             with contextlib.suppress(Exception):
                 await conversation.tell(messages.unexpected_problem(reference, typed=typed))
 
+    async def tell(self, work: Work, message: messages.Message) -> None:
+        """A problem, to whoever asked for `work`, where they are: a workflow step fails with it (Slack shows it
+        to the person who ran the workflow); anyone else is told alone, in the conversation."""
+        if work.execution and self.steps is not None:
+            await self.steps.fail(work, message.text)
+            return
+        await self.conversation(work.user, work.origin).tell(message)
+
     async def deliver(
         self, conversation: Conversation, message: messages.Message, *, what: str
     ) -> tuple[str, str] | None:
@@ -491,13 +501,22 @@ class SlackSurface:
         quiet: bool = False,
     ) -> None:
         """Show what was done: a look-up only to the asker; a change for everyone, with Undo or Restore, and
-        a line in the audit channel."""
+        a line in the audit channel. A workflow step completes with its outputs, after posting the confirmation
+        in the channel it names (if any)."""
+        step = work.execution is not None and self.steps is not None
         renderer = self.renderers.get(op.name)
-        if renderer is not None:
+        if renderer is not None and not step:
             await conversation.tell(renderer(outcome, work.user))
             return
         if quiet:
             return
+        if step and (not work.channel_id or outcome.request.method == "GET"):
+            if outcome.request.method != "GET":
+                await self.audit_line(work, outcome.summary.headline, None)
+            await self.steps.succeed(outcome, work, None)
+            return
+        if step:
+            notes = [*notes, "run by a Workflow Builder step"]
         inverse = self.runner.registry.inverse(op)
         undo = restore = None
         if inverse is not None and outcome.found:
@@ -510,6 +529,8 @@ class SlackSurface:
             return
         posted = await self.deliver(conversation, message, what=outcome.summary.headline)
         await self.audit_line(work, outcome.summary.headline, posted)
+        if step:
+            await self.steps.succeed(outcome, work, posted)
 
     async def audit_line(self, work: Work, headline: str, posted: tuple[str, str] | None) -> None:
         """One line per write in SEGMETRICS_AUDIT_CHANNEL, with a link to where it happened."""
@@ -529,20 +550,37 @@ class SlackSurface:
 
     async def mark(self, body: Mapping[str, Any], note: str) -> None:
         """Edit the message a button was clicked on: its buttons go, `note` (ours) is added."""
-        message = body.get("message") or {}
+        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+        await self.mark_message(
+            body.get("message") or {},
+            note,
+            channel=channel,
+            ts=(body.get("container") or {}).get("message_ts"),
+            user=str((body.get("user") or {}).get("id")),
+            response_url=body.get("response_url"),
+        )
+
+    async def mark_message(
+        self,
+        message: Mapping[str, Any],
+        note: str,
+        *,
+        channel: str | None,
+        ts: str | None,
+        user: str,
+        response_url: str | None = None,
+    ) -> None:
+        """Edit a message of the bot's (`message`: its text and blocks): its buttons go, `note` is added."""
         kept = [block for block in message.get("blocks") or [] if block.get("block_id") not in messages.BUTTON_BLOCKS]
         context = ContextBlock(elements=[MarkdownTextObject(text=note[:2000])]).to_dict()
         updated = messages.Message(f"{message.get('text') or ''} ({note})".strip(), [*kept, context])
-        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
-        message_ts = (body.get("container") or {}).get("message_ts")
-        if channel and message_ts:
+        if channel and ts:
             try:
-                await self.client.chat_update(channel=channel, ts=message_ts, text=updated.text, blocks=updated.blocks)
+                await self.client.chat_update(channel=channel, ts=ts, text=updated.text, blocks=updated.blocks)
                 return
             except SlackApiError as error:
                 log.info("chat.update failed (%s); using the response_url", error.response.get("error"))
-        user = str((body.get("user") or {}).get("id"))
-        await Conversation(self.client, user, response_url=body.get("response_url")).replace(updated)
+        await Conversation(self.client, user, response_url=response_url).replace(updated)
 
     async def on_error(self, error: Exception, body: Mapping[str, Any] | None = None) -> None:
         """Bolt's last resort for an exception in a listener: log it; users never see a stack trace."""

@@ -8,7 +8,7 @@ once, so a double click undoes once. The inverse runs like any operation: journa
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from bot.runner import Outcome
@@ -36,10 +36,34 @@ class Undo:
         conversation = Conversation(
             self.surface.client, clicker, channel_id=channel, response_url=body.get("response_url")
         )
-        work = self._undo(body, ticket, clicker, conversation)
+
+        async def mark(note: str) -> None:
+            await self.surface.mark(body, note)
+
+        work = self.undo(
+            ticket,
+            clicker,
+            conversation,
+            team=(body.get("team") or {}).get("id"),
+            channel_name=(body.get("channel") or {}).get("name"),
+            response_url=body.get("response_url"),
+            mark=mark,
+        )
         self.surface.jobs.spawn(self.surface.guarded(conversation, work), name="undo")
 
-    async def _undo(self, body: Mapping[str, Any], ticket: str, clicker: str, conversation: Conversation) -> None:
+    async def undo(
+        self,
+        ticket: str,
+        clicker: str,
+        conversation: Conversation,
+        *,
+        team: str | None,
+        channel_name: str | None,
+        response_url: str | None,
+        mark: Callable[[str], Awaitable[None]],
+    ) -> None:
+        """Undo the change `ticket` holds, for `clicker` (its owner or an admin), once; `mark` notes on the
+        confirmation what was undone. A button's click, or the removal of the reaction that made the change."""
         safety = self.surface.safety
         expired = "❌ Undo is possible for 10 minutes after a change; this one is older (or cannot be read)."
         payload = await safety.redeem("undo", ticket, clicker, conversation, admins=True, expired=expired)
@@ -54,10 +78,10 @@ class Undo:
         work = Work(
             op.name,
             clicker,
-            team=(body.get("team") or {}).get("id"),
+            team=team,
             channel_id=channel,
-            channel_name=(body.get("channel") or {}).get("name"),
-            response_url=body.get("response_url"),
+            channel_name=channel_name,
+            response_url=response_url,
             connection=payload.get("via"),
             fingerprint=payload.get("fp"),
         )
@@ -93,4 +117,4 @@ class Undo:
             )
         if failed:
             notes.append("not undone for " + "; ".join(messages.escape(line) for line in failed))
-        await self.surface.mark(body, "; ".join(notes))
+        await mark("; ".join(notes))

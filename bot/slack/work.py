@@ -69,6 +69,11 @@ class Work:
     # connection's fingerprint then: a retry is not sent through a connection changed since.
     connection: str | None = None
     fingerprint: str | None = None
+    # Where it was asked for, for the audit trail: None for Slack's own (commands, forms, buttons), else
+    # `workflow` or `reaction`. A workflow step's run (`execution`: its function_execution_id) is answered by
+    # completing the step, not by a message.
+    surface: str | None = None
+    execution: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         # Flat strings only: a plain copy (dataclasses.asdict deep-copies, at ten times the cost).
@@ -148,6 +153,7 @@ class Executor:
                 team_id=work.team,
                 channel_id=work.channel_id,
                 connection=work.connection,
+                surface=work.surface,
                 **details,
             )
         )
@@ -291,7 +297,7 @@ class Executor:
             else:
                 data = await runner.read(op, raw, ctx, known=known, whole=work.whole)
         except InputError as error:  # valid in the fallback zone, not in the user's (rare)
-            return await self._refused(lease, tries, work, error, conversation, quiet)
+            return await self._refused(lease, tries, work, error, quiet)
         # A retry reuses the snapshot taken before the first try: the contact may already be gone.
         snapshot = item.job.get("snapshot") if item is not None and "snapshot" in item.job else None
         if snapshot is None:
@@ -308,7 +314,7 @@ class Executor:
         except SegMetricsError as error:
             return await self._failed(op, raw, work, lease, tries, error, sent, snapshot, conversation, quiet, ctx)
         except InputError as error:  # a change whose record changed meanwhile: nothing was sent
-            return await self._refused(lease, tries, work, error, conversation, quiet)
+            return await self._refused(lease, tries, work, error, quiet)
         notes = []
         if item is not None and item.tries > 0:
             notes.append(f"queued while SegMetrics was not answering; went through on try {tries}")
@@ -348,14 +354,12 @@ class Executor:
         except (UnsafeRequest, InputError):  # refused by the funnel, or its connection was removed just now
             return None
 
-    async def _refused(
-        self, lease: Lease | None, tries: int, work: Work, error: InputError, conversation: Conversation, quiet: bool
-    ) -> Failure:
+    async def _refused(self, lease: Lease | None, tries: int, work: Work, error: InputError, quiet: bool) -> Failure:
         """What was typed cannot be sent as it is: nothing was, and the user alone is told what to fix."""
         await self._settle(lease, "failed", tries, str(error))
         self.audit(work, "failed", detail=str(error))
         if not quiet:
-            await conversation.tell(messages.input_problems(error, typed=work.typed))
+            await self.surface.tell(work, messages.input_problems(error, typed=work.typed))
         return Failure(str(error))
 
     async def _snapshot(self, op: Operation, data: Any, ctx: Any) -> Any:
@@ -428,8 +432,8 @@ class Executor:
         self.audit(work, outcome_name, key=item.key if item else None, **details)
         reason = "; ".join(error.errors) if isinstance(error, StatusError) and error.errors else error.reason
         if not quiet:
-            retry = await self.surface.safety.retry_ticket(op, raw, work)
-            await conversation.tell(messages.segmetrics_problem(error, op, typed=work.typed, retry=retry))
+            retry = None if work.execution else await self.surface.safety.retry_ticket(op, raw, work)
+            await self.surface.tell(work, messages.segmetrics_problem(error, op, typed=work.typed, retry=retry))
         return Failure(reason)
 
     async def _give_up(
@@ -453,8 +457,7 @@ class Executor:
             f"❌ Gave up on *{op.title}* after {tries} tries: {reason}. SegMetrics never confirmed it, so it was "
             "most likely not done."
         )
-        conversation = self.surface.conversation(work.user, work.origin)
-        await conversation.tell(messages.notice(text, typed=work.typed))
+        await self.surface.tell(work, messages.notice(text, typed=work.typed))
         return Failure(reason)
 
     async def _unsure(self, op: Operation, sent: dict[str, Any], ctx: Any) -> None:

@@ -35,7 +35,7 @@ log = logging.getLogger("segmetrics_slack.fake_slack")
 T = TypeVar("T")
 
 # slack-sdk form-encodes some methods, and then these structured arguments arrive as JSON strings.
-_JSON_ARGUMENTS = ("blocks", "attachments", "view", "metadata", "files")
+_JSON_ARGUMENTS = ("blocks", "attachments", "view", "metadata", "files", "outputs")
 _VIEW_METHODS = frozenset({"views.open", "views.push", "views.update", "views.publish"})
 # A close handshake with a client that never answers must not hold up disconnects or stop().
 _SOCKET_CLOSE_TIMEOUT = 1.0
@@ -166,6 +166,9 @@ class FakeSlack:
         self._files: dict[str, _File] = {}
         self._pending_uploads: dict[str, _PendingUpload] = {}  # by the upload URL's ticket
         self._uploads: list[Upload] = []
+        # Workflow step runs completed (functions.completeSuccess / completeError): id → ("success", outputs)
+        # or ("error", message).
+        self._executions: dict[str, tuple[str, Any]] = {}
 
         # Identifiers never restart, not even on reset(), so a ts or view id seen once stays unique.
         self._ts_counter = itertools.count(100)
@@ -274,6 +277,7 @@ class FakeSlack:
             self._files.clear()
             self._pending_uploads.clear()
             self._uploads = []
+            self._executions.clear()
             self._changed()
 
     def add_file(
@@ -312,6 +316,31 @@ class FakeSlack:
         with self._cond:
             self._files[file_id] = stored
         return file_id
+
+    def add_message(
+        self,
+        channel: str,
+        text: str,
+        *,
+        user: str = "U2",
+        thread_ts: str | None = None,
+        blocks: list[dict[str, Any]] | None = None,
+    ) -> str:
+        """A message a user posted (a reply in `thread_ts`, if given); its ts. conversations.history and
+        conversations.replies then serve it, as Slack does."""
+        ts = self._next_ts()
+        message: dict[str, Any] = {"text": text, "user": user, "ts": ts}
+        if blocks is not None:
+            message["blocks"] = blocks
+        if thread_ts:
+            message["thread_ts"] = thread_ts
+        self._keep_message(channel, ts, message)
+        return ts
+
+    def function_result(self, execution_id: str) -> tuple[str, Any] | None:
+        """How a workflow step run was completed: ("success", outputs), ("error", message), or None (not yet)."""
+        with self._cond:
+            return self._executions.get(execution_id)
 
     # Inspection
 
@@ -694,6 +723,12 @@ class FakeSlack:
             with self._cond:
                 self._messages.pop((str(args.get("channel")), str(args.get("ts"))), None)
             return {"ok": True, "channel": args.get("channel"), "ts": args.get("ts")}
+        if method in ("functions.completeSuccess", "functions.completeError"):
+            return self._complete_function(method, args)
+        if method == "conversations.history":
+            return self._history(args)
+        if method == "conversations.replies":
+            return self._replies(args)
         if method == "files.info":
             return self._file_info(args)
         if method == "files.getUploadURLExternal":
@@ -806,6 +841,75 @@ class FakeSlack:
             self._messages[key] = message
             shown = {k: v for k, v in message.items() if k != "channel"}
         return {"ok": True, "channel": channel, "ts": ts, "text": shown.get("text", ""), "message": shown}
+
+    def _listed(self, messages: list[dict[str, Any]], args: dict[str, Any]) -> list[dict[str, Any]]:
+        """`latest` / `oldest` / `inclusive`, as Slack filters a conversation's messages."""
+        inclusive = str(args.get("inclusive", "")).lower() in ("true", "1")
+        latest, oldest = args.get("latest"), args.get("oldest")
+        kept = []
+        for message in messages:
+            ts = float(message["ts"])
+            if latest is not None and (ts > float(latest) or (ts == float(latest) and not inclusive)):
+                continue
+            if oldest is not None and (ts < float(oldest) or (ts == float(oldest) and not inclusive)):
+                continue
+            kept.append({key: value for key, value in message.items() if key != "channel"})
+        return kept
+
+    def _history(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = str(args.get("channel") or "")
+        if not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        if channel in self.not_in_channel:
+            return {"ok": False, "error": "not_in_channel"}
+        with self._cond:
+            # A channel's history holds its top-level messages (a thread's replies only in the thread), newest first.
+            found = [
+                message
+                for (where, ts), message in self._messages.items()
+                if where == channel and message.get("thread_ts") in (None, ts)
+            ]
+        found.sort(key=lambda message: float(message["ts"]), reverse=True)
+        limit = int(args.get("limit") or 100)
+        return {"ok": True, "messages": self._listed(found, args)[:limit], "has_more": False}
+
+    def _replies(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel, ts = str(args.get("channel") or ""), str(args.get("ts") or "")
+        if channel in self.not_in_channel:
+            return {"ok": False, "error": "not_in_channel"}
+        with self._cond:
+            asked = self._messages.get((channel, ts))
+            if asked is None:
+                return {"ok": False, "error": "thread_not_found"}
+            root = str(asked.get("thread_ts") or ts)
+            found = [
+                message
+                for (where, at), message in self._messages.items()
+                if where == channel and (at == root or message.get("thread_ts") == root)
+            ]
+        found.sort(key=lambda message: float(message["ts"]))  # the parent first, then the replies
+        limit = int(args.get("limit") or 1000)
+        return {"ok": True, "messages": self._listed(found, args)[:limit], "has_more": False}
+
+    def _complete_function(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        execution = args.get("function_execution_id")
+        if not execution:
+            return {"ok": False, "error": "invalid_arguments"}
+        if method == "functions.completeSuccess":
+            outputs = args.get("outputs")
+            if not isinstance(outputs, dict):
+                return {"ok": False, "error": "invalid_arguments"}
+            result: tuple[str, Any] = ("success", outputs)
+        else:
+            error = args.get("error")
+            if not isinstance(error, str) or not error:
+                return {"ok": False, "error": "invalid_arguments"}
+            result = ("error", error)
+        with self._cond:
+            if execution in self._executions:  # like Slack: a run completes once
+                return {"ok": False, "error": "execution_not_in_running_state"}
+            self._executions[str(execution)] = result
+        return {"ok": True}
 
     # Files
 

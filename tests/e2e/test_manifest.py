@@ -32,6 +32,7 @@ async def test_manifest_and_code_register_the_same_commands_and_callback_ids() -
     bot = build_bot(settings)
     in_manifest = {entry["command"] for entry in MANIFEST["features"]["slash_commands"]}
     in_code = set(bot.surface.commands)
+    steps_in_code = set(bot.surface.steps.by_callback)
     await bot.close(grace=0)
     assert (
         in_manifest
@@ -49,7 +50,55 @@ async def test_manifest_and_code_register_the_same_commands_and_callback_ids() -
     assert names == {"Add or update contact", "Tag a contact", "Add order", "Add subscription", "Record ad spend"}
     assert all(len(entry["name"]) <= 24 for entry in MANIFEST["features"]["shortcuts"])
     assert MANIFEST["features"]["app_home"]["home_tab_enabled"] is True
-    assert MANIFEST["settings"]["event_subscriptions"] == {"bot_events": ["app_home_opened"]}
+    assert MANIFEST["settings"]["event_subscriptions"] == {"bot_events": ["app_home_opened", "function_executed"]}
+    # Every step the code answers is declared, and nothing else: callback ids are `<resource>_<verb>`.
+    assert set(MANIFEST["functions"]) == steps_in_code
+    assert {"contact_add", "contact_show", "tag_add", "tag_remove", "order_add", "order_refund", "ad_record"} <= (
+        steps_in_code
+    )
+    assert not {"contact_delete", "order_delete", "subscription_delete"} & steps_in_code  # they ask a person first
+    assert MANIFEST["settings"]["function_runtime"] == "remote"
+    assert MANIFEST["settings"]["org_deploy_enabled"] is True
+
+
+def test_steps_are_derived_from_the_declarations() -> None:
+    functions = MANIFEST["functions"]
+    order = functions["order_add"]
+    assert order["title"] == REGISTRY["order add"].title
+    inputs = order["input_parameters"]
+    # Named like the API fields and the form's block ids, typed for Workflow Builder.
+    assert inputs["user_id"] == {
+        "type": "slack#/types/user_id",
+        "title": "Run as",
+        "description": inputs["user_id"]["description"],
+        "is_required": True,
+        "name": "user_id",
+    }
+    assert inputs["id"]["type"] == "string" and inputs["id"]["is_required"] is True
+    assert inputs["amount"]["type"] == "string"  # money as text, read like chat
+    assert inputs["date_created"]["type"] == "slack#/types/timestamp"
+    assert inputs["date_created_text"]["type"] == "string"
+    assert inputs["items"] == {**inputs["items"], "type": "array", "items": {"type": "string"}}
+    assert inputs["is_refunded"]["type"] == "boolean"
+    assert inputs["email"]["is_required"] is False and inputs["contact_id"]["is_required"] is False
+    assert set(order["output_parameters"]) >= {"confirmation", "link", "invoice_id", "email", "contact_id"}
+    tag = functions["tag_add"]["input_parameters"]
+    assert tag["tags"]["type"] == "array" and tag["tags"]["is_required"] is True
+    subscription = functions["subscription_add"]["input_parameters"]
+    assert set(subscription["billing_cycle"]["enum"]) == {"year", "month", "week", "day"}
+    assert subscription["frequency"]["type"] == "integer"
+    assert functions["ad_record"]["input_parameters"]["date"]["type"] == "slack#/types/date"
+    assert set(functions["contact_show"]["output_parameters"]) >= {"found", "contact_id", "email", "tags"}
+    assert functions["contact_add"]["input_parameters"]["geo_lat"]["type"] == "number"
+
+
+def test_reaction_scopes_only_once_reactions_are_configured() -> None:
+    history = {"reactions:read", "channels:history", "groups:history", "im:history", "mpim:history"}
+    assert not history & set(MANIFEST["oauth_config"]["scopes"]["bot"])
+    assert "reaction_added" not in MANIFEST["settings"]["event_subscriptions"]["bot_events"]
+    configured = manifest(REGISTRY, reactions=True)
+    assert history <= set(configured["oauth_config"]["scopes"]["bot"])
+    assert {"reaction_added", "reaction_removed"} <= set(configured["settings"]["event_subscriptions"]["bot_events"])
 
 
 def test_socket_mode_manifest_fits_slack_limits() -> None:

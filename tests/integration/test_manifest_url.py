@@ -124,3 +124,17 @@ def test_what_slack_cannot_call_is_refused(typed: str, says: str) -> None:
     with pytest.raises(RequestUrlError) as caught:
         public_base_url(typed)
     assert says in str(caught.value)
+
+
+def test_configured_reactions_add_their_events_and_scopes(tmp_path: Path) -> None:
+    result = run_cli("manifest", cwd=tmp_path, env={"SEGMETRICS_REACTIONS": "vip=VIP; fire=Hot lead, Q4"})
+    assert result.returncode == 0, result.stderr
+    document = yaml.safe_load(result.stdout)
+    assert {"reactions:read", "channels:history", "groups:history"} <= set(document["oauth_config"]["scopes"]["bot"])
+    assert {"reaction_added", "reaction_removed"} <= set(document["settings"]["event_subscriptions"]["bot_events"])
+    policy = tmp_path / "policy.toml"
+    policy.write_text('[reactions]\nstar = ["Starred"]\n')
+    from_policy = run_cli("manifest", cwd=tmp_path, env={"SEGMETRICS_BOT_POLICY": str(policy)})
+    assert "reactions:read" in from_policy.stdout
+    wrong = run_cli("manifest", cwd=tmp_path, env={"SEGMETRICS_REACTIONS": "vip"})
+    assert wrong.returncode == 2 and "SEGMETRICS_REACTIONS" in wrong.stderr and "has no `=`" in wrong.stderr

@@ -1,0 +1,169 @@
+"""Workflow Builder custom steps as a surface: a `function_executed` event in, a completed step out.
+
+The step is a thin adapter onto the pipeline every surface shares: its inputs become the raw values a
+command gives (`bot.steps`), the policy decides for the person named in "Run as" (and `[steps]`, if the
+policy has it), the run is journaled under the step's execution id (Slack may deliver the event twice) and
+audited with surface `workflow`, and the executor runs it. Its answer is the step's completion:
+`functions.completeSuccess` with the outputs, or `functions.completeError` with the same field-named message
+a command would give. Both are sent with the bot's own token: the token Slack hands a step run expires with
+it, and a run SegMetrics could not take now is finished later by the outbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import html
+import logging
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+
+from bot.changes import AskInForm
+from bot.chat import format_command
+from bot.problems import InputError, InvalidValue
+from bot.runner import Outcome
+from bot.slack import modals
+from bot.slack.work import Checked, Work, holding_journal_entry
+from bot.steps import Step, error_text, steps_of
+
+log = logging.getLogger("segmetrics_slack.steps")
+
+SURFACE = "workflow"
+
+
+def step_pattern(steps: tuple[Step, ...]) -> re.Pattern[str]:
+    """One listener for every step: Bolt tries listeners in turn."""
+    return re.compile(f"^(?:{'|'.join(re.escape(step.callback_id) for step in steps)})$")
+
+
+class Steps:
+    def __init__(self, surface: Any) -> None:
+        # The dispatcher (`SlackSurface`): runner, client, users, jobs, safety, policy, executor.
+        self.surface = surface
+        self.steps = steps_of(surface.runner.registry)
+        self.by_callback = {step.callback_id: step for step in self.steps}
+        self.by_operation = {step.op.name: step for step in self.steps}
+
+    # -- in ---------------------------------------------------------------------------------------
+
+    async def on_function(self, body: Mapping[str, Any]) -> None:
+        """Bolt has acknowledged the event (auto_acknowledge): the run is a job, answered by completing it."""
+        event = body.get("event") or {}
+        step = self.by_callback.get(str((event.get("function") or {}).get("callback_id")))
+        execution = event.get("function_execution_id")
+        if step is None or not execution:
+            return
+        team = body.get("team_id")
+        self.surface.jobs.spawn(self._guarded(step, event, str(execution), team), name=f"step {step.callback_id}")
+
+    async def _guarded(self, step: Step, event: Mapping[str, Any], execution: str, team: Any) -> None:
+        try:
+            await self._run(step, event.get("inputs") or {}, execution, team)
+        except asyncio.CancelledError:
+            if not holding_journal_entry.get():  # journaled work is finished, and completed, by the outbox
+                with contextlib.suppress(Exception):
+                    text = "The bot was stopped before it sent this; nothing was sent to SegMetrics. Run it again."
+                    await asyncio.wait_for(asyncio.shield(self._fail(execution, step.op.title, text)), 3)
+            raise
+        except Exception:
+            reference = uuid.uuid4().hex[:8]
+            log.exception("a workflow step failed unexpectedly (reference %s)", reference)
+            text = (
+                f"The bot hit an unexpected problem (reference {reference}). It may or may not have reached "
+                "SegMetrics; whoever runs the bot can look the reference up in its logs."
+            )
+            await self._fail(execution, step.op.title, text)
+
+    async def _run(self, step: Step, inputs: Mapping[str, Any], execution: str, team: Any) -> None:
+        surface, runner, op = self.surface, self.surface.runner, step.op
+        try:
+            call = step.read(inputs)
+        except InputError as error:
+            await self._fail(execution, op.title, _problems(error))
+            return
+        typed = f"/segmetrics {format_command(op, call.raw)}" + (f" via={call.via}" if call.via else "")
+        try:
+            work = surface.work(
+                op, call.user, modals.Origin(channel_id=call.channel), team=team, typed=typed, via=call.via
+            )
+        except InvalidValue as error:
+            await self._fail(execution, op.title, f"Connection (`via`): {error.message}")
+            return
+        work = replace(work, surface=SURFACE, execution=execution)
+        decision = surface.safety.decide(op, work)  # with `[steps]`, for a step
+        if not decision.allowed:
+            await self._fail(execution, op.title, decision.message.replace("*", ""))
+            return
+        unkept = surface.cannot_keep(op)
+        if unkept:
+            await self._fail(execution, op.title, unkept.removeprefix("⛔ "))
+            return
+        habits = await surface.users.habits(call.user)
+        try:
+            ctx = runner.context(habits, connection=work.connection, fingerprint=work.fingerprint)
+            data = await runner.read(op, call.raw, ctx)
+        except AskInForm as error:
+            # A change of a record the bot does not know: a form would ask for the whole record; a step cannot.
+            said = f"{error.notice} " if error.notice else ""
+            await self._fail(execution, op.title, f"{said}{_problems(error)}".strip())
+            return
+        except InputError as error:
+            await self._fail(execution, op.title, _problems(error))
+            return
+        # Not asked first (a step has nobody to ask): whoever built the workflow chose these values.
+        key = None if op.reads else f"function:{execution}"
+        await surface.executor.start(op, dict(call.raw), work, key=key, checked=Checked(data, habits))
+
+    # -- out --------------------------------------------------------------------------------------
+
+    async def succeed(self, outcome: Outcome, work: Work, posted: tuple[str, str] | None) -> None:
+        """Complete the step with its outputs (a write that found nothing to change fails it, saying so)."""
+        step = self.by_operation.get(work.operation)
+        if step is None or work.execution is None:
+            return
+        if not outcome.found and not step.op.reads:
+            await self._fail(work.execution, step.op.title, f"Nothing was changed: {outcome.summary.headline}.")
+            return
+        link = None
+        if posted is not None:
+            with contextlib.suppress(SlackApiError):
+                found = await self.surface.client.chat_getPermalink(channel=posted[0], message_ts=posted[1])
+                link = str(found.get("permalink") or "") or None
+        confirmation = outcome.summary.as_text() + (
+            "\n  (sandbox: nothing reached SegMetrics)" if outcome.sandbox else ""
+        )
+        outputs = step.output_values(
+            outcome.request.json,
+            outcome.response.body if outcome.response is not None else None,
+            confirmation=confirmation,
+            link=link,
+            found=outcome.found,
+        )
+        try:
+            await self.surface.client.functions_completeSuccess(function_execution_id=work.execution, outputs=outputs)
+        except SlackApiError as error:
+            log.warning("could not complete step %s (%s)", step.callback_id, error.response.get("error"))
+
+    async def fail(self, work: Work, text: str) -> None:
+        """Fail the step with `text` (a message the bot would have shown the user, as plain text)."""
+        if work.execution is None:
+            return
+        step = self.by_operation.get(work.operation)
+        await self._fail(work.execution, step.op.title if step else work.operation, html.unescape(text))
+
+    async def _fail(self, execution: str, title: str, text: str) -> None:
+        try:
+            await self.surface.client.functions_completeError(
+                function_execution_id=execution, error=error_text(title, text)
+            )
+        except SlackApiError as error:
+            log.warning("could not fail step run %s (%s)", execution, error.response.get("error"))
+
+
+def _problems(error: InputError) -> str:
+    return "Nothing was sent to SegMetrics: " + " ".join(problem.message for problem in error.errors)

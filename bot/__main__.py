@@ -21,7 +21,7 @@ from bot.help import overview, resource_help
 from bot.locales import known_locale
 from bot.problems import CommandError
 from bot.runner import Runner
-from bot.settings import Settings, SettingsError, load_settings
+from bot.settings import ManifestSettings, Settings, SettingsError, load_settings
 from bot.store import AsyncStore
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -148,11 +148,14 @@ def _manifest(url: str | None) -> int:
     from bot.slack.manifest import RequestUrlError, manifest_yaml
     from commands import REGISTRY
 
+    settings = ManifestSettings()
     try:
-        settings = load_settings()
         policy = Policy.load((), settings.segmetrics_bot_policy, REGISTRY)
         reactions = bool(configured(settings.segmetrics_reactions, policy.reactions, REGISTRY))
-    except (SettingsError, PolicyError, ReactionsError) as error:
+    except PolicyError as error:
+        print(f"✗ SEGMETRICS_BOT_POLICY: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except ReactionsError as error:
         print(f"✗ {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     try:

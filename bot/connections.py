@@ -33,6 +33,8 @@ CHANNEL_ID = re.compile(r"[CG](?=[A-Z]*[0-9])[A-Z0-9]{6,}")
 Source = Literal["env", "file", "slack", "sandbox"]
 # What Slack sends as a private channel's name in a slash command.
 UNNAMED_PRIVATE_CHANNEL = "privategroup"
+# The channel's name where Slack gives only its id (a reaction, a workflow step): no Slack channel is named so.
+NAME_NOT_GIVEN = "(name not given)"
 # Shown in place of a key: never a part of it.
 MASK = "••••••••"
 
@@ -193,15 +195,16 @@ class Connections:
         for connection in connections:
             if connection.serves_channel(channel_id, channel_name):
                 return connection
-        if channel_name == UNNAMED_PRIVATE_CHANNEL:
+        if channel_name in (UNNAMED_PRIVATE_CHANNEL, NAME_NOT_GIVEN):
             by_name = [connection for connection in connections if any(c.startswith("#") for c in connection.channels)]
             if by_name:
-                # Slack does not say a private channel's name: it may be one a connection claims by name.
+                # Slack does not say the channel's name: it may be one a connection claims by name.
                 names = ", ".join(f"`{c.name}`" for c in by_name)
+                which = "this private channel's" if channel_name == UNNAMED_PRIVATE_CHANNEL else "the channel's"
                 raise InvalidValue(
-                    f"Slack does not tell the bot this private channel's name, and {names} claim channels by name, "
-                    "so it cannot tell which connection this channel's work goes to. Say it with `via=<name>`; an "
-                    "admin can give the channel by its id (C…) instead of its name so this is not asked again",
+                    f"Slack does not tell the bot {which} name here, and {names} claim channels by name, so it "
+                    "cannot tell which connection this channel's work goes to. Say it with `via=<name>`; an admin "
+                    "can give the channel by its id (C…) instead of its name so this is not asked again",
                     example=f"via={by_name[0].name}",
                 )
         for connection in connections:

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from bot.connections import NAME, NAME_RULE
+from bot.connections import NAME, NAME_NOT_GIVEN, NAME_RULE
 from bot.operation import Operation, Registry
 from bot.reactions import Reactions, ReactionsError
 from bot.reactions import table as reaction_table
@@ -261,7 +261,13 @@ class Policy:
         rule = self.rule_for(op)
         if rule.channels and not ({channel_id, channel_name} & set(rule.channels)):
             where = ", ".join(f"<#{name}>" if _CHANNEL_ID.fullmatch(name) else f"#{name}" for name in rule.channels)
-            return Decision(False, rule.source, f"*{op.title}* may only be run in {where} ({rule.source}).")
+            said = f"*{op.title}* may only be run in {where} ({rule.source})."
+            if channel_name == NAME_NOT_GIVEN and not all(_CHANNEL_ID.fullmatch(name) for name in rule.channels):
+                said += (
+                    " Slack gives a reaction or a workflow step only the channel's id, not its name: an admin can "
+                    "list the channel by its id (C…) in the policy."
+                )
+            return Decision(False, rule.source, said)
         if self._allows(rule, user, members):
             return Decision(True, rule.source)
         if rule.allow == (ADMINS,) and not self.admins:

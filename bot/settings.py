@@ -378,6 +378,16 @@ def _read_connections(path: str, *, timezone: str, currency: str, env_default: b
         raise ValueError(str(error)) from None
 
 
+class ManifestSettings(BaseSettings):
+    """What `segmetrics-bot manifest` reads: only what changes the manifest, so a setting it does not need (a
+    timeout, a token) cannot stop it."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    segmetrics_reactions: str | None = None
+    segmetrics_bot_policy: str | None = None
+
+
 class SocketModeSettings(Settings):
     """`segmetrics-bot run`: Socket Mode needs the bot token and an app-level token."""
 

@@ -12,24 +12,30 @@ of one run into the raw values every other surface produces, and an outcome into
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from functools import cache
 from typing import Any
 
 from bot import fields
+from bot.fields import split_tags
 from bot.operation import CONTACT_FIELDS, DeclarationError, Operation, Param, Registry
-from bot.problems import FieldError, InputError
+from bot.problems import FieldError, InputError, InvalidValue
 
 # The step's own inputs, beside the operation's fields.
 USER_INPUT, CHANNEL_INPUT, VIA_INPUT = "user_id", "channel_id", "via"
+# Who clicked the workflow's button or submitted its form, as Slack itself says (when the workflow has one).
+INTERACTIVITY_INPUT = "interactivity"
 # A date field's twin that takes the date in words, read like chat (`date_created_text`).
 WORDS_SUFFIX = "_text"
 STRING, INTEGER, NUMBER, BOOLEAN, ARRAY = "string", "integer", "number", "boolean", "array"
 TIMESTAMP, DATE = "slack#/types/timestamp", "slack#/types/date"
 USER_ID, CHANNEL_ID = "slack#/types/user_id", "slack#/types/channel_id"
+INTERACTIVITY = "slack#/types/interactivity"
 ERROR_LIMIT = 2000
 _USER = re.compile(r"[UW][A-Z0-9]+")
 _CHANNEL = re.compile(r"[CGD][A-Z0-9]+")
@@ -60,6 +66,8 @@ class StepInput:
     items: str | None = None  # an array's item type
     choices: tuple[tuple[str, str], ...] = ()
     words: bool = False  # a date in words (`…_text`), read like chat
+    # A yes/no field: a choice (not Slack's boolean, whose unset false would change a record nobody meant to).
+    yes_no: bool = False
 
     def definition(self) -> dict[str, Any]:
         entry: dict[str, Any] = {
@@ -155,19 +163,9 @@ class Step:
                 )
                 continue
             raw[item.field] = value
-        user = given.get(USER_INPUT)
-        if _blank(user):
-            problems.insert(
-                0,
-                FieldError(
-                    USER_INPUT,
-                    "Run as",
-                    "is required: set it to the person who used the workflow, whom the bot's policy checks",
-                    kind="missing",
-                ),
-            )
-        elif not isinstance(user, str) or not _USER.fullmatch(user):
-            problems.insert(0, FieldError(USER_INPUT, "Run as", f"`{user}` is not a Slack user id", ("U0123ABCD",)))
+        user, problem = _runner(given.get(USER_INPUT), given.get(INTERACTIVITY_INPUT))
+        if problem is not None:
+            problems.insert(0, problem)
         channel = given.get(CHANNEL_INPUT)
         if not _blank(channel) and (not isinstance(channel, str) or not _CHANNEL.fullmatch(channel)):
             problems.append(
@@ -221,6 +219,32 @@ class Step:
         return values
 
 
+def _runner(user: Any, interactivity: Any) -> tuple[str, FieldError | None]:
+    """Who runs the step: "Run as", checked against whoever Slack says clicked (when the workflow has a button
+    or a form and the step is given it); either alone will do, two different people will not."""
+    clicked = interactivity.get("interactor") if isinstance(interactivity, Mapping) else None
+    clicker = clicked.get("id") if isinstance(clicked, Mapping) else None
+    if not _blank(user) and (not isinstance(user, str) or not _USER.fullmatch(user)):
+        return "", FieldError(USER_INPUT, "Run as", f"`{user}` is not a Slack user id", ("U0123ABCD",))
+    if not _blank(user) and isinstance(clicker, str) and clicker and clicker != user:
+        return "", FieldError(
+            USER_INPUT,
+            "Run as",
+            f"is {user}, but Slack says {clicker} used the workflow; the bot acts for one person: set Run as to "
+            "“Person who used this workflow”",
+        )
+    if not _blank(user):
+        return str(user), None
+    if isinstance(clicker, str) and _USER.fullmatch(clicker):
+        return clicker, None
+    return "", FieldError(
+        USER_INPUT,
+        "Run as",
+        "is required: set it to the person who used the workflow, whom the bot's policy checks",
+        kind="missing",
+    )
+
+
 def error_text(title: str, text: str) -> str:
     """A step's error, as Slack shows it to whoever runs the workflow: the operation, then what to fix."""
     said = f"{title}: {text}"
@@ -246,6 +270,13 @@ def _derive(op: Operation) -> Step:
             "Who runs it: the bot's policy checks this person, and the audit trail names them. Choose "
             "“Person who used this workflow”.",
             required=True,
+        ),
+        StepInput(
+            INTERACTIVITY_INPUT,
+            INTERACTIVITY,
+            "Who clicked",
+            "Optional, for a workflow started by a button or a form: Slack's own word for who used it, checked "
+            "against Run as.",
         ),
         StepInput(
             CHANNEL_INPUT,
@@ -296,7 +327,10 @@ def _inputs_for(op: Operation, spec: Param) -> list[StepInput]:
     if isinstance(kind, fields.Coordinate):
         return [StepInput(spec.name, NUMBER, spec.title, description, spec.name, required)]
     if isinstance(kind, fields.YesNo):
-        return [StepInput(spec.name, BOOLEAN, spec.title, description, spec.name, required)]
+        choices = kind.options()
+        return [
+            StepInput(spec.name, STRING, spec.title, description, spec.name, required, choices=choices, yes_no=True)
+        ]
     if isinstance(kind, fields.Choice):
         return [StepInput(spec.name, STRING, spec.title, description, spec.name, required, choices=kind.options())]
     text_kinds = (
@@ -383,15 +417,25 @@ def _raw(item: StepInput, value: Any) -> str | list[str]:
         return _entries(item, value)
     if isinstance(value, list):
         raise ValueError(f"is a list of {len(value)}; give one value")
-    if item.type == BOOLEAN:
-        if isinstance(value, bool):
-            return "yes" if value else "no"
-        return str(value)
     if isinstance(value, bool):
+        if item.yes_no or item.type == BOOLEAN:
+            return "yes" if value else "no"
         raise ValueError(f"is {str(value).lower()} (a yes/no); give {'a number' if item.type != STRING else 'text'}")
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
+    if isinstance(value, float):
+        return _number(value)
     return str(value)
+
+
+def _number(value: float) -> str:
+    """A JSON number as it would be typed: no exponent, no digit the number does not have."""
+    if not math.isfinite(value):
+        raise ValueError(f"is {value}, not a number")
+    if value.is_integer():
+        if abs(value) > 2**53:
+            raise ValueError("is a number too large to be exact; give it as text")
+        return str(int(value))
+    # The shortest text that is this number (repr), written out without an exponent.
+    return format(Decimal(repr(value)), "f")
 
 
 def _moment(value: Any) -> str:
@@ -423,12 +467,17 @@ def _entries(item: StepInput, value: Any) -> str | list[str]:
         text = str(entry).strip()
         if not text:
             continue
-        if item.field == "tags" and "," in text and text[:1] not in "\"'":
-            # One entry is one tag: a comma would silently make two in chat's reading.
-            raise ValueError(
-                f"item {number} (`{text}`) has a comma in it: give each tag as its own item, or quote a tag whose "
-                f'name has a comma ("Smith, Jones")'
-            )
+        if item.field == "tags":
+            # One item is one tag: read as chat reads it, it must not become two (`VIP, Q4`, `"A", B`).
+            try:
+                parts = split_tags(text)
+            except InvalidValue as problem:
+                raise ValueError(f"item {number} (`{text}`): {problem.message}") from None
+            if len(parts) != 1:
+                raise ValueError(
+                    f"item {number} (`{text}`) reads as {len(parts)} tags ({', '.join(parts)}): give each tag as its "
+                    'own item, or quote a tag whose name has a comma ("Smith, Jones")'
+                )
         entries.append(text)
     return entries
 

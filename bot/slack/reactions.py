@@ -13,6 +13,8 @@ so they hold across replicas and restarts.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -20,7 +22,9 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
+from bot.connections import NAME_NOT_GIVEN
 from bot.fields import quote_tag
+from bot.problems import InvalidValue
 from bot.reactions import Reactions, emoji_name
 from bot.slack import messages, modals
 from bot.slack.addresses import find_contacts
@@ -45,6 +49,8 @@ class ReactionTags:
         self.shortcuts = shortcuts
         self.undoer = undo
         self.reactions = dict(reactions)
+        self._turns: dict[str, asyncio.Lock] = {}
+        self._waiting: dict[str, int] = {}
 
     # -- in ---------------------------------------------------------------------------------------
 
@@ -60,9 +66,22 @@ class ReactionTags:
             return
         emoji, channel, ts, user = found
         team = str(body.get("team_id") or "")
-        job = (self._added if added else self._removed)(team, emoji, channel, ts, user)
+        job = self._in_turn(f"{team}:{channel}:{ts}:{emoji}", added, team, emoji, channel, ts, user)
         conversation = self._conversation(user, channel, ts)
         self.surface.jobs.spawn(self.surface.guarded(conversation, job), name="react" if added else "unreact")
+
+    async def _in_turn(self, base: str, added: bool, *args: str) -> None:
+        """One reaction event of a message and emoji at a time, in the order they came: an add, its removal
+        and an add again are done in that order, never interleaved."""
+        lock = self._turns.setdefault(base, asyncio.Lock())
+        self._waiting[base] = self._waiting.get(base, 0) + 1
+        try:
+            async with lock:
+                await (self._added if added else self._removed)(*args)
+        finally:
+            self._waiting[base] -= 1
+            if not self._waiting[base]:
+                del self._waiting[base], self._turns[base]
 
     def _reaction(self, event: Mapping[str, Any]) -> tuple[str, str, str, str] | None:
         """(emoji, channel, ts, user) of a reaction that tags, on a message; None for any other."""
@@ -83,7 +102,14 @@ class ReactionTags:
     async def _added(self, team: str, emoji: str, channel: str, ts: str, user: str) -> None:
         surface = self.surface
         op = surface.runner.registry["tag add"]
-        work = _as_reaction(surface.work(op, user, modals.Origin(channel_id=channel, thread_ts=ts), team=team or None))
+        # Slack gives a reaction the channel's id only: a rule or a connection that names channels is not guessed at.
+        origin = modals.Origin(channel_id=channel, thread_ts=ts, channel_name=NAME_NOT_GIVEN)
+        try:
+            work = _as_reaction(surface.work(op, user, origin, team=team or None))
+        except InvalidValue as error:
+            said = messages.notice(f"❌ Nothing was tagged: {error.message}.")
+            await self._conversation(user, channel, ts).tell(said)
+            return
         # Checked before the slot is taken: a refused reaction leaves it for someone who may tag.
         decision = surface.safety.decide(op, work)
         if not decision.allowed:
@@ -95,8 +121,18 @@ class ReactionTags:
             return
         slot = await self._take(team, channel, ts, emoji, user)
         if slot is None:
-            log.info("reaction :%s: on %s/%s already tagged; not again", emoji, channel, ts)
             return
+        try:
+            await self._tag(slot, op, work, emoji, channel, ts, user)
+        except BaseException:
+            # Stopped or broken mid-way: the slot is ended, so reacting again can tag (contacts already journaled
+            # are finished by the outbox, and confirmed then).
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(self._end(slot, {"by": user, "unfinished": True})), 3)
+            raise
+
+    async def _tag(self, slot: str, op: Any, work: Work, emoji: str, channel: str, ts: str, user: str) -> None:
+        surface = self.surface
         message = await self._message(channel, ts, user, emoji)
         if message is None:
             await self._end(slot, {"by": user})
@@ -129,8 +165,8 @@ class ReactionTags:
             )
         store = surface.store
         await store.call(store.store.update_ticket, slot, TICKET, payload)
-        # Removed while the tagging ran (checked after the update, which a removal from now on reads): undone now
-        # that there is something to undo. Undo itself runs once, whoever gets to it.
+        # Removed meanwhile by another bot sharing the database (this one takes a message's events in turn):
+        # checked after the update, which a removal from then on reads. Undo runs once, whoever gets to it.
         if await store.call(store.store.claimed, f"{slot}:removed"):
             await self._end(slot, payload)
             await self._undo(slot, payload, user, channel)
@@ -146,8 +182,17 @@ class ReactionTags:
             if taken is not None:
                 return str(taken)
             held = await store.call(store.store.ticket, _id(key), TICKET)
-            if held is None or not held[0].get("ended"):
-                return None  # someone's reaction holds it (or it was pruned just now: leave it)
+            if held is None:
+                return None  # pruned between the two looks: leave it
+            payload, in_window = held
+            # Ended, or left unfinished by a bot that stopped (its window is over and it never got to Undo).
+            if not payload.get("ended") and (in_window or "undo" in payload):
+                log.info("reaction :%s: on %s/%s already tagged; not again", emoji, channel, ts)
+                return None
+        text = (
+            f"❌ That message was tagged with :{emoji}: and undone {MAX_GENERATIONS} times; this reaction tags no one."
+        )
+        await self._conversation(user, channel, ts).tell(messages.notice(text))
         return None
 
     async def _current(
@@ -212,7 +257,13 @@ class ReactionTags:
         payload = fresh[0] if fresh is not None else payload
         await self._end(slot, payload)
         if "undo" not in payload:
-            return  # still tagging: that run sees the removal and undoes when it is done
+            if not in_window:  # tagging never finished (the bot stopped): nothing here to undo with
+                text = (
+                    f"Your :{emoji}: reaction's tagging did not finish, so it cannot be undone from here; any tags it "
+                    "added stay. To take them off: `/segmetrics tag remove <e-mail> <tags>`."
+                )
+                await self._conversation(user, channel, ts).tell(messages.notice(text))
+            return  # else still tagging (on another bot): that run sees the removal and undoes when it is done
         if not in_window:
             text = (
                 f"You removed your :{emoji}: reaction after the Undo window (10 minutes), so the tags stay. To take "
@@ -237,7 +288,7 @@ class ReactionTags:
             )
 
         await self.undoer.undo(
-            str(ticket), user, conversation, team=None, channel_name=None, response_url=None, mark=mark
+            str(ticket), user, conversation, team=None, channel_name=NAME_NOT_GIVEN, response_url=None, mark=mark
         )
 
 

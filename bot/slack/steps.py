@@ -25,6 +25,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.changes import AskInForm
 from bot.chat import format_command
+from bot.connections import NAME_NOT_GIVEN
 from bot.problems import InputError, InvalidValue
 from bot.runner import Outcome
 from bot.slack import modals
@@ -62,12 +63,20 @@ class Steps:
         self.surface.jobs.spawn(self._guarded(step, event, str(execution), team), name=f"step {step.callback_id}")
 
     async def _guarded(self, step: Step, event: Mapping[str, Any], execution: str, team: Any) -> None:
+        progress: dict[str, bool] = {}
         try:
-            await self._run(step, event.get("inputs") or {}, execution, team)
+            await self._run(step, event.get("inputs") or {}, execution, team, progress)
         except asyncio.CancelledError:
-            if not holding_journal_entry.get():  # journaled work is finished, and completed, by the outbox
-                with contextlib.suppress(Exception):
+            # Held in the journal: the outbox finishes it after the restart and completes the step then.
+            if not holding_journal_entry.get():
+                if progress.get("handed"):  # past the journal: it may have reached SegMetrics
+                    text = (
+                        "The bot was stopped while running this; it may or may not have reached SegMetrics. Check "
+                        "before running it again (whoever runs the bot: segmetrics-bot audit --surface workflow)."
+                    )
+                else:
                     text = "The bot was stopped before it sent this; nothing was sent to SegMetrics. Run it again."
+                with contextlib.suppress(Exception):
                     await asyncio.wait_for(asyncio.shield(self._fail(execution, step.op.title, text)), 3)
             raise
         except Exception:
@@ -79,7 +88,9 @@ class Steps:
             )
             await self._fail(execution, step.op.title, text)
 
-    async def _run(self, step: Step, inputs: Mapping[str, Any], execution: str, team: Any) -> None:
+    async def _run(
+        self, step: Step, inputs: Mapping[str, Any], execution: str, team: Any, progress: dict[str, bool]
+    ) -> None:
         surface, runner, op = self.surface, self.surface.runner, step.op
         try:
             call = step.read(inputs)
@@ -88,9 +99,9 @@ class Steps:
             return
         typed = f"/segmetrics {format_command(op, call.raw)}" + (f" via={call.via}" if call.via else "")
         try:
-            work = surface.work(
-                op, call.user, modals.Origin(channel_id=call.channel), team=team, typed=typed, via=call.via
-            )
+            # Slack gives a step the channel's id only: a rule or a connection that names channels is not guessed at.
+            origin = modals.Origin(channel_id=call.channel, channel_name=NAME_NOT_GIVEN if call.channel else None)
+            work = surface.work(op, call.user, origin, team=team, typed=typed, via=call.via)
         except InvalidValue as error:
             await self._fail(execution, op.title, f"Connection (`via`): {error.message}")
             return
@@ -117,6 +128,7 @@ class Steps:
             return
         # Not asked first (a step has nobody to ask): whoever built the workflow chose these values.
         key = None if op.reads else f"function:{execution}"
+        progress["handed"] = True
         await surface.executor.start(op, dict(call.raw), work, key=key, checked=Checked(data, habits))
 
     # -- out --------------------------------------------------------------------------------------
@@ -147,7 +159,12 @@ class Steps:
         try:
             await self.surface.client.functions_completeSuccess(function_execution_id=work.execution, outputs=outputs)
         except SlackApiError as error:
-            log.warning("could not complete step %s (%s)", step.callback_id, error.response.get("error"))
+            reason = str(error.response.get("error"))
+            log.warning("could not complete step %s (%s)", step.callback_id, reason)
+            if reason not in ("execution_not_in_running_state", "function_execution_not_found"):
+                # Never left running: it was done, and the workflow is told so, if not with its outputs.
+                text = f"It was done ({outcome.summary.headline}), but Slack refused the step's outputs ({reason})."
+                await self._fail(work.execution, step.op.title, text)
 
     async def fail(self, work: Work, text: str) -> None:
         """Fail the step with `text` (a message the bot would have shown the user, as plain text)."""

@@ -79,7 +79,7 @@ def test_steps_are_derived_from_the_declarations() -> None:
     assert inputs["date_created"]["type"] == "slack#/types/timestamp"
     assert inputs["date_created_text"]["type"] == "string"
     assert inputs["items"] == {**inputs["items"], "type": "array", "items": {"type": "string"}}
-    assert inputs["is_refunded"]["type"] == "boolean"
+    assert inputs["is_refunded"]["type"] == "string" and inputs["is_refunded"]["enum"] == ["yes", "no"]
     assert inputs["email"]["is_required"] is False and inputs["contact_id"]["is_required"] is False
     assert set(order["output_parameters"]) >= {"confirmation", "link", "invoice_id", "email", "contact_id"}
     tag = functions["tag_add"]["input_parameters"]

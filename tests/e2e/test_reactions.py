@@ -114,6 +114,53 @@ async def test_a_reaction_removed_while_it_is_still_tagging_is_undone_once_done(
     assert sandbox.tag_names("bob@example.com") == ["VIP"]
 
 
+async def test_add_remove_add_while_tagging_ends_tagged(bots: BotFactory, sandbox: Sandbox) -> None:
+    slack = await started(bots)
+    ts = slack.fake.add_message(CHANNEL, "Add bob@example.com please")
+    sandbox.add_fault(Fault(status=None, delay=0.8, path_contains="tags/add"))
+    await slack.reaction("vip", ts)
+    await slack.fake.async_wait_for("conversations.history")
+    await slack.reaction("vip", ts, added=False)
+    await slack.reaction("vip", ts)  # changed their mind again, before the first tagging is even done
+    # Taken in turn: tagged, undone, tagged again; the reaction is on and so is the tag.
+    await slack.posted(lambda call: "Undone" in call.args.get("text", ""), method="chat.update", timeout=10)
+    await settled(slack, timeout=10)
+    assert len([call for call in slack.fake.calls_to("chat.postMessage") if call.args.get("thread_ts") == ts]) == 2
+    assert sandbox.tag_names("bob@example.com") == ["VIP"]
+
+
+async def test_a_bot_stopped_mid_tagging_leaves_the_reaction_free_to_tag_again(
+    bots: BotFactory, sandbox: Sandbox
+) -> None:
+    first = await started(bots)
+    database = first.bot.settings.segmetrics_bot_database_url
+    ts = first.fake.add_message(CHANNEL, "Add bob@example.com please")
+    sandbox.add_fault(Fault(status=None, delay=3.0, path_contains="tags/add"))
+    await first.reaction("vip", ts)
+    await first.fake.async_wait_for("conversations.history")
+    await bots.stop(first, grace=0.2)  # stopped while SegMetrics has not answered
+    second = await bots.start(segmetrics_reactions=REACTIONS, segmetrics_bot_database_url=database)
+    await second.reaction("vip", ts)  # the unfinished slot does not hold it
+    await second.posted(lambda call: call.args.get("thread_ts") == ts and "tagged 1 contact" in call.args["text"])
+    await settled(second, timeout=10)
+    assert sandbox.tag_names("bob@example.com") == ["VIP"]
+
+
+async def test_a_channel_rule_by_name_is_not_guessed_for_a_reaction(
+    bots: BotFactory, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    policy = tmp_path / "policy.toml"
+    policy.write_text('[operations."tag add"]\nchannels = ["#marketing"]\n')
+    slack = await started(bots, segmetrics_bot_policy=str(policy))
+    ts = slack.fake.add_message(CHANNEL, LEADS)
+    await slack.reaction("vip", ts)
+    told = await slack.posted(method="chat.postEphemeral")
+    assert "may only be run in #marketing" in told.args["text"]
+    assert "only the channel's id" in told.args["text"] and "by its id (C…)" in told.args["text"]
+    await settled(slack)
+    assert tagged(sandbox) == []
+
+
 async def test_a_reaction_survives_a_restart_and_is_undone_after_it(bots: BotFactory, sandbox: Sandbox) -> None:
     first = await started(bots)
     database = first.bot.settings.segmetrics_bot_database_url

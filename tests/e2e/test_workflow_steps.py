@@ -103,7 +103,7 @@ async def test_bad_input_fails_the_step_naming_the_field_and_sends_nothing(slack
 async def test_a_step_input_slack_would_misread_is_refused(slack: Slack, sandbox: Sandbox) -> None:
     cases = [
         ({"email": "jane@example.com", "tags": ["VIP"]}, "Run as (`user_id`) is required"),
-        ({"user_id": USER, "email": "jane@example.com", "tags": ["Hot lead, Q4"]}, "has a comma in it"),
+        ({"user_id": USER, "email": "jane@example.com", "tags": ["Hot lead, Q4"]}, "reads as 2 tags"),
         (
             {"user_id": USER, "email": "jane@example.com", "tags": ["VIP"], "date_created": 1_767_225_600_000},
             "not a Unix time in seconds (it looks like milliseconds",
@@ -204,3 +204,39 @@ async def test_a_run_interrupted_by_a_restart_is_completed_after_it(bots: BotFac
     state, outputs = await second.step_result(run, timeout=15)
     assert state == "success" and outputs["email"] == "restart@example.com"
     assert sandbox.contact("restart@example.com") is not None
+
+
+async def test_a_run_the_outbox_gives_up_on_fails_the_step(bots: BotFactory, sandbox: Sandbox) -> None:
+    slack = await bots.start(**{**FAST, "segmetrics_outbox_hours": 0.0005})  # about 2 s of retries
+    sandbox.add_fault(Fault(status=503, times=1000))
+    _, run = await slack.step("contact_add", {"user_id": USER, "email": "never@example.com"})
+    state, error = await slack.step_result(run, timeout=15)
+    assert state == "error" and "Gave up on" in error and "most likely not done" in error
+
+
+async def test_outputs_slack_refuses_still_end_the_step(slack: Slack) -> None:
+    slack.fake.fail("functions.completeSuccess", "parameter_validation_failed")
+    _, run = await slack.step("contact_add", {"user_id": USER, "email": "jane@example.com"})
+    state, error = await slack.step_result(run)
+    assert state == "error"
+    assert "It was done (saved contact jane@example.com)" in error and "parameter_validation_failed" in error
+
+
+async def test_a_change_of_a_record_the_bot_does_not_know_fails_saying_what_it_needs(slack: Slack) -> None:
+    _, run = await slack.step("order_update", {"user_id": USER, "id": "INV-404", "amount": "5"})
+    state, error = await slack.step_result(run)
+    assert state == "error" and "INV-404" in error and "Nothing was sent to SegMetrics" in error
+
+
+async def test_a_channel_named_rule_or_connection_is_not_guessed_for_a_step(
+    bots: BotFactory, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    policy = tmp_path / "policy.toml"
+    policy.write_text('[operations."tag add"]\nchannels = ["#marketing"]\n')
+    slack = await bots.start(segmetrics_bot_policy=str(policy))
+    _, run = await slack.step(
+        "tag_add", {"user_id": USER, "channel_id": CHANNEL, "email": "jane@example.com", "tags": ["VIP"]}
+    )
+    state, error = await slack.step_result(run)
+    assert state == "error" and "may only be run in #marketing" in error and "by its id (C…)" in error
+    assert not [request for request in sandbox.requests if request.method == "POST"]

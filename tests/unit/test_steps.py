@@ -31,6 +31,8 @@ def read(callback: str, inputs: dict[str, Any]) -> dict[str, Any]:
         ("contact_add", {"email": "a@b.co", "date_created": "yesterday 3pm"}, "yesterday 3pm"),
         ("contact_add", {"email": "a@b.co", "date_created_text": "last Friday 9am"}, "last Friday 9am"),
         ("contact_add", {"email": "a@b.co", "geo_lat": 48.0}, "48"),
+        ("contact_add", {"email": "a@b.co", "geo_lat": 0.00001}, "0.00001"),  # no exponent
+        ("order_update", {"id": "INV-1", "is_refunded": "no"}, "no"),
         ("order_add", {"id": "INV-1", "email": "a@b.co", "is_refunded": True}, "yes"),
         ("order_add", {"id": "INV-1", "email": "a@b.co", "is_refunded": False}, "no"),
         ("order_add", {"id": "INV-1", "email": "a@b.co", "items": ["Course | C-1 | 49.99"]}, ["Course | C-1 | 49.99"]),
@@ -47,7 +49,11 @@ def test_inputs_become_the_raw_values_of_chat(callback: str, inputs: dict[str, A
 @pytest.mark.parametrize(
     ("callback", "inputs", "said"),
     [
-        ("tag_add", {"email": "a@b.co", "tags": ["Hot lead, Q4"]}, "has a comma in it"),
+        ("tag_add", {"email": "a@b.co", "tags": ["Hot lead, Q4"]}, "reads as 2 tags (Hot lead, Q4)"),
+        ("tag_add", {"email": "a@b.co", "tags": ['"A", B']}, "reads as 2 tags (A, B)"),
+        ("tag_add", {"email": "a@b.co", "tags": ['"Smith" Jones']}, "reads as 2 tags"),
+        ("tag_add", {"email": "a@b.co", "tags": ['"open']}, "is never closed"),
+        ("contact_add", {"email": "a@b.co", "contact_id": 2.0**60}, "too large to be exact"),
         ("tag_add", {"email": "a@b.co", "tags": [{"name": "VIP"}]}, "item 1 is not text"),
         ("contact_add", {"email": "a@b.co", "date_created": 1767225600000}, "looks like milliseconds"),
         ("contact_add", {"email": "a@b.co", "date_created": 12}, "not a Unix time in seconds"),
@@ -72,6 +78,12 @@ def test_who_runs_it_is_required_and_must_be_a_user() -> None:
             step.read({**given, "email": "a@b.co", "tags": ["VIP"]})
     call = step.read({"user_id": "U1", "channel_id": "C1", "via": " ads ", "email": "a@b.co", "tags": ["VIP"]})
     assert (call.user, call.channel, call.via) == ("U1", "C1", "ads")
+    # Who clicked the workflow's button, as Slack says: enough alone, and must agree with Run as.
+    clicked = {"interactor": {"id": "U5"}, "interactivity_pointer": "13.5.abc"}
+    assert step.read({"interactivity": clicked, "email": "a@b.co", "tags": ["VIP"]}).user == "U5"
+    assert step.read({"user_id": "U5", "interactivity": clicked, "email": "a@b.co", "tags": ["VIP"]}).user == "U5"
+    with pytest.raises(InputError, match="but Slack says U5 used the workflow"):
+        step.read({"user_id": "U1", "interactivity": clicked, "email": "a@b.co", "tags": ["VIP"]})
 
 
 def test_every_step_is_derived_and_deletes_are_not_steps() -> None:

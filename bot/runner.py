@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -106,6 +106,14 @@ class Runner:
         # Records of what the bot sent, for changes of known objects (none: every change asks for the whole record).
         self.records: Records | None = None
         self.dates = DateReader(settings.date_languages, settings.date_order)
+        # Told of every SegMetrics call's try (bot.metrics), whichever connection made it.
+        self._observe: Callable[[str, float], None] | None = None
+
+    def observe_calls(self, observe: Callable[[str, float], None]) -> None:
+        """Tell `observe` of every SegMetrics call's try: its status and seconds (connections added later too)."""
+        self._observe = observe
+        for link in self.links.values():
+            link.client.observe = observe
 
     @classmethod
     def from_settings(
@@ -166,16 +174,21 @@ class Runner:
     def add_connection(self, connection: Connection) -> None:
         """Add a connection before serving (those added in Slack, read from the database at start)."""
         assert connection.name not in self.links
-        self.links[connection.name] = link_for(connection, self.settings)
+        self.links[connection.name] = self._link_for(connection)
         self.connections.put(connection)
 
     async def put_connection(self, connection: Connection) -> None:
         """Add or replace a connection while running (App Home): a new client; the old one is retired."""
         old = self.links.get(connection.name)
-        self.links[connection.name] = link_for(connection, self.settings)
+        self.links[connection.name] = self._link_for(connection)
         self.connections.put(connection)
         if old is not None:
             self._retire(old)
+
+    def _link_for(self, connection: Connection) -> Link:
+        link = link_for(connection, self.settings)
+        link.client.observe = self._observe
+        return link
 
     async def remove_connection(self, name: str) -> None:
         link = self.links.pop(name, None)

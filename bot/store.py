@@ -34,6 +34,7 @@ from sqlalchemy import (
     bindparam,
     create_engine,
     event,
+    func,
     insert,
     inspect,
     select,
@@ -547,6 +548,17 @@ class Store:
         with self.engine.connect() as connection:
             value = connection.execute(query).scalar()
         return value
+
+    def outbox_summary(self) -> tuple[int, datetime | None]:
+        """How many journal entries are pending, and when the oldest was written (None: none)."""
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                select(func.count(), func.min(outbox.c.created_at)).where(outbox.c.state == "pending")
+            ).one()
+        oldest = row[1]
+        if isinstance(oldest, datetime) and oldest.tzinfo is None:  # SQLite hands the aggregate back naive
+            oldest = oldest.replace(tzinfo=UTC)
+        return int(row[0]), oldest
 
     def pending(self) -> list[Queued]:
         with self.engine.connect() as connection:

@@ -140,6 +140,8 @@ class SegMetricsClient:
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
         self._sleep = sleep
+        # Told of every try: its status (`timeout`, `connection_error` without one) and seconds (bot.metrics).
+        self.observe: Callable[[str, float], None] | None = None
         # Calls beyond the pool wait here, in order, rather than in the connection pool's own queue.
         self._slots = asyncio.Semaphore(max_connections)
         # httpx's interface over aiohttp's connection pool (as the Anthropic SDK offers): measured here,
@@ -215,6 +217,27 @@ class SegMetricsClient:
             timeout = min(self.timeout, self.retry.budget - (time.monotonic() - started))
 
     async def _attempt(
+        self,
+        request: ApiRequest,
+        url: httpx.URL,
+        headers: dict[str, str],
+        attempt: int,
+        started: float,
+        timeout: float,
+    ) -> ApiResponse | SegMetricsError:
+        began = time.monotonic()
+        outcome = await self._try(request, url, headers, attempt, started, timeout)
+        if self.observe is not None:
+            if isinstance(outcome, ApiResponse | StatusError):
+                status = str(outcome.status_code)
+            elif isinstance(outcome, UnexpectedResponse):
+                status = "unexpected_body"  # a success status with something else than SegMetrics' JSON
+            else:
+                status = "timeout" if isinstance(outcome, TimedOut) else "connection_error"
+            self.observe(status, time.monotonic() - began)
+        return outcome
+
+    async def _try(
         self,
         request: ApiRequest,
         url: httpx.URL,

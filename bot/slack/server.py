@@ -1,4 +1,5 @@
-"""Serving the bot: HTTP mode (`POST /slack/events`, `GET /healthz`) and Socket Mode with a health check.
+"""Serving the bot: HTTP mode (`POST /slack/events`, `GET /healthz`, `GET /metrics`) and Socket Mode with a
+health check and metrics.
 
 HTTP mode uses aiohttp's server (which Bolt's AsyncApp already depends on): it serves requests
 concurrently on one event loop, unlike Bolt's single-threaded development server.
@@ -27,6 +28,7 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 
+from bot.metrics import CONTENT_TYPE, METRICS_PATH, request_kind
 from bot.slack.app import SlackBot, StartupError
 
 log = logging.getLogger("segmetrics_slack.server")
@@ -54,6 +56,13 @@ def _health_route(health: Health) -> Callable[[web.Request], Awaitable[web.Respo
         )
 
     return healthz
+
+
+def _metrics_route(bot: SlackBot) -> Callable[[web.Request], Awaitable[web.Response]]:
+    async def metrics(request: web.Request) -> web.Response:
+        return web.Response(body=await bot.surface.metrics_text(), headers={"Content-Type": CONTENT_TYPE})
+
+    return metrics
 
 
 class _Site:
@@ -85,6 +94,7 @@ class HttpService:
         application = web.Application(client_max_size=MAX_BODY)
         application.router.add_post(EVENTS_PATH, self._events)
         application.router.add_get(HEALTH_PATH, _health_route(self._health))
+        application.router.add_get(METRICS_PATH, _metrics_route(bot))
         self._site = _Site(application, host, port)
 
     @property
@@ -92,12 +102,16 @@ class HttpService:
         return self._site.port
 
     async def _events(self, request: web.Request) -> web.Response:
+        began = time.perf_counter()
         admitted = await self._admit(request)
         if isinstance(admitted, web.Response):
+            self.bot.surface.metrics.refused()
             return admitted
         with self.bot.answering():
             bolt_response = await self.bot.app.async_dispatch(admitted)
-            return await to_aiohttp_response(bolt_response)
+            response = await to_aiohttp_response(bolt_response)
+        self.bot.surface.metrics.answered(request_kind(admitted.body), time.perf_counter() - began)
+        return response
 
     async def _admit(self, request: web.Request) -> AsyncBoltRequest | web.Response:
         """The request as Bolt takes it, if Slack signed it and Bolt can parse it; else the answer refusing it.
@@ -193,8 +207,11 @@ class _AnsweringHandler(AsyncSocketModeHandler):
         self._bot = bot
 
     async def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
+        began = time.perf_counter()
         with self._bot.answering():
             await super().handle(client, req)
+        kind = request_kind(req.payload) if isinstance(req.payload, dict) else "other"
+        self._bot.surface.metrics.answered(kind, time.perf_counter() - began)
 
 
 class SocketModeService:
@@ -210,6 +227,7 @@ class SocketModeService:
         self.handler = _AnsweringHandler(bot, app_token)
         application = web.Application()
         application.router.add_get(HEALTH_PATH, _health_route(self._health))
+        application.router.add_get(METRICS_PATH, _metrics_route(bot))
         self._site = _Site(application, health_host, health_port)
 
     @property

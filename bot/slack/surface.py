@@ -14,6 +14,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -24,6 +25,7 @@ from bot.changes import AskInForm
 from bot.chat import format_command
 from bot.context import Context, Habits
 from bot.help import overview, resource_help
+from bot.metrics import Metrics
 from bot.operation import Operation, RawInput
 from bot.policy import Policy
 from bot.problems import CommandError, InputError, InvalidValue
@@ -77,6 +79,8 @@ class SlackSurface:
         self.policy = policy
         self.groups = groups
         self.commands = slash_commands(runner)
+        self.metrics = Metrics()
+        runner.observe_calls(self.metrics.call)
         # What the bot keeps in a form's private_metadata is signed: a submission cannot claim another channel.
         self.seal = modals.Seal(client.token or "")
         self.renderers: dict[str, Renderer] = {}
@@ -236,6 +240,13 @@ class SlackSurface:
             await self._go(op, raw, data, habits, work, key)
 
         self.jobs.spawn(self.guarded(self.conversation(work.user, work.origin), run(), typed=work.typed), name=op.name)
+
+    async def metrics_text(self) -> bytes:
+        """What `GET /metrics` serves, the queue and outbox read now."""
+        store = self.store
+        count, oldest = await store.call(store.store.outbox_summary)
+        age = max(0.0, (datetime.now(UTC) - oldest).total_seconds()) if oldest is not None else 0.0
+        return self.metrics.exposition(queue=self.pending, outbox=count, oldest=age)
 
     @property
     def pending(self) -> int:

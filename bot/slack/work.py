@@ -145,6 +145,7 @@ class Executor:
         return self.surface.runner.settings
 
     def audit(self, work: Work, outcome: str, **details: Any) -> None:
+        self.surface.metrics.operation(work.operation, outcome)
         self.surface.store.record(
             AuditEvent(
                 operation=work.operation,

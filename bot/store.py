@@ -329,7 +329,7 @@ class Store:
                 self.file = Path(database).resolve()
                 if not self.file.exists():
                     log.info("no database at %s: a new, empty one is created", self.file)
-        metadata.create_all(self.engine)
+        _create_schema(self.engine)
         _add_late_columns(self.engine)
         if self.file is not None:
             status = self.file.stat()
@@ -725,6 +725,21 @@ def key_of(key: str) -> str:
 
 def _queued(row: Mapping[str, Any]) -> Queued:
     return Queued(**row)  # the outbox's columns are Queued's fields
+
+
+# Any number, the same in every bot: the lock bots sharing a PostgreSQL database take to create its tables.
+_SCHEMA_LOCK = 7_262_023_501
+
+
+def _create_schema(engine: Engine) -> None:
+    """The bot's tables, where missing. On PostgreSQL under an advisory lock: replicas starting together on an
+    empty database would otherwise both create the same tables, and all but one fail."""
+    if engine.dialect.name != "postgresql":
+        metadata.create_all(engine)
+        return
+    with engine.begin() as connection:
+        connection.execute(select(func.pg_advisory_xact_lock(_SCHEMA_LOCK)))
+        metadata.create_all(connection)
 
 
 def _add_late_columns(engine: Engine) -> None:

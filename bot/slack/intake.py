@@ -53,12 +53,14 @@ class Intake:
     def waiting(self) -> int:
         return self._queue.qsize()
 
-    def put(self, op: Operation, raw: dict[str, Any], work: Work, key: str) -> None:
-        """Queue a complete command that runs without asking (journaled now, read and run in turn)."""
+    def put(self, op: Operation, raw: dict[str, Any], work: Work, key: str) -> asyncio.Future[Queued | None]:
+        """Queue a complete command that runs without asking (journaled now, read and run in turn); the
+        journal entry, when written."""
         if not self._tasks:
             self._start()
         journaled = self.surface.executor.journal_soon(op, raw, work, key)
         self._queue.put_nowait(Pending(op, raw, work, journaled, request_id.get()))
+        return journaled
 
     def _start(self) -> None:
         loop = asyncio.get_running_loop()

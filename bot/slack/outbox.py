@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.logs import new_request
 from bot.slack import messages
-from bot.slack.work import LEASE, Poisoned, Work
+from bot.slack.work import Poisoned, Work
 
 log = logging.getLogger("segmetrics_slack.outbox")
 
@@ -71,9 +71,12 @@ class Outbox:
     async def _until_next(self) -> float:
         store = self.surface.store
         next_at = await store.call(store.store.next_due_at)
+        # Another bot's work (left by a bot that died) becomes due when its lease runs out: looked for often
+        # enough that it is finished soon after.
+        idle = min(IDLE_CHECK, self.surface.executor.lease.total_seconds() / 4)
         if next_at is None:
-            return IDLE_CHECK
-        return max(0.0, min(IDLE_CHECK, (next_at - datetime.now(UTC)).total_seconds()))
+            return idle
+        return max(0.0, min(idle, (next_at - datetime.now(UTC)).total_seconds()))
 
     async def _prune(self) -> None:
         if datetime.now(UTC) - self._pruned < PRUNE_EVERY:
@@ -89,7 +92,7 @@ class Outbox:
         for item in await store.call(store.store.due):
             if self._stopping:
                 break
-            until = datetime.now(UTC) + LEASE
+            until = datetime.now(UTC) + executor.lease
             if not await store.call(store.store.lease, item.id, item.next_at, until):
                 continue  # another bot took it
             leased = replace(item, next_at=until)

@@ -211,20 +211,31 @@ class SlackSurface:
         # Acknowledged now; the values are read right after (see `intake`), in their turn behind other
         # acknowledgements, and a problem with them goes to the user alone, as an ephemeral message.
         await ack()
-        self.intake(op, dict(parsed.raw), work, trigger=str(body.get("trigger_id")))
+        journaled = self.intake(op, dict(parsed.raw), work, trigger=str(body.get("trigger_id")))
+        if journaled is not None and self.shared_database:
+            # Several bots share the database: Slack gets its answer (sent when this returns) once the command is
+            # journaled, so a bot killed right after answering loses nothing: another one finishes it. A failure
+            # here is the intake worker's to report.
+            with contextlib.suppress(Exception):
+                await asyncio.shield(journaled)
 
-    def intake(self, op: Operation, raw: dict[str, Any], work: Work, *, trigger: str) -> None:
+    @property
+    def shared_database(self) -> bool:
+        """Whether the database is one several bots can share (PostgreSQL), not a local SQLite file."""
+        return self.store.store.engine.dialect.name != "sqlite"
+
+    def intake(self, op: Operation, raw: dict[str, Any], work: Work, *, trigger: str) -> asyncio.Future[Any] | None:
         """A command after its acknowledgement. Complete, and never asking first: journaled at once and
         queued for the workers (`Intake`). Otherwise a job of its own, right away: a form must open within
         3 s of the command; a look-up or a delete (which asks first, and is journaled when confirmed) is
         read, then run or asked about. Either way the values are read in the user's own zone, in a lane
-        turn, and a problem with them goes to the user alone."""
+        turn, and a problem with them goes to the user alone. Returns the journal entry being written when
+        queued (None for a job: it journals later, if at all)."""
         key = f"command:{trigger}"
         incomplete = bool(op.missing(raw))
         # A change is read against its record, and may need the form of the whole record instead.
         if not op.reads and not op.may_ask and not incomplete and op.changes is None:
-            self.queue.put(op, raw, work, key)
-            return
+            return self.queue.put(op, raw, work, key)
 
         async def run() -> None:
             if not incomplete:
@@ -240,6 +251,7 @@ class SlackSurface:
             await self._go(op, raw, data, habits, work, key)
 
         self.jobs.spawn(self.guarded(self.conversation(work.user, work.origin), run(), typed=work.typed), name=op.name)
+        return None
 
     async def metrics_text(self) -> bytes:
         """What `GET /metrics` serves, the queue and outbox read now."""

@@ -36,8 +36,6 @@ log = logging.getLogger("segmetrics_slack.work")
 UNDO_TTL = timedelta(minutes=10)
 RETRY_TTL = timedelta(days=1)
 RESPONSE_KEPT = 20_000
-LEASE = timedelta(seconds=60)
-RENEW_EVERY = 20.0
 
 # True while this task holds an unsettled journal entry: if it is stopped then, the outbox finishes the work.
 holding_journal_entry: ContextVar[bool] = ContextVar("holding_journal_entry", default=False)
@@ -144,6 +142,11 @@ class Executor:
     def settings(self) -> Any:
         return self.surface.runner.settings
 
+    @property
+    def lease(self) -> timedelta:
+        """How long a run holds its journal entry before another bot may take it (renewed every third of it)."""
+        return timedelta(seconds=self.settings.segmetrics_lease_seconds)
+
     def audit(self, work: Work, outcome: str, **details: Any) -> None:
         self.surface.metrics.operation(work.operation, outcome)
         self.surface.store.record(
@@ -197,7 +200,7 @@ class Executor:
         now = datetime.now(UTC)
         deadline = now + timedelta(hours=self.settings.segmetrics_outbox_hours)
         job = work.as_dict() if known is UNREAD else {**work.as_dict(), "known": known}
-        return self.surface.store.begin(Begin(key, op.name, raw, job, now + LEASE, deadline))
+        return self.surface.store.begin(Begin(key, op.name, raw, job, now + self.lease, deadline))
 
     async def drop(self, item: Queued, reason: str) -> None:
         """A journaled command that will not run (what was typed could not be read): never resumed."""
@@ -234,10 +237,11 @@ class Executor:
     async def _holding(self, item: Queued) -> AsyncIterator[Lease]:
         lease = Lease(item, item.next_at)
         store = self.surface.store
-        if item.next_at - datetime.now(UTC) < LEASE / 2:
+        length = self.lease
+        if item.next_at - datetime.now(UTC) < length / 2:
             # Journaled a while ago (it waited its turn behind a burst): renew before running, so the
             # outbox cannot take it meanwhile.
-            until = datetime.now(UTC) + LEASE
+            until = datetime.now(UTC) + length
             if not await store.call(store.store.lease, item.id, item.next_at, until):
                 raise LeaseLost(item.id)
             lease.until = until
@@ -245,11 +249,11 @@ class Executor:
 
         async def renew() -> None:
             while True:
-                await asyncio.sleep(RENEW_EVERY)
+                await asyncio.sleep(length.total_seconds() / 3)
                 async with lease.lock:
                     if lease.ended:
                         return
-                    until = datetime.now(UTC) + LEASE
+                    until = datetime.now(UTC) + length
                     if not await store.call(store.store.lease, item.id, lease.until, until):
                         log.warning("lost the lease on %s; another runner has it", item.id)
                         return

@@ -4,10 +4,6 @@ it."""
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import subprocess
-import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,53 +13,6 @@ import pytest
 
 from bot.keyring import Keyring
 from bot.store import AuditEvent, RecordPlace, Store, StoredConnection, StoreError
-
-
-def _postgres_binaries() -> tuple[str, str] | None:
-    for directory in [
-        os.path.dirname(shutil.which("initdb") or ""),
-        *sorted(Path("/usr/lib/postgresql").glob("*/bin")),
-    ]:
-        initdb, pg_ctl = Path(directory, "initdb"), Path(directory, "pg_ctl")
-        if directory and initdb.exists() and pg_ctl.exists():
-            return str(initdb), str(pg_ctl)
-    return None
-
-
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A throwaway PostgreSQL cluster (or SEGMETRICS_TEST_POSTGRES_URL); skipped where there is none."""
-    if os.environ.get("SEGMETRICS_TEST_POSTGRES_URL"):
-        yield os.environ["SEGMETRICS_TEST_POSTGRES_URL"]
-        return
-    binaries = _postgres_binaries()
-    if binaries is None:
-        pytest.skip("no PostgreSQL on this machine")
-    initdb, pg_ctl = binaries
-    # PostgreSQL refuses to run as root: as root, run it as the postgres user.
-    as_owner = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    root = tempfile.mkdtemp(prefix="segmetrics-pg-")
-    os.chmod(root, 0o777)
-    data = os.path.join(root, "data")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    try:
-        subprocess.run(
-            [*as_owner, initdb, "-D", data, "-A", "trust", "-U", "postgres"], check=True, capture_output=True
-        )
-        options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
-        subprocess.run(
-            [*as_owner, pg_ctl, "-D", data, "-o", options, "-l", os.path.join(root, "log"), "-w", "start"],
-            check=True,
-            capture_output=True,
-            timeout=60,
-        )
-    except (subprocess.CalledProcessError, FileNotFoundError, subprocess.TimeoutExpired) as error:
-        pytest.skip(f"PostgreSQL did not start here ({error})")
-    yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
-    subprocess.run([*as_owner, pg_ctl, "-D", data, "-m", "immediate", "stop"], capture_output=True)
-    shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -160,6 +109,35 @@ def test_tickets_expire(store: Store) -> None:
     assert store.ticket(fresh, "restore") == ({"snapshot": {"email": "a@b.com"}}, True)
     assert store.ticket(stale, "restore") == ({}, False)
     assert store.ticket(fresh, "undo") is None and store.ticket("nope", "restore") is None
+
+
+def test_replicas_starting_together_on_an_empty_postgresql_all_start(postgres_url: str) -> None:
+    import threading
+    import uuid
+
+    import psycopg
+
+    name = f"together_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(postgres_url.replace("postgresql+psycopg", "postgresql"), autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    url = postgres_url.rsplit("/", 1)[0] + f"/{name}"
+    started, failed = [], []
+
+    def start() -> None:
+        try:
+            started.append(Store(url))
+        except Exception as error:  # what the race used to raise: UniqueViolation on pg_type
+            failed.append(error)
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert failed == [] and len(started) == 4
+    for store in started:
+        store.check()
+        store.close()
 
 
 def test_a_keyed_ticket_is_held_once_and_its_payload_replaced(store: Store) -> None:

@@ -1,0 +1,133 @@
+"""Several `segmetrics-bot serve` processes on one PostgreSQL: a burst split between two replicas, one of them
+killed (SIGKILL) mid-burst. Nothing acknowledged is lost, nothing is confirmed twice; skipped where the
+machine has no PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+from urllib.parse import urlencode
+
+import httpx
+import psycopg
+from slack_sdk.signature import SignatureVerifier
+
+from bot.sandbox import Fault, Sandbox, SandboxServer
+from bot.testing import FakeSlack
+from tests.e2e.conftest import BASE, SIGNING_SECRET, TEAM
+from tests.e2e.test_modes import free_port, segmetrics_env, wait_healthy
+
+BURST = 24
+
+
+def fresh_database(cluster: str) -> str:
+    """A database of its own in the throwaway cluster."""
+    name = f"replicas_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(cluster.replace("postgresql+psycopg", "postgresql"), autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    return cluster.rsplit("/", 1)[0] + f"/{name}"
+
+
+def start_replica(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
+    clean = {key: value for key, value in os.environ.items() if not key.startswith(("SEGMETRICS_", "SLACK_"))}
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env={**clean, **env},
+        cwd=log.parent,
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("wb"),  # a file, not a pipe: a busy replica must never block on its own log
+    )
+
+
+def command(fake: FakeSlack, n: int) -> str:
+    return urlencode(
+        {
+            "team_id": TEAM,
+            "channel_id": "C1",
+            "channel_name": "marketing",
+            "user_id": f"U{n:03d}",
+            "command": "/segmetrics",
+            "text": f"contact add user{n}@example.com first=User{n}",
+            "response_url": fake.response_url(f"r{n}"),
+            "trigger_id": f"trigger-replica-{n}",
+        }
+    )
+
+
+async def send(http: httpx.AsyncClient, ports: list[int], body: str) -> int:
+    """As a proxy would: to the first replica, else (gone) to the next. Returns the port that answered 200."""
+    for port in ports:
+        stamp = str(int(time.time()))
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Slack-Request-Timestamp": stamp,
+            "X-Slack-Signature": SignatureVerifier(SIGNING_SECRET).generate_signature(timestamp=stamp, body=body),
+        }
+        try:
+            response = await http.post(f"http://127.0.0.1:{port}/slack/events", content=body, headers=headers)
+        except httpx.TransportError:
+            continue
+        assert response.status_code == 200, response.text
+        return port
+    raise AssertionError("no replica answered")
+
+
+async def test_a_replica_killed_mid_burst_loses_nothing(
+    postgres_url: str, fake_slack: FakeSlack, segmetrics: SandboxServer, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    database = fresh_database(postgres_url)
+    env = {
+        "SLACK_BOT_TOKEN": fake_slack.bot_token,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": fake_slack.api_url,
+        "SEGMETRICS_BOT_DATABASE_URL": database,
+        "SEGMETRICS_LEASE_SECONDS": "2",
+        "SEGMETRICS_TIMEOUT": "5",
+        **segmetrics_env(segmetrics),
+    }
+    ports = [free_port(), free_port()]
+    replicas = [start_replica(env, port, tmp_path / f"replica-{n}.log") for n, port in enumerate(ports)]
+    try:
+        for port, process in zip(ports, replicas, strict=True):
+            wait_healthy(f"http://127.0.0.1:{port}/healthz", process, timeout=30)
+        # SegMetrics is slow: the first replica is killed with calls under way and commands still queued.
+        sandbox.add_fault(Fault(status=None, delay=0.6, times=BURST // 2, path_contains="/contact"))
+        async with httpx.AsyncClient(timeout=10) as http:
+            first = await asyncio.gather(*(send(http, ports, command(fake_slack, n)) for n in range(BURST // 2)))
+            assert set(first) == {ports[0]}  # all acknowledged by the first replica
+            replicas[0].send_signal(signal.SIGKILL)
+            replicas[0].wait(timeout=10)
+            rest = await asyncio.gather(*(send(http, ports, command(fake_slack, n)) for n in range(BURST // 2, BURST)))
+            assert set(rest) == {ports[1]}  # the proxy sends everything to the survivor
+
+        def confirmed() -> Counter[str]:
+            texts = [call.args.get("text", "") for call in fake_slack.calls_to("chat.postMessage")]
+            return Counter(match.group(1) for text in texts if (match := re.search(r"saved contact (\S+)", text)))
+
+        deadline = time.monotonic() + 30
+        while len(confirmed()) < BURST and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)  # waiting for the survivor to take over the dead one's leases (2 s)
+        emails = [f"user{n}@example.com" for n in range(BURST)]
+        assert confirmed() == Counter(emails), "every user gets exactly one confirmation"
+        posts = Counter(request.json["email"] for request in sandbox.requests if request.path == f"{BASE}/contact")
+        for n, email in enumerate(emails):
+            assert sandbox.contact(email)["first_name"] == f"User{n}"
+            # Once; twice only for a call the dead replica had already sent (an upsert: harmless again).
+            assert posts[email] == 1 or (n < BURST // 2 and posts[email] == 2), (email, posts[email])
+        assert sum(posts.values()) - BURST <= BURST // 2
+    finally:
+        for process in replicas:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                process.wait(timeout=30)
+    for n in range(2):
+        log = (tmp_path / f"replica-{n}.log").read_text(errors="replace")
+        assert fake_slack.bot_token not in log and SIGNING_SECRET not in log

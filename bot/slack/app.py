@@ -84,7 +84,7 @@ class SlackBot:
                 "and the network."
             ) from None
         log.info("connected to Slack as %s in %s", identity.get("user"), identity.get("team"))
-        await self.groups.refresh()
+        await self.groups.refresh_shared()
         self.groups.keep_fresh()
         # Work queued or interrupted before this start is picked up now; so are imports.
         self.surface.outbox.start()
@@ -190,7 +190,7 @@ def build_bot(settings: Settings, runner: Runner | None = None) -> SlackBot:
     )
     jobs = Jobs()
     runner.keep_records(store)
-    groups = Groups(client, [*admins, *policy.named()])
+    groups = Groups(client, [*admins, *policy.named()], store=store)
     surface = SlackSurface(runner, client, users=Users(client), jobs=jobs, store=store, policy=policy, groups=groups)
     admin = ConnectionAdmin(surface, keyring, versions={row.name: row.updated_at for row in rows})
     register(app, surface, admin, reactions=reactions)

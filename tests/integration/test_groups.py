@@ -33,3 +33,24 @@ async def test_a_slack_that_is_not_there_leaves_no_members_and_raises_nothing() 
         groups = Groups(client, ["@leads"])
         await groups.refresh()
         assert groups.members("@leads") == frozenset()
+
+
+async def test_bots_sharing_a_database_ask_slack_once_a_period(tmp_path: object) -> None:
+    from bot.store import AsyncStore, Store
+
+    with FakeSlack() as fake:
+        fake.groups["leads"] = ("S1", ["U4", "U5"])
+        store = AsyncStore(Store(f"sqlite:///{tmp_path}/bot.db"))
+        async with aiohttp.ClientSession() as session:
+            client = AsyncWebClient(token=fake.bot_token, base_url=fake.api_url, session=session)
+            replicas = [Groups(client, ["@leads"], store=store) for _ in range(3)]
+            asked = [await groups.refresh_shared(every=3600) for groups in replicas]
+            assert asked == [True, False, False]  # one asks Slack; the others read what it kept
+            assert len(fake.calls_to("usergroups.users.list")) == 1
+            assert all(groups.members("@leads") == frozenset({"U4", "U5"}) for groups in replicas)
+            fake.groups["leads"] = ("S1", ["U6"])
+            # The next period (a period of another length is another period): one asks again, the others follow.
+            asked = [await groups.refresh_shared(every=7200) for groups in replicas[::-1]]
+            assert asked == [True, False, False] and len(fake.calls_to("usergroups.users.list")) == 2
+            assert all(groups.members("@leads") == frozenset({"U6"}) for groups in replicas)
+        await store.close()

@@ -184,9 +184,7 @@ class ReactionTags:
             held = await store.call(store.store.ticket, _id(key), TICKET)
             if held is None:
                 return None  # pruned between the two looks: leave it
-            payload, in_window = held
-            # Ended, or left unfinished by a bot that stopped (its window is over and it never got to Undo).
-            if not payload.get("ended") and (in_window or "undo" in payload):
+            if _holds(*held):
                 log.info("reaction :%s: on %s/%s already tagged; not again", emoji, channel, ts)
                 return None
         text = (
@@ -205,7 +203,7 @@ class ReactionTags:
             held = await store.call(store.store.ticket, slot, TICKET)
             if held is None:
                 return None
-            if not held[0].get("ended"):
+            if _holds(*held):
                 return slot, held[0], held[1]
         return None
 
@@ -290,6 +288,12 @@ class ReactionTags:
         await self.undoer.undo(
             str(ticket), user, conversation, team=None, channel_name=NAME_NOT_GIVEN, response_url=None, mark=mark
         )
+
+
+def _holds(payload: Mapping[str, Any], in_window: bool) -> bool:
+    """Whether a slot still holds its message and emoji: not ended, and not left unfinished by a bot that
+    stopped (its window is over and it never got as far as an Undo)."""
+    return not payload.get("ended") and (in_window or "undo" in payload)
 
 
 def _as_reaction(work: Work) -> Work:

@@ -83,7 +83,8 @@ class Metrics:
         )
         self.outbox_depth = Gauge(
             "segmetrics_bot_outbox_depth",
-            "Journal entries pending in the shared database: being run, or queued for a retry (all bots).",
+            "Journal entries pending in the shared database: being run, or queued for a retry (all bots); NaN "
+            "when the database cannot be read.",
             registry=self.registry,
         )
         self.oldest_pending = Gauge(
@@ -106,8 +107,8 @@ class Metrics:
         self.calls.labels(status).inc()
         self.call_seconds.labels(status).observe(seconds)
 
-    def exposition(self, *, queue: int, outbox: int, oldest: float) -> bytes:
-        """The text a scrape gets, with the gauges read now."""
+    def exposition(self, *, queue: int, outbox: float, oldest: float) -> bytes:
+        """The text a scrape gets, with the gauges read now (NaN: the database could not be read)."""
         self.queue_depth.set(queue)
         self.outbox_depth.set(outbox)
         self.oldest_pending.set(oldest)

@@ -141,7 +141,7 @@ class Settings(BaseSettings):
     segmetrics_outbox_max_gap: float = Field(300.0, gt=0, le=86400, description="Longest wait between two retries.")
     segmetrics_lease_seconds: float = Field(
         60.0,
-        ge=1,
+        ge=2,
         le=3600,
         description="How long a bot holds work it runs (renewed every third of it while it works): a bot that "
         "dies mid-work has its work finished by another within this time.",

@@ -322,6 +322,8 @@ class Store:
         self.engine: Engine = create_engine(url, **_engine_options(url))
         self.file: Path | None = None
         self._identity: tuple[int, int] | None = None
+        # Each store writes its own row to check the database: replicas checking at once never collide.
+        self._health_key = f"{HEALTH_KEY}:{uuid.uuid4().hex}"
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
             database = self.engine.url.database
@@ -372,8 +374,8 @@ class Store:
                 return f"the database file {self.file} was replaced while the bot runs"
         try:
             with self.engine.begin() as connection:
-                connection.execute(claims.delete().where(claims.c.key == HEALTH_KEY))
-                connection.execute(insert(claims).values(key=HEALTH_KEY, at=_now()))
+                connection.execute(claims.delete().where(claims.c.key == self._health_key))
+                connection.execute(insert(claims).values(key=self._health_key, at=_now()))
         except SQLAlchemyError as error:
             return f"the database cannot be written ({type(error).__name__}: {str(error.orig or error)[:120]})"
         return None
@@ -776,7 +778,8 @@ def _engine_options(url: str) -> dict[str, Any]:
     if url.startswith("sqlite"):
         # Used from the store's one thread, created on another.
         return {"connect_args": {"check_same_thread": False}}
-    return {"pool_pre_ping": True}
+    # A server that does not answer is said so within seconds (the health check, the start), not waited on.
+    return {"pool_pre_ping": True, "connect_args": {"connect_timeout": 5}}
 
 
 def _sqlite_pragmas(connection: Any, _: Any) -> None:

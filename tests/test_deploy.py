@@ -21,6 +21,7 @@ def test_compose_runs_postgresql_two_replicas_and_a_proxy() -> None:
         bot = services[name]  # bot-2 is bot-1 through a YAML merge key
         assert bot["build"] == {"context": "..", "dockerfile": "deploy/Dockerfile"}
         assert bot["environment"]["SEGMETRICS_BOT_DATABASE_URL"].startswith("postgresql+psycopg://")
+        assert ":?" in bot["environment"]["SEGMETRICS_BOT_DATABASE_URL"]  # no silent default password
         assert bot["depends_on"]["db"]["condition"] == "service_healthy"
         assert bot["stop_grace_period"] == "45s"
     assert services["proxy"]["depends_on"] == ["bot-1", "bot-2"]
@@ -42,3 +43,6 @@ def test_the_image_is_small_non_root_and_checks_its_health() -> None:
             for source in line.split()[1:-1]:
                 assert (ROOT / source).exists(), source
     assert "deploy/bot.env" in (ROOT / ".gitignore").read_text(encoding="utf-8")
+    assert {"deploy/bot.env", ".env", "*.db"} <= set((ROOT / ".dockerignore").read_text(encoding="utf-8").split())
+    # The wheels are mounted for the install, not copied into a layer that would keep them.
+    assert "COPY --from=build" not in dockerfile and "--mount=type=bind,from=build" in dockerfile

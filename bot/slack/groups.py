@@ -44,9 +44,10 @@ class Groups:
         """The members of `@handle` or `S…` as last seen (none when unknown)."""
         return self._members.get(group.lower() if group.startswith("@") else group, frozenset())
 
-    async def refresh(self) -> None:
+    async def refresh(self) -> bool:
+        """Read the members from Slack; False (the last known members kept) when Slack could not say."""
         if not self._named:
-            return
+            return True
         try:
             ids = {entry: entry for entry in self._named if not entry.startswith("@")}
             if len(ids) < len(self._named):
@@ -65,13 +66,14 @@ class Groups:
                 "user groups could not be read (%s); group rules use the last known members",
                 error.response.get("error"),
             )
-            return
+            return False
         except Exception as error:  # Slack unreachable, an odd answer: never fatal, tried again later
             log.warning(
                 "user groups could not be read (%s); group rules use the last known members", type(error).__name__
             )
-            return
+            return False
         self._members = members
+        return True
 
     async def refresh_shared(self, every: float = REFRESH_EVERY) -> bool:
         """This period's members: asked of Slack by the one bot that claims the period, read from the database by
@@ -82,17 +84,18 @@ class Groups:
             await self.refresh()
             return True
         store = self._store
+        # Kept per list of groups: bots with another policy (during a rolling change) keep their own.
+        key = f"{SHARED}:{','.join(self._named)}"
         period = int(time.time() // every)
-        if await store.call(store.store.claim, f"{SHARED}:{','.join(self._named)}:{period}"):
-            await self.refresh()
-            members = {entry: sorted(users) for entry, users in self._members.items()}
-            ticket = await store.call(store.store.ticket, _SHARED_ID, SHARED)
-            if ticket is None:
-                await store.call(store.store.put_ticket, SHARED, {"members": members}, _KEPT, key=SHARED)
-            else:
-                await store.call(store.store.update_ticket, _SHARED_ID, SHARED, {"members": members})
+        if await store.call(store.store.claim, f"{key}:{period}"):
+            if await self.refresh():  # a failed read is not shared: the others keep what they have
+                members = {entry: sorted(users) for entry, users in self._members.items()}
+                if await store.call(store.store.ticket, ticket_id(key), SHARED) is None:
+                    await store.call(store.store.put_ticket, SHARED, {"members": members}, _KEPT, key=key)
+                else:
+                    await store.call(store.store.update_ticket, ticket_id(key), SHARED, {"members": members})
             return True
-        ticket = await store.call(store.store.ticket, _SHARED_ID, SHARED)
+        ticket = await store.call(store.store.ticket, ticket_id(key), SHARED)
         if ticket is None:  # nobody has kept any yet (the first start): asked here, not shared this time
             await self.refresh()
             return True
@@ -120,4 +123,3 @@ class Groups:
 
 # The shared members are kept well past a period: a bot that cannot reach Slack still finds the last ones.
 _KEPT = timedelta(days=30)
-_SHARED_ID = ticket_id(SHARED)

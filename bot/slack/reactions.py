@@ -255,13 +255,7 @@ class ReactionTags:
         payload = fresh[0] if fresh is not None else payload
         await self._end(slot, payload)
         if "undo" not in payload:
-            if not in_window:  # tagging never finished (the bot stopped): nothing here to undo with
-                text = (
-                    f"Your :{emoji}: reaction's tagging did not finish, so it cannot be undone from here; any tags it "
-                    "added stay. To take them off: `/segmetrics tag remove <e-mail> <tags>`."
-                )
-                await self._conversation(user, channel, ts).tell(messages.notice(text))
-            return  # else still tagging (on another bot): that run sees the removal and undoes when it is done
+            return  # still tagging (here or on another bot): that run sees the removal and undoes when it is done
         if not in_window:
             text = (
                 f"You removed your :{emoji}: reaction after the Undo window (10 minutes), so the tags stay. To take "

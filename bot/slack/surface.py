@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
@@ -50,6 +51,10 @@ Ack = Callable[..., Awaitable[None]]
 Renderer = Callable[[Outcome, str], messages.Message]
 MAIN_COMMAND = "/segmetrics"
 STORE_CHECK_EVERY = 5.0
+# The longest a command's answer waits for its journal entry (on a shared database): well within Slack's 3 s.
+JOURNAL_BEFORE_ANSWER = 1.5
+# The longest a scrape of /metrics waits for the outbox's numbers.
+METRICS_DATABASE_WAIT = 1.0
 
 
 def slash_commands(runner: Runner) -> dict[str, str | None]:
@@ -214,10 +219,11 @@ class SlackSurface:
         journaled = self.intake(op, dict(parsed.raw), work, trigger=str(body.get("trigger_id")))
         if journaled is not None and self.shared_database:
             # Several bots share the database: Slack gets its answer (sent when this returns) once the command is
-            # journaled, so a bot killed right after answering loses nothing: another one finishes it. A failure
-            # here is the intake worker's to report.
+            # journaled, so a bot killed right after answering loses nothing: another one finishes it. Never past
+            # Slack's 3 s, though: a stalled database gets the answer-first path. A failure here is the intake
+            # worker's to report.
             with contextlib.suppress(Exception):
-                await asyncio.shield(journaled)
+                await asyncio.wait_for(asyncio.shield(journaled), JOURNAL_BEFORE_ANSWER)
 
     @property
     def shared_database(self) -> bool:
@@ -256,7 +262,11 @@ class SlackSurface:
     async def metrics_text(self) -> bytes:
         """What `GET /metrics` serves, the queue and outbox read now."""
         store = self.store
-        count, oldest = await store.call(store.store.outbox_summary)
+        try:
+            count, oldest = await asyncio.wait_for(store.call(store.store.outbox_summary), METRICS_DATABASE_WAIT)
+        except Exception as error:  # the database cannot be read (or is slow): the rest is still worth a scrape
+            log.warning("/metrics: the outbox could not be read (%s)", type(error).__name__)
+            return self.metrics.exposition(queue=self.pending, outbox=math.nan, oldest=math.nan)
         age = max(0.0, (datetime.now(UTC) - oldest).total_seconds()) if oldest is not None else 0.0
         return self.metrics.exposition(queue=self.pending, outbox=count, oldest=age)
 

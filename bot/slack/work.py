@@ -327,7 +327,7 @@ class Executor:
                 # An earlier try's answer was lost, and it had deleted it.
                 outcome = replace(outcome, found=True, summary=op.describe(data, None, ctx, given=typed))
                 notes.append("an earlier try had already deleted it")
-        await self._settle(lease, "done", tries)
+        ours = await self._settle(lease, "done", tries)
         response = outcome.response
         self.audit(
             work,
@@ -339,6 +339,10 @@ class Executor:
             snapshot=snapshot,
             key=item.key if item else None,
         )
+        if not ours:
+            # Taken over by another bot after this one's lease ran out: that one sends it again (an upsert) and
+            # confirms it; a confirmation from here too would be a second one.
+            return outcome
         if not quiet:
             await surface.lane.turn()  # so does the confirmation
         await surface.confirm(outcome, op, work, conversation, ctx, snapshot=snapshot, notes=notes, quiet=quiet)
@@ -470,11 +474,15 @@ class Executor:
         if records is not None:
             await records.unsure(op, ApiRequest(sent["method"], sent["path"], sent.get("json")), ctx)
 
-    async def _settle(self, lease: Lease | None, state: str, tries: int, error: str | None = None) -> None:
+    async def _settle(self, lease: Lease | None, state: str, tries: int, error: str | None = None) -> bool:
+        """End the journal entry as `state`; False when it was no longer this run's (its lease ran out and
+        another bot took it over: that one answers for it)."""
         if lease is None:
-            return
+            return True
         holding_journal_entry.set(False)
         async with lease.lock:
             lease.ended = True
             if not await self.surface.store.settle(Settle(lease.item.id, state, lease.until, tries, error)):
                 log.warning("journal entry %s was no longer ours when it ended (%s)", lease.item.id, state)
+                return False
+        return True

@@ -53,4 +53,16 @@ async def test_bots_sharing_a_database_ask_slack_once_a_period(tmp_path: object)
             asked = [await groups.refresh_shared(every=7200) for groups in replicas[::-1]]
             assert asked == [True, False, False] and len(fake.calls_to("usergroups.users.list")) == 2
             assert all(groups.members("@leads") == frozenset({"U6"}) for groups in replicas)
+            # A period whose reader cannot reach Slack shares nothing: the others keep the members they had.
+            fake.fail("usergroups.users.list", "internal_error")
+            asked = [await groups.refresh_shared(every=1800) for groups in replicas]
+            assert asked == [True, False, False]
+            assert all(groups.members("@leads") == frozenset({"U6"}) for groups in replicas)
+            # A bot with another list of groups (a policy being rolled out) keeps its own.
+            other = Groups(client, ["@leads", "S9"], store=store)
+            fake.groups["ops"] = ("S9", ["U9"])
+            assert await other.refresh_shared(every=1800) is True
+            assert other.members("S9") == frozenset({"U9"})
+            await replicas[1].refresh_shared(every=1800)
+            assert replicas[1].members("@leads") == frozenset({"U6"})
         await store.close()

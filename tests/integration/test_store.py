@@ -140,6 +140,26 @@ def test_replicas_starting_together_on_an_empty_postgresql_all_start(postgres_ur
         store.close()
 
 
+def test_replicas_checking_health_at_once_never_collide(store: Store) -> None:
+    import threading
+
+    # Each bot checks from its store's one thread; several bots check the same database at once.
+    others = [Store(str(store.engine.url.render_as_string(hide_password=False))) for _ in range(3)]
+    problems: list[str | None] = []
+
+    def check(target: Store) -> None:
+        problems.extend(target.health() for _ in range(60))
+
+    threads = [threading.Thread(target=check, args=(target,)) for target in (store, *others)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    for other in others:
+        other.close()
+    assert len(problems) == 240 and set(problems) == {None}
+
+
 def test_a_keyed_ticket_is_held_once_and_its_payload_replaced(store: Store) -> None:
     key = "reaction:T1:C1:1700000000.000100:fire:0" + "-long" * 20
     first = store.put_ticket("reaction", {"by": "U1"}, timedelta(minutes=10), key=key)

@@ -194,7 +194,10 @@ class SegMetricsClient:
         while True:
             attempt += 1
             async with self._slots:
+                began = time.monotonic()
                 outcome = await self._attempt(request, url, headers, attempt, started, timeout)
+            if self.observe is not None:
+                self.observe(_status_label(outcome), time.monotonic() - began)
             if isinstance(outcome, ApiResponse):
                 return outcome
             error = outcome
@@ -217,27 +220,6 @@ class SegMetricsClient:
             timeout = min(self.timeout, self.retry.budget - (time.monotonic() - started))
 
     async def _attempt(
-        self,
-        request: ApiRequest,
-        url: httpx.URL,
-        headers: dict[str, str],
-        attempt: int,
-        started: float,
-        timeout: float,
-    ) -> ApiResponse | SegMetricsError:
-        began = time.monotonic()
-        outcome = await self._try(request, url, headers, attempt, started, timeout)
-        if self.observe is not None:
-            if isinstance(outcome, ApiResponse | StatusError):
-                status = str(outcome.status_code)
-            elif isinstance(outcome, UnexpectedResponse):
-                status = "unexpected_body"  # a success status with something else than SegMetrics' JSON
-            else:
-                status = "timeout" if isinstance(outcome, TimedOut) else "connection_error"
-            self.observe(status, time.monotonic() - began)
-        return outcome
-
-    async def _try(
         self,
         request: ApiRequest,
         url: httpx.URL,
@@ -457,6 +439,15 @@ def contact_lookup_request(contact_id_or_email: str, extend: Iterable[str] = CON
         api="reporting",
         params={"extend": ",".join(extend)},
     )
+
+
+def _status_label(outcome: ApiResponse | SegMetricsError) -> str:
+    """A try's outcome as the metrics label it: the HTTP status, else what kept one from coming."""
+    if isinstance(outcome, ApiResponse | StatusError):
+        return str(outcome.status_code)
+    if isinstance(outcome, UnexpectedResponse):
+        return "unexpected_body"  # a success status with something else than SegMetrics' JSON
+    return "timeout" if isinstance(outcome, TimedOut) else "connection_error"
 
 
 def _body(response: httpx.Response) -> Any:

@@ -30,7 +30,7 @@ from bot.metrics import Metrics
 from bot.operation import Operation, RawInput
 from bot.policy import Policy
 from bot.problems import CommandError, InputError, InvalidValue
-from bot.runner import Outcome, Runner
+from bot.runner import UNREAD, Outcome, Runner
 from bot.slack import messages, modals
 from bot.slack.groups import Groups
 from bot.slack.intake import WORKERS_PER_CONNECTION, Intake
@@ -216,14 +216,7 @@ class SlackSurface:
         # Acknowledged now; the values are read right after (see `intake`), in their turn behind other
         # acknowledgements, and a problem with them goes to the user alone, as an ephemeral message.
         await ack()
-        journaled = self.intake(op, dict(parsed.raw), work, trigger=str(body.get("trigger_id")))
-        if journaled is not None and self.shared_database:
-            # Several bots share the database: Slack gets its answer (sent when this returns) once the command is
-            # journaled, so a bot killed right after answering loses nothing: another one finishes it. Never past
-            # Slack's 3 s, though: a stalled database gets the answer-first path. A failure here is the intake
-            # worker's to report.
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(asyncio.shield(journaled), JOURNAL_BEFORE_ANSWER)
+        await self.journaled_before_answer(self.intake(op, dict(parsed.raw), work, trigger=str(body.get("trigger_id"))))
 
     @property
     def shared_database(self) -> bool:
@@ -343,12 +336,40 @@ class SlackSurface:
             fingerprint=fingerprint or (current.fingerprint if current else None),
         )
 
-    def proceed(self, op: Operation, raw: dict[str, Any], data: Any, work: Work, *, key: str | None) -> None:
+    def proceed(
+        self, op: Operation, raw: dict[str, Any], data: Any, work: Work, *, key: str | None
+    ) -> asyncio.Future[Any] | None:
         """After the acknowledgement: ask first when the operation destroys, else run it (a look-up is not
-        journaled: it changes nothing)."""
+        journaled: it changes nothing). On a shared database a change is journaled now, and that entry being
+        written is returned: the caller's answer to Slack can wait for it, as a command's does."""
         # Validated before the acknowledgement with the zone and locale known then: reused if still the user's.
-        job = self._go(op, raw, data, self.users.cached_habits(work.user), work, key)
-        self.jobs.spawn(self.guarded(self.conversation(work.user, work.origin), job, typed=work.typed), name=op.name)
+        habits = self.users.cached_habits(work.user)
+        conversation = self.conversation(work.user, work.origin)
+        if self.shared_database and key is not None and not op.reads and not op.needs_confirmation(data):
+            known = data.known if op.changes is not None else UNREAD
+            journaled = self.executor.journal_soon(op, raw, work, key, known=known)
+
+            async def run() -> None:
+                item = await journaled
+                if item is None:
+                    log.info("%s: interaction %s already handled; not running it again", op.name, key)
+                    return
+                await self.executor.perform(op, raw, work, item, checked=Checked(data, habits))
+
+            self.jobs.spawn(self.guarded(conversation, run(), typed=work.typed), name=op.name)
+            return journaled
+        job = self._go(op, raw, data, habits, work, key)
+        self.jobs.spawn(self.guarded(conversation, job, typed=work.typed), name=op.name)
+        return None
+
+    async def journaled_before_answer(self, journaled: asyncio.Future[Any] | None) -> None:
+        """Hold Slack's answer (sent when the listener returns) until `journaled` is written, on a shared
+        database: a bot killed right after answering then loses nothing, another one finishes it. Never past
+        Slack's 3 s: a stalled database gets the answer-first path. A failure is the run's to report."""
+        if journaled is None or not self.shared_database:
+            return
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(asyncio.shield(journaled), JOURNAL_BEFORE_ANSWER)
 
     async def _go(
         self, op: Operation, raw: dict[str, Any], data: Any, habits: Habits, work: Work, key: str | None
@@ -473,7 +494,7 @@ class SlackSurface:
             await ack(response_action="errors", errors=modals.inline_errors(op, error))
             return
         await ack()
-        self.proceed(op, dict(raw), data, work, key=f"view:{view.get('id')}")
+        await self.journaled_before_answer(self.proceed(op, dict(raw), data, work, key=f"view:{view.get('id')}"))
 
     # -- after the acknowledgement ------------------------------------------------------------------
 

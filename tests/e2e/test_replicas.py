@@ -22,7 +22,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot.sandbox import Fault, Sandbox, SandboxServer
 from bot.testing import FakeSlack
-from tests.e2e.conftest import BASE, SIGNING_SECRET, TEAM
+from tests.e2e.conftest import BASE, SIGNING_SECRET, TEAM, BotFactory
 from tests.e2e.test_modes import free_port, segmetrics_env, wait_healthy
 
 BURST = 24
@@ -134,3 +134,42 @@ async def test_a_replica_killed_mid_burst_loses_nothing(
     for n in range(2):
         log = (tmp_path / f"replica-{n}.log").read_text(errors="replace")
         assert fake_slack.bot_token not in log and SIGNING_SECRET not in log
+
+
+async def test_on_a_shared_database_a_form_is_journaled_before_it_is_answered(
+    postgres_url: str, bots: BotFactory, sandbox: Sandbox
+) -> None:
+    database = fresh_database(postgres_url)
+    slack = await bots.start(segmetrics_bot_database_url=database)
+    since = time.monotonic()
+    await slack.command("order add")  # incomplete: its form opens
+    view = await slack.opened_view(after=since)
+    typed = {"id": "INV-77", "email": "jane@example.com", "amount": "49.99", "product_id": "C-1"}
+    with psycopg.connect(database.replace("postgresql+psycopg", "postgresql")) as blocker:
+        # The journal cannot be written for a moment (another session holds the table).
+        blocker.execute("LOCK TABLE outbox IN SHARE MODE")
+        submitting = asyncio.ensure_future(slack.submit(view, typed))
+        await asyncio.sleep(0.5)  # long enough for an answer that did not wait for the journal
+        assert not submitting.done(), "the form was answered before it was journaled"
+        blocker.commit()  # the journal goes through: the answer follows
+        submitted = await submitting
+    assert submitted.status_code == 200 and submitted.text == ""
+    with psycopg.connect(database.replace("postgresql+psycopg", "postgresql")) as connection:
+        rows = connection.execute("SELECT key FROM outbox").fetchall()
+    assert rows == [(f"view:{view['id']}",)]
+    await slack.posted(lambda call: "saved order INV-77" in call.args.get("text", ""), timeout=10)
+
+
+async def test_on_a_shared_database_a_command_is_journaled_before_it_is_answered(
+    postgres_url: str, bots: BotFactory
+) -> None:
+    database = fresh_database(postgres_url)
+    slack = await bots.start(segmetrics_bot_database_url=database)
+    with psycopg.connect(database.replace("postgresql+psycopg", "postgresql")) as blocker:
+        blocker.execute("LOCK TABLE outbox IN SHARE MODE")
+        sending = asyncio.ensure_future(slack.command("contact add jane@example.com"))
+        await asyncio.sleep(0.5)
+        assert not sending.done(), "the command was answered before it was journaled"
+        blocker.commit()
+        assert (await sending).status_code == 200
+    await slack.posted(lambda call: "saved contact jane@example.com" in call.args.get("text", ""), timeout=10)

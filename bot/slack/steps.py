@@ -30,7 +30,8 @@ from bot.problems import InputError, InvalidValue
 from bot.runner import Outcome
 from bot.slack import modals
 from bot.slack.work import Checked, Work, holding_journal_entry
-from bot.steps import Step, error_text, steps_of
+from bot.steps import Step, StepCall, error_text, steps_of
+from bot.store import Queued
 
 log = logging.getLogger("segmetrics_slack.steps")
 
@@ -53,22 +54,60 @@ class Steps:
     # -- in ---------------------------------------------------------------------------------------
 
     async def on_function(self, body: Mapping[str, Any]) -> None:
-        """Bolt has acknowledged the event (auto_acknowledge): the run is a job, answered by completing it."""
+        """Bolt acknowledges the event (auto_acknowledge) when this returns: what can be checked here is, and on
+        a shared database the run is journaled first, so a bot killed right after answering loses nothing (the
+        outbox of another finishes it and completes the step). The rest is a job, answered by completing it."""
         event = body.get("event") or {}
         step = self.by_callback.get(str((event.get("function") or {}).get("callback_id")))
         execution = event.get("function_execution_id")
         if step is None or not execution:
             return
-        team = body.get("team_id")
-        self.surface.jobs.spawn(self._guarded(step, event, str(execution), team), name=f"step {step.callback_id}")
+        execution, op = str(execution), step.op
+        accepted = self._accept(step, event.get("inputs") or {}, execution, body.get("team_id"))
+        if isinstance(accepted, str):
+            self.surface.jobs.spawn(self._fail(execution, op.title, accepted), name=f"step {step.callback_id}")
+            return
+        call, work = accepted
+        journaled = None
+        if self.surface.shared_database and not op.reads:
+            journaled = self.surface.executor.journal_soon(op, dict(call.raw), work, f"function:{execution}")
+        run = self._guarded(step, call, work, journaled)
+        self.surface.jobs.spawn(run, name=f"step {step.callback_id}")
+        await self.surface.journaled_before_answer(journaled)
 
-    async def _guarded(self, step: Step, event: Mapping[str, Any], execution: str, team: Any) -> None:
+    def _accept(self, step: Step, inputs: Mapping[str, Any], execution: str, team: Any) -> tuple[StepCall, Work] | str:
+        """The run's inputs read, routed and allowed (all local: no network); else why not, to fail it with."""
+        surface, op = self.surface, step.op
+        try:
+            call = step.read(inputs)
+        except InputError as error:
+            return _problems(error)
+        typed = f"/segmetrics {format_command(op, call.raw)}" + (f" via={call.via}" if call.via else "")
+        try:
+            # Slack gives a step the channel's id only: a rule or a connection that names channels is not guessed at.
+            origin = modals.Origin(channel_id=call.channel, channel_name=NAME_NOT_GIVEN if call.channel else None)
+            work = surface.work(op, call.user, origin, team=team, typed=typed, via=call.via)
+        except InvalidValue as error:
+            return f"Connection (`via`): {error.message}"
+        work = replace(work, surface=SURFACE, execution=execution)
+        decision = surface.safety.decide(op, work)  # with `[steps]`, for a step
+        if not decision.allowed:
+            return decision.message.replace("*", "")
+        unkept = surface.cannot_keep(op)
+        if unkept:
+            return unkept.removeprefix("⛔ ")
+        return call, work
+
+    async def _guarded(
+        self, step: Step, call: StepCall, work: Work, journaled: asyncio.Future[Queued | None] | None
+    ) -> None:
+        execution = str(work.execution)
         progress: dict[str, bool] = {}
         try:
-            await self._run(step, event.get("inputs") or {}, execution, team, progress)
+            await self._run(step, call, work, journaled, progress)
         except asyncio.CancelledError:
             # Held in the journal: the outbox finishes it after the restart and completes the step then.
-            if not holding_journal_entry.get():
+            if not holding_journal_entry.get() and not progress.get("journaled"):
                 if progress.get("handed"):  # past the journal: it may have reached SegMetrics
                     text = (
                         "The bot was stopped while running this; it may or may not have reached SegMetrics. Check "
@@ -89,46 +128,41 @@ class Steps:
             await self._fail(execution, step.op.title, text)
 
     async def _run(
-        self, step: Step, inputs: Mapping[str, Any], execution: str, team: Any, progress: dict[str, bool]
+        self,
+        step: Step,
+        call: StepCall,
+        work: Work,
+        journaled: asyncio.Future[Queued | None] | None,
+        progress: dict[str, bool],
     ) -> None:
-        surface, runner, op = self.surface, self.surface.runner, step.op
-        try:
-            call = step.read(inputs)
-        except InputError as error:
-            await self._fail(execution, op.title, _problems(error))
-            return
-        typed = f"/segmetrics {format_command(op, call.raw)}" + (f" via={call.via}" if call.via else "")
-        try:
-            # Slack gives a step the channel's id only: a rule or a connection that names channels is not guessed at.
-            origin = modals.Origin(channel_id=call.channel, channel_name=NAME_NOT_GIVEN if call.channel else None)
-            work = surface.work(op, call.user, origin, team=team, typed=typed, via=call.via)
-        except InvalidValue as error:
-            await self._fail(execution, op.title, f"Connection (`via`): {error.message}")
-            return
-        work = replace(work, surface=SURFACE, execution=execution)
-        decision = surface.safety.decide(op, work)  # with `[steps]`, for a step
-        if not decision.allowed:
-            await self._fail(execution, op.title, decision.message.replace("*", ""))
-            return
-        unkept = surface.cannot_keep(op)
-        if unkept:
-            await self._fail(execution, op.title, unkept.removeprefix("⛔ "))
-            return
+        surface, runner, op, execution = self.surface, self.surface.runner, step.op, str(work.execution)
+        item = await journaled if journaled is not None else None
+        if journaled is not None:
+            if item is None:
+                return  # Slack delivered the run twice: the first delivery runs it, and completes it
+            progress["journaled"] = True
         habits = await surface.users.habits(call.user)
+        problem = None
         try:
             ctx = runner.context(habits, connection=work.connection, fingerprint=work.fingerprint)
             data = await runner.read(op, call.raw, ctx)
         except AskInForm as error:
             # A change of a record the bot does not know: a form would ask for the whole record; a step cannot.
             said = f"{error.notice} " if error.notice else ""
-            await self._fail(execution, op.title, f"{said}{_problems(error)}".strip())
-            return
+            problem = f"{said}{_problems(error)}".strip()
         except InputError as error:
-            await self._fail(execution, op.title, _problems(error))
+            problem = _problems(error)
+        if problem is not None:
+            if item is not None:
+                await surface.executor.drop(item, "the step's input could not be read")
+            await self._fail(execution, op.title, problem)
             return
         # Not asked first (a step has nobody to ask): whoever built the workflow chose these values.
-        key = None if op.reads else f"function:{execution}"
         progress["handed"] = True
+        if item is not None:
+            await surface.executor.perform(op, dict(call.raw), work, item, checked=Checked(data, habits))
+            return
+        key = None if op.reads else f"function:{execution}"
         await surface.executor.start(op, dict(call.raw), work, key=key, checked=Checked(data, habits))
 
     # -- out --------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot.sandbox import Fault, Sandbox, SandboxServer
 from bot.testing import FakeSlack
-from tests.e2e.conftest import BASE, SIGNING_SECRET, TEAM, BotFactory
+from tests.e2e.conftest import BASE, SIGNING_SECRET, TEAM, BotFactory, settled
 from tests.e2e.test_modes import free_port, segmetrics_env, wait_healthy
 
 BURST = 24
@@ -173,3 +173,33 @@ async def test_on_a_shared_database_a_command_is_journaled_before_it_is_answered
         blocker.commit()
         assert (await sending).status_code == 200
     await slack.posted(lambda call: "saved contact jane@example.com" in call.args.get("text", ""), timeout=10)
+
+
+async def test_on_a_shared_database_a_workflow_step_is_journaled_before_it_is_answered(
+    postgres_url: str, bots: BotFactory, sandbox: Sandbox
+) -> None:
+    database = fresh_database(postgres_url)
+    slack = await bots.start(segmetrics_bot_database_url=database)
+    inputs = {"user_id": "U1", "email": "jane@example.com", "first_name": "Jane"}
+    with psycopg.connect(database.replace("postgresql+psycopg", "postgresql")) as blocker:
+        blocker.execute("LOCK TABLE outbox IN SHARE MODE")
+        sending = asyncio.ensure_future(slack.step("contact_add", inputs))
+        await asyncio.sleep(0.5)
+        assert not sending.done(), "the step's event was answered before the run was journaled"
+        blocker.commit()
+        response, run = await sending
+    assert response.status_code == 200
+    await slack.step("contact_add", inputs, execution=run)  # delivered again: runs once
+    state, outputs = await slack.step_result(run)
+    assert state == "success" and outputs["email"] == "jane@example.com"
+    await settled(slack)  # the second delivery's job, too, is over
+    assert len([request for request in sandbox.requests if request.path == f"{BASE}/contact"]) == 1
+    # Input that cannot be read is refused, and its journal entry ended, never retried.
+    _, bad = await slack.step(
+        "contact_add", {"user_id": "U1", "email": "jane@example.com", "date_created_text": "sometime"}
+    )
+    state, error = await slack.step_result(bad)
+    assert state == "error" and "(`date_created`)" in error
+    with psycopg.connect(database.replace("postgresql+psycopg", "postgresql")) as connection:
+        states = dict(connection.execute("SELECT key, state FROM outbox").fetchall())
+    assert states == {f"function:{run}": "done", f"function:{bad}": "failed"}

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -105,7 +106,7 @@ class ReactionTags:
         # Slack gives a reaction the channel's id only: a rule or a connection that names channels is not guessed at.
         origin = modals.Origin(channel_id=channel, thread_ts=ts, channel_name=NAME_NOT_GIVEN)
         try:
-            work = _as_reaction(surface.work(op, user, origin, team=team or None))
+            work = replace(surface.work(op, user, origin, team=team or None), surface=SURFACE)
         except InvalidValue as error:
             said = messages.notice(f"❌ Nothing was tagged: {error.message}.")
             await self._conversation(user, channel, ts).tell(said)
@@ -153,7 +154,7 @@ class ReactionTags:
             return
         tags = [quote_tag(tag) for tag in self.reactions[emoji]]
         raws = [{"email": item.email, "tags": tags} for item in found]
-        work = _as_reaction(Work(**{**work.as_dict(), "thread_ts": thread}))
+        work = replace(work, thread_ts=thread)
         tagged = await self.shortcuts.tag_all(op, raws, work, slot)
         payload = {"by": user, "thread": thread}
         if tagged is not None:
@@ -288,7 +289,3 @@ def _holds(payload: Mapping[str, Any], in_window: bool) -> bool:
     """Whether a slot still holds its message and emoji: not ended, and not left unfinished by a bot that
     stopped (its window is over and it never got as far as an Undo)."""
     return not payload.get("ended") and (in_window or "undo" in payload)
-
-
-def _as_reaction(work: Work) -> Work:
-    return Work(**{**work.as_dict(), "surface": SURFACE})

@@ -304,7 +304,7 @@ class Shortcuts:
         posted = await self.surface.deliver(conversation, message, what=f"tagged {len(done)} contacts")
         if done:
             await self.surface.audit_line(work, f"tagged {len(done)} contacts with {tag_names}", posted)
-        return Tagged(undo, posted, message, len(done))
+        return Tagged(undo, posted, message)
 
 
 @dataclass(frozen=True)
@@ -314,7 +314,6 @@ class Tagged:
     undo: str | None
     posted: tuple[str, str] | None
     message: messages.Message
-    done: int
 
 
 def _label(found: Any) -> str:

@@ -358,10 +358,7 @@ def _described(spec: Param) -> str:
 
 def _record_output(op: Operation) -> str | None:
     """`invoice_id` for orders, `subscription_id` for subscriptions: the record a step's `id` names."""
-    base = op.changes or op
-    record = base.record
-    if record is None and "id" in {spec.name for spec in op.params}:
-        record = next((other.record for other in (op.ruled_like,) if other is not None and other.record), None)
+    record = (op.changes or op).record  # a change names the record of the upsert it changes
     return f"{record}_id" if record else None
 
 

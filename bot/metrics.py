@@ -59,7 +59,8 @@ class Metrics:
         )
         self.operations = Counter(
             "segmetrics_bot_operations",
-            "Operations by name and outcome, as the audit trail records them (succeeded, failed, queued, refused…).",
+            "Operations by name and outcome, as the audit trail records them (succeeded, failed, queued, refused…): "
+            "commands, forms, buttons, steps, reactions, retries, import rows and imports, connection changes.",
             ["operation", "outcome"],
             registry=self.registry,
         )
@@ -100,8 +101,9 @@ class Metrics:
     def refused(self) -> None:
         self.requests.labels("refused").inc()
 
-    def operation(self, name: str, outcome: str) -> None:
-        self.operations.labels(name, outcome).inc()
+    def audited(self, event: Any) -> None:
+        """An audit event (`bot.store.AuditEvent`) as it is recorded: one operation, one outcome."""
+        self.operations.labels(event.operation, event.outcome).inc()
 
     def call(self, status: str, seconds: float) -> None:
         self.calls.labels(status).inc()

@@ -802,6 +802,8 @@ class AsyncStore:
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
         self._lock = threading.Lock()
         self._waiting: dict[Callable[[list[Any]], list[Any]], list[tuple[Any, asyncio.Future[Any] | None]]] = {}
+        # Told of every audit event as it is recorded (the bot's metrics count operations by outcome there).
+        self.on_record: Callable[[AuditEvent], None] | None = None
 
     async def call(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         loop = asyncio.get_running_loop()
@@ -816,6 +818,8 @@ class AsyncStore:
 
     def record(self, entry: AuditEvent) -> None:
         """Fire and forget: an audit write never holds up the caller (a failure is logged)."""
+        if self.on_record is not None:
+            self.on_record(entry)
         self._add(self.store.record_many, entry, None)
 
     def grouped(self, many: Callable[[list[Any]], list[Any]], entry: Any) -> asyncio.Future[Any]:

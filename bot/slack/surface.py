@@ -86,6 +86,7 @@ class SlackSurface:
         self.commands = slash_commands(runner)
         self.metrics = Metrics()
         runner.observe_calls(self.metrics.call)
+        store.on_record = self.metrics.audited
         # What the bot keeps in a form's private_metadata is signed: a submission cannot claim another channel.
         self.seal = modals.Seal(client.token or "")
         self.renderers: dict[str, Renderer] = {}

@@ -148,7 +148,6 @@ class Executor:
         return timedelta(seconds=self.settings.segmetrics_lease_seconds)
 
     def audit(self, work: Work, outcome: str, **details: Any) -> None:
-        self.surface.metrics.operation(work.operation, outcome)
         self.surface.store.record(
             AuditEvent(
                 operation=work.operation,

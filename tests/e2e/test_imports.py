@@ -126,6 +126,10 @@ async def test_a_csv_shared_in_slack_is_previewed_then_imported(slack: Slack, sa
     keys = [row["key"] for row in audit if row["operation"] == "contact add"]
     assert len(keys) == 2 and all(key.startswith("import:") for key in keys)
     assert {row["outcome"] for row in audit if row["operation"] == "import contact add"} == {"started", "succeeded"}
+    # /metrics counts what the audit trail records: the import's rows and the import itself too.
+    metrics = (await slack.http.get(f"{slack.url}/metrics")).text
+    assert 'segmetrics_bot_operations_total{operation="contact add",outcome="succeeded"} 2.0' in metrics
+    assert 'segmetrics_bot_operations_total{operation="import contact add",outcome="started"} 1.0' in metrics
 
 
 async def test_a_pasted_table_with_a_fixed_mapping(slack: Slack, sandbox: Sandbox) -> None:

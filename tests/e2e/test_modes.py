@@ -113,15 +113,17 @@ def wait_healthy(url: str, process: subprocess.Popen[str], timeout: float = 20.0
     raise AssertionError(f"{url} never became healthy")
 
 
-def start_bot(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
+def start_bot(args: list[str], env: dict[str, str], cwd: Path, *, log: Path | None = None) -> subprocess.Popen[str]:
+    """`segmetrics-bot <args>` as a user starts it; its log in a pipe, or in `log` (a file, which a busy bot
+    never blocks on)."""
     clean = {key: value for key, value in os.environ.items() if not key.startswith(("SEGMETRICS_", "SLACK_"))}
     return subprocess.Popen(
         [sys.executable, "-m", "bot", *args],
         env={**clean, **env},
         cwd=cwd,
         text=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE if log is None else subprocess.DEVNULL,
+        stderr=subprocess.PIPE if log is None else log.open("w"),
     )
 
 

@@ -5,13 +5,9 @@ machine has no PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import signal
-import subprocess
-import sys
 import time
-import uuid
 from collections import Counter
 from pathlib import Path
 from urllib.parse import urlencode
@@ -23,28 +19,9 @@ from slack_sdk.signature import SignatureVerifier
 from bot.sandbox import Fault, Sandbox, SandboxServer
 from bot.testing import FakeSlack
 from tests.e2e.conftest import BASE, SIGNING_SECRET, TEAM, BotFactory, settled
-from tests.e2e.test_modes import free_port, segmetrics_env, wait_healthy
+from tests.e2e.test_modes import free_port, segmetrics_env, start_bot, wait_healthy
 
 BURST = 24
-
-
-def fresh_database(cluster: str) -> str:
-    """A database of its own in the throwaway cluster."""
-    name = f"replicas_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(cluster.replace("postgresql+psycopg", "postgresql"), autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    return cluster.rsplit("/", 1)[0] + f"/{name}"
-
-
-def start_replica(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
-    clean = {key: value for key, value in os.environ.items() if not key.startswith(("SEGMETRICS_", "SLACK_"))}
-    return subprocess.Popen(
-        [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env={**clean, **env},
-        cwd=log.parent,
-        stdout=subprocess.DEVNULL,
-        stderr=log.open("wb"),  # a file, not a pipe: a busy replica must never block on its own log
-    )
 
 
 def command(fake: FakeSlack, n: int) -> str:
@@ -81,9 +58,9 @@ async def send(http: httpx.AsyncClient, ports: list[int], body: str) -> int:
 
 
 async def test_a_replica_killed_mid_burst_loses_nothing(
-    postgres_url: str, fake_slack: FakeSlack, segmetrics: SandboxServer, sandbox: Sandbox, tmp_path: Path
+    fresh_postgres: str, fake_slack: FakeSlack, segmetrics: SandboxServer, sandbox: Sandbox, tmp_path: Path
 ) -> None:
-    database = fresh_database(postgres_url)
+    database = fresh_postgres
     env = {
         "SLACK_BOT_TOKEN": fake_slack.bot_token,
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
@@ -94,7 +71,10 @@ async def test_a_replica_killed_mid_burst_loses_nothing(
         **segmetrics_env(segmetrics),
     }
     ports = [free_port(), free_port()]
-    replicas = [start_replica(env, port, tmp_path / f"replica-{n}.log") for n, port in enumerate(ports)]
+    replicas = [
+        start_bot(["serve", "--port", str(port)], env, tmp_path, log=tmp_path / f"replica-{n}.log")
+        for n, port in enumerate(ports)
+    ]
     try:
         for port, process in zip(ports, replicas, strict=True):
             wait_healthy(f"http://127.0.0.1:{port}/healthz", process, timeout=30)
@@ -137,9 +117,9 @@ async def test_a_replica_killed_mid_burst_loses_nothing(
 
 
 async def test_on_a_shared_database_a_form_is_journaled_before_it_is_answered(
-    postgres_url: str, bots: BotFactory, sandbox: Sandbox
+    fresh_postgres: str, bots: BotFactory, sandbox: Sandbox
 ) -> None:
-    database = fresh_database(postgres_url)
+    database = fresh_postgres
     slack = await bots.start(segmetrics_bot_database_url=database)
     since = time.monotonic()
     await slack.command("order add")  # incomplete: its form opens
@@ -161,9 +141,9 @@ async def test_on_a_shared_database_a_form_is_journaled_before_it_is_answered(
 
 
 async def test_on_a_shared_database_a_command_is_journaled_before_it_is_answered(
-    postgres_url: str, bots: BotFactory
+    fresh_postgres: str, bots: BotFactory
 ) -> None:
-    database = fresh_database(postgres_url)
+    database = fresh_postgres
     slack = await bots.start(segmetrics_bot_database_url=database)
     with psycopg.connect(database.replace("postgresql+psycopg", "postgresql")) as blocker:
         blocker.execute("LOCK TABLE outbox IN SHARE MODE")
@@ -176,9 +156,9 @@ async def test_on_a_shared_database_a_command_is_journaled_before_it_is_answered
 
 
 async def test_on_a_shared_database_a_workflow_step_is_journaled_before_it_is_answered(
-    postgres_url: str, bots: BotFactory, sandbox: Sandbox
+    fresh_postgres: str, bots: BotFactory, sandbox: Sandbox
 ) -> None:
-    database = fresh_database(postgres_url)
+    database = fresh_postgres
     slack = await bots.start(segmetrics_bot_database_url=database)
     inputs = {"user_id": "U1", "email": "jane@example.com", "first_name": "Jane"}
     with psycopg.connect(database.replace("postgresql+psycopg", "postgresql")) as blocker:

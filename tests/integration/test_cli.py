@@ -11,10 +11,13 @@ from bot.sandbox import Sandbox, SandboxServer
 from tests.integration.conftest import ACCOUNT, API_KEY, INTEGRATION
 
 
-def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, input: str | None = None
+) -> subprocess.CompletedProcess[str]:
     clean = {key: value for key, value in os.environ.items() if not key.startswith("SEGMETRICS_")}
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
+        input=input,
         capture_output=True,
         text=True,
         cwd=cwd,

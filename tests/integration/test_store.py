@@ -111,16 +111,10 @@ def test_tickets_expire(store: Store) -> None:
     assert store.ticket(fresh, "undo") is None and store.ticket("nope", "restore") is None
 
 
-def test_replicas_starting_together_on_an_empty_postgresql_all_start(postgres_url: str) -> None:
+def test_replicas_starting_together_on_an_empty_postgresql_all_start(fresh_postgres: str) -> None:
     import threading
-    import uuid
 
-    import psycopg
-
-    name = f"together_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(postgres_url.replace("postgresql+psycopg", "postgresql"), autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    url = postgres_url.rsplit("/", 1)[0] + f"/{name}"
+    url = fresh_postgres
     started, failed = [], []
 
     def start() -> None:

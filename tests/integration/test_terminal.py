@@ -9,7 +9,6 @@ import json
 import os
 import pty
 import select
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -67,16 +66,7 @@ def test_the_policy_applies_to_the_terminal(tmp_path: Path, live: tuple[Sandbox,
 def test_piped_commands_run_one_a_line(tmp_path: Path, live: tuple[Sandbox, dict[str, str]]) -> None:
     sandbox, env = live
     script = "contact add jane@example.com\n# a comment\ntag add jane@example.com VIP\ntag add jane@example.com\n"
-    clean = {key: value for key, value in os.environ.items() if not key.startswith("SEGMETRICS_")}
-    done = subprocess.run(
-        [sys.executable, "-m", "bot", "shell"],
-        input=script,
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env={**clean, **env},
-        timeout=60,
-    )
+    done = run_cli("shell", cwd=tmp_path, env=env, input=script)
     assert done.returncode == 1  # a line failed
     assert "segmetrics>" not in done.stdout + done.stderr  # no prompt when nobody types
     assert "line 4: ✗" in done.stderr and "line 1" not in done.stderr
@@ -177,16 +167,7 @@ def test_undo_and_restore_follow_a_change(tmp_path: Path, live: tuple[Sandbox, d
         "contact delete jane@example.com\n"
         "restore\n"
     )
-    clean = {key: value for key, value in os.environ.items() if not key.startswith("SEGMETRICS_")}
-    done = subprocess.run(
-        [sys.executable, "-m", "bot", "shell", "--yes"],
-        input=script,
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env={**clean, **env},
-        timeout=60,
-    )
+    done = run_cli("shell", "--yes", cwd=tmp_path, env=env, input=script)
     assert "line 4: ✗ Nothing to undo" in done.stderr  # one undo per change
     assert done.returncode == 1
     paths = [

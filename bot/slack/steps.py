@@ -167,19 +167,15 @@ class Steps:
 
     # -- out --------------------------------------------------------------------------------------
 
-    async def succeed(self, outcome: Outcome, work: Work, posted: tuple[str, str] | None) -> None:
-        """Complete the step with its outputs (a write that found nothing to change fails it, saying so)."""
+    async def succeed(self, outcome: Outcome, work: Work, link: str | None) -> None:
+        """Complete the step with its outputs, `link` to its confirmation among them (a write that found nothing to
+        change fails it, saying so)."""
         step = self.by_operation.get(work.operation)
         if step is None or work.execution is None:
             return
         if not outcome.found and not step.op.reads:
             await self._fail(work.execution, step.op.title, f"Nothing was changed: {outcome.summary.headline}.")
             return
-        link = None
-        if posted is not None:
-            with contextlib.suppress(SlackApiError):
-                found = await self.surface.client.chat_getPermalink(channel=posted[0], message_ts=posted[1])
-                link = str(found.get("permalink") or "") or None
         confirmation = outcome.summary.as_text() + (
             "\n  (sandbox: nothing reached SegMetrics)" if outcome.sandbox else ""
         )

@@ -567,7 +567,7 @@ class SlackSurface:
             return
         if step and (not work.channel_id or outcome.request.method == "GET"):
             if outcome.request.method != "GET":
-                await self.audit_line(work, outcome.summary.headline, None)
+                await self.audit_line(work, outcome.summary.headline)
             await self.steps.succeed(outcome, work, None)
             return
         if step:
@@ -583,20 +583,33 @@ class SlackSurface:
             await conversation.tell(message)
             return
         posted = await self.deliver(conversation, message, what=outcome.summary.headline)
-        await self.audit_line(work, outcome.summary.headline, posted)
+        # A step's output and the audit line link to the same message: asked of Slack once.
+        link = await self.permalink(posted) if step else None
+        await self.audit_line(work, outcome.summary.headline, posted, link=link)
         if step:
-            await self.steps.succeed(outcome, work, posted)
+            await self.steps.succeed(outcome, work, link)
 
-    async def audit_line(self, work: Work, headline: str, posted: tuple[str, str] | None) -> None:
-        """One line per write in SEGMETRICS_AUDIT_CHANNEL, with a link to where it happened."""
+    async def permalink(self, posted: tuple[str, str] | None) -> str | None:
+        """A link to a message the bot posted (channel, ts); None when there is none, or Slack gives none."""
+        if posted is None:
+            return None
+        with contextlib.suppress(SlackApiError):
+            found = await self.client.chat_getPermalink(channel=posted[0], message_ts=posted[1])
+            return str(found.get("permalink") or "") or None
+        return None
+
+    async def audit_line(
+        self, work: Work, headline: str, posted: tuple[str, str] | None = None, *, link: str | None = None
+    ) -> None:
+        """One line per write in SEGMETRICS_AUDIT_CHANNEL, with a link to where it happened (`posted`, or its
+        `link` when the caller has it already)."""
         channel = self.runner.settings.segmetrics_audit_channel
         if not channel:
             return
         where = f" in <#{work.channel_id}>" if work.channel_id else ""
-        if posted is not None:
-            with contextlib.suppress(SlackApiError):
-                link = await self.client.chat_getPermalink(channel=posted[0], message_ts=posted[1])
-                where += f" · <{link['permalink']}|view>"
+        link = link or await self.permalink(posted)
+        if link:
+            where += f" · <{link}|view>"
         text = f"<@{work.user}> {messages.escape(headline)}{where}"
         try:
             await self.client.chat_postMessage(channel=channel, text=text, unfurl_links=False)

@@ -240,3 +240,13 @@ async def test_a_channel_named_rule_or_connection_is_not_guessed_for_a_step(
     state, error = await slack.step_result(run)
     assert state == "error" and "may only be run in #marketing" in error and "by its id (C…)" in error
     assert not [request for request in sandbox.requests if request.method == "POST"]
+
+
+async def test_the_audit_line_and_the_step_share_one_permalink(bots: BotFactory) -> None:
+    slack = await bots.start(segmetrics_audit_channel="CAUDIT")
+    _, run = await slack.step("contact_add", {"user_id": USER, "channel_id": CHANNEL, "email": "jane@example.com"})
+    state, outputs = await slack.step_result(run)
+    assert state == "success"
+    audit = await slack.posted(lambda call: call.args.get("channel") == "CAUDIT")
+    assert f"<{outputs['link']}|view>" in audit.args["text"]
+    assert len(slack.fake.calls_to("chat.getPermalink")) == 1  # asked of Slack once

@@ -19,6 +19,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from bot.fields import quote_tag
+from bot.problems import InvalidValue
+
 Reactions = dict[str, tuple[str, ...]]
 
 # Slack's emoji names: lower-case letters, digits, and - _ + ' (custom emoji included).
@@ -108,9 +111,6 @@ def merged(env: Reactions, policy: Reactions) -> Reactions:
 def configured(env_text: str | None, policy_reactions: Reactions, registry: Any) -> Reactions:
     """The reactions in force: SEGMETRICS_REACTIONS and the policy's [reactions], each tag read as `tag add`
     reads it (`ReactionsError` naming the emoji when one cannot be). Empty: tagging by reaction is off."""
-    from bot.fields import quote_tag
-    from bot.problems import InvalidValue
-
     reactions = merged(from_env(env_text), policy_reactions)
     kind = registry["tag add"].param("tags").kind
     for emoji, tags in reactions.items():

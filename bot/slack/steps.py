@@ -24,11 +24,11 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from bot.changes import AskInForm
-from bot.chat import format_command
 from bot.connections import NAME_NOT_GIVEN
 from bot.problems import InputError, InvalidValue
 from bot.runner import Outcome
 from bot.slack import modals
+from bot.slack.surface import as_typed
 from bot.slack.work import Checked, Work, holding_journal_entry
 from bot.steps import Step, StepCall, error_text, steps_of
 from bot.store import Queued
@@ -82,7 +82,7 @@ class Steps:
             call = step.read(inputs)
         except InputError as error:
             return _problems(error)
-        typed = f"/segmetrics {format_command(op, call.raw)}" + (f" via={call.via}" if call.via else "")
+        typed = as_typed(op, call.raw, call.via)
         try:
             # Slack gives a step the channel's id only: a rule or a connection that names channels is not guessed at.
             origin = modals.Origin(channel_id=call.channel, channel_name=NAME_NOT_GIVEN if call.channel else None)

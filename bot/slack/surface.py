@@ -64,6 +64,12 @@ def slash_commands(runner: Runner) -> dict[str, str | None]:
     return commands
 
 
+def as_typed(op: Operation, raw: RawInput, via: str | None = None) -> str:
+    """Values given some other way than typed (a form, a workflow step) as the command that gives them: what the
+    user is handed back to fix and run again."""
+    return f"{MAIN_COMMAND} {format_command(op, raw)}" + (f" via={via}" if via else "")
+
+
 class SlackSurface:
     def __init__(
         self,
@@ -457,7 +463,7 @@ class SlackSurface:
         user = str((body.get("user") or {}).get("id"))
         origin = modals.Origin.loads(view.get("private_metadata"), self.seal).answered_in(body)
         via = modals.read_via(values)
-        typed = f"{MAIN_COMMAND} {format_command(op, raw)}" + (f" via={via}" if via else "")
+        typed = as_typed(op, raw, via)
         try:
             work = self.work(op, user, origin, team=(body.get("team") or {}).get("id"), typed=typed, via=via)
         except InvalidValue as error:  # removed by an admin while the form was open

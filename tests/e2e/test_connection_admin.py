@@ -49,9 +49,11 @@ def buttons(view: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
     }
 
 
-async def told(slack: Slack, text: str, *, user: str = ADMIN) -> str:
-    """A message to `user` alone (a DM from the App Home) containing `text`."""
-    call = await slack.posted(lambda call: call.args.get("channel") == f"D{user}" and text in call.args.get("text", ""))
+async def told(slack: Slack, text: str, *, user: str = ADMIN, since: float = 0.0) -> str:
+    """A message to `user` alone (a DM from the App Home) containing `text`, posted after `since`."""
+    call = await slack.posted(
+        lambda call: call.at >= since and call.args.get("channel") == f"D{user}" and text in call.args.get("text", "")
+    )
     return str(call.args["text"])
 
 
@@ -132,8 +134,9 @@ async def test_a_non_admin_can_neither_see_nor_change_connections(bots: BotFacto
     since = time.monotonic()
     await slack.click("connection_add", "add", user=OTHER)  # a forged click
     await told(slack, "Only admins can see and change connections", user=OTHER)
+    tested = time.monotonic()
     await slack.click("connection_test", "default", user=OTHER)
-    await told(slack, "Only admins", user=OTHER)
+    await told(slack, "Only admins", user=OTHER, since=tested)
     assert not [call for call in slack.fake.calls_to("views.open") if call.at >= since]
     # A forged submission of the form an admin would get.
     form = slack.bot.admin.form(None)
@@ -141,6 +144,7 @@ async def test_a_non_admin_can_neither_see_nor_change_connections(bots: BotFacto
     answer = (await slack.submit(form, values, user=OTHER)).json()
     assert answer == {"response_action": "errors", "errors": {"name": "Only admins can add or change connections."}}
     assert "evil" not in slack.bot.runner.connections
+    await slack.bot.store.flush()  # the audit trail is written behind
     refused = [row for row in slack.bot.store.store.audit_rows() if row["outcome"] == "refused"]
     assert {row["operation"] for row in refused} == {"connection add", "connection test"}
 

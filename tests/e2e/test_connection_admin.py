@@ -347,6 +347,7 @@ async def test_bots_sharing_a_database_never_route_past_each_others_connections(
     since = time.monotonic()
     await first.click("connection_edit", "ads")
     stale = await first.opened_view(after=since)
+    since = time.monotonic()
     await second.click("connection_edit", "ads")
     fresh = await second.opened_view(after=since)
     assert (await second.submit(fresh, {"api_key": "", "currency": "GBP"})).text == ""

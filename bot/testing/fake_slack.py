@@ -9,6 +9,7 @@ the messages the bot posted and edited, the files users shared (`add_file`) and 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import itertools
 import json
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl, quote
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aiohttp import WSMsgType, web
@@ -139,6 +140,17 @@ class FakeSlack:
         self.bot_token = bot_token
         self.app_token = app_token
         self.team_id = team_id
+        # Every bot token Slack honours, and the workspace it acts in: the one given, and those installs issue.
+        self.tokens: dict[str, str] = {bot_token: team_id}
+        # Installing by link (`enable_oauth`): the app's credentials, codes handed out by `approve`, refresh
+        # tokens by workspace; with `rotation`, tokens expire after `expires_in` s and are renewed by refresh token.
+        self.client_id: str | None = None
+        self.client_secret: str | None = None
+        self.rotation = False
+        self.expires_in = 43200
+        self._codes: dict[str, tuple[str, str, str]] = {}  # code → (team, installer, scopes)
+        self._refresh_tokens: dict[str, str] = {}  # refresh token → team
+        self._token_counter = itertools.count(1)
         self.bot_user_id = bot_user_id
         self.default_zone = default_zone
         self.user_zones: dict[str, str] = dict(user_zones or {})
@@ -243,6 +255,31 @@ class FakeSlack:
         return f"{self.url}/response/{key}"
 
     # Scripting
+
+    def enable_oauth(self, client_id: str, client_secret: str, *, rotation: bool = False) -> None:
+        """Let the app be installed by link: oauth.v2.access honours these credentials."""
+        self.client_id, self.client_secret, self.rotation = client_id, client_secret, rotation
+
+    def approve(self, authorize_url: str, *, team: str, user: str, redirect_url: str) -> str:
+        """What Slack does when `user` of workspace `team` clicks Allow on the "Add to Slack" page at
+        `authorize_url`: the URL it sends the browser back to (`redirect_url`, with a one-time code and the
+        state). AssertionError when the page is not this Slack's, or asks for another app."""
+        page = urlsplit(authorize_url)
+        assert f"{page.scheme}://{page.netloc}" == self.url and page.path == "/oauth/v2/authorize", authorize_url
+        query = dict(parse_qsl(page.query))
+        assert query.get("client_id") == self.client_id, query
+        code = f"code-{uuid.uuid4().hex[:12]}"
+        with self._cond:
+            self._codes[code] = (team, user, query.get("scope", ""))
+        return f"{redirect_url}?{urlencode({'code': code, 'state': query.get('state', '')})}"
+
+    def revoke(self, team: str) -> None:
+        """The workspace uninstalled the app: its tokens stop working."""
+        with self._cond:
+            for token in [token for token, owner in self.tokens.items() if owner == team]:
+                del self.tokens[token]
+            for token in [token for token, owner in self._refresh_tokens.items() if owner == team]:
+                del self._refresh_tokens[token]
 
     def fail(self, method: str, error: str, *, times: int = 1) -> None:
         """Answer the next `times` calls of `method` with `{"ok": false, "error": error}`.
@@ -653,9 +690,14 @@ class FakeSlack:
         self._record(method, args, token, request.path)
         await self._hold(method)
 
-        expected = self.app_token if method == "apps.connections.open" else self.bot_token
-        if token != expected:
+        if method == "oauth.v2.access":
+            return _json(self._oauth_access(args, request.headers.get("Authorization")))
+        if method == "apps.connections.open" and token != self.app_token:
             return _json({"ok": False, "error": "invalid_auth"})
+        if method != "apps.connections.open" and token not in self.tokens:
+            return _json({"ok": False, "error": "invalid_auth"})
+        if method == "auth.test":
+            return _json(self._auth_test(str(token)))
         if invalid_json:
             return _json({"ok": False, "error": "invalid_json"})
         error = self._take_failure(method)
@@ -676,17 +718,6 @@ class FakeSlack:
             problems = []
         if problems:
             return {"ok": False, "error": "invalid_blocks", "errors": problems}
-        if method == "auth.test":
-            return {
-                "ok": True,
-                "url": "https://test.slack.com/",
-                "team": "Test",
-                "user": "segmetrics",
-                "team_id": self.team_id,
-                "user_id": self.bot_user_id,
-                "bot_id": "B0TEST",
-                "is_enterprise_install": False,
-            }
         if method == "users.info":
             user = args.get("user")
             if not user:
@@ -759,6 +790,62 @@ class FakeSlack:
         if method == "apps.connections.open":
             return {"ok": True, "url": f"ws://127.0.0.1:{self._port}/socket/{next(self._socket_counter)}"}
         return {"ok": False, "error": "unknown_method"}
+
+    def _auth_test(self, token: str) -> dict[str, Any]:
+        team = self.tokens.get(token, self.team_id)
+        return {
+            "ok": True,
+            "url": f"https://{team.lower()}.slack.com/",
+            "team": "Test" if team == self.team_id else f"Workspace {team}",
+            "user": "segmetrics",
+            "team_id": team,
+            "user_id": self.bot_user_id,
+            "bot_id": "B0TEST",
+            "is_enterprise_install": False,
+        }
+
+    def _oauth_access(self, args: dict[str, Any], authorization: str | None) -> dict[str, Any]:
+        """oauth.v2.access: a code from `approve` for the workspace's bot token, or (rotation) a refresh token for
+        a new one. The app authenticates with its client id and secret (HTTP Basic, or as form fields)."""
+        client_id, secret = args.get("client_id"), args.get("client_secret")
+        if authorization and authorization.startswith("Basic "):
+            with contextlib.suppress(ValueError):
+                client_id, _, secret = base64.b64decode(authorization[6:]).decode().partition(":")
+        if self.client_id is None or (client_id, secret) != (self.client_id, self.client_secret):
+            return {"ok": False, "error": "invalid_client_id" if client_id != self.client_id else "bad_client_secret"}
+        with self._cond:
+            if args.get("grant_type") == "refresh_token":
+                team = self._refresh_tokens.get(str(args.get("refresh_token")))
+                if team is None:
+                    return {"ok": False, "error": "invalid_refresh_token"}
+                return {"ok": True, "token_type": "bot", **self._issue(team)}
+            found = self._codes.pop(str(args.get("code")), None)
+            if found is None:
+                return {"ok": False, "error": "invalid_code"}
+            team, user, scopes = found
+            return {
+                "ok": True,
+                "app_id": "A0TEST",
+                "authed_user": {"id": user},
+                "scope": scopes,
+                "token_type": "bot",
+                "bot_user_id": self.bot_user_id,
+                "team": {"id": team, "name": f"Workspace {team}"},
+                "enterprise": None,
+                "is_enterprise_install": False,
+                **self._issue(team),
+            }
+
+    def _issue(self, team: str) -> dict[str, Any]:
+        """A new bot token for `team` (under the lock); with rotation, its refresh token and lifetime."""
+        number = next(self._token_counter)
+        token = f"{'xoxe.' if self.rotation else ''}xoxb-{team}-{number}"
+        self.tokens[token] = team
+        if not self.rotation:
+            return {"access_token": token}
+        refresh = f"xoxe-1-{team}-{number}"
+        self._refresh_tokens[refresh] = team
+        return {"access_token": token, "refresh_token": refresh, "expires_in": self.expires_in}
 
     def _user(self, user: str) -> dict[str, Any]:
         zone = self.user_zones.get(user, self.default_zone)
@@ -1060,7 +1147,7 @@ class FakeSlack:
         download = tail.startswith("download/")
         self._record("file.download", {"file": file_id, "download": download}, token, request.path)
         await self._hold("file.download")
-        if token != self.bot_token:
+        if token not in self.tokens:
             # See _LOGIN_PAGE: Slack redirects to its sign-in page rather than refusing with 401/403.
             target = f"{self.url}/?redir={quote(request.path, safe='')}"
             return web.Response(

@@ -116,6 +116,11 @@ class Policy:
     def load(cls, admins: Sequence[str], path: str | None, registry: Registry) -> Policy:
         if not path:
             return cls(admins=admins)
+        if Path(path).is_dir():
+            raise PolicyError(
+                f"{path} is a directory: a policy per workspace (<team id>.toml) is for a bot installed by link; "
+                "give one file"
+            )
         try:
             data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
         except OSError as error:
@@ -292,3 +297,15 @@ class Policy:
             if people
             else (f"Whoever runs the bot can change {where}.")
         )
+
+
+def policy_for(path: str | None, team: str) -> str | None:
+    """The policy file of one workspace of a bot installed by link. SEGMETRICS_BOT_POLICY a file: the same policy
+    for every workspace. A directory: `<team id>.toml` in it, else its `default.toml`, else none (everyone may
+    run everything, admins manage connections)."""
+    if not path or not Path(path).is_dir():
+        return path
+    for name in (f"{team}.toml", "default.toml"):
+        if (Path(path) / name).is_file():
+            return str(Path(path) / name)
+    return None

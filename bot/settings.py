@@ -9,13 +9,14 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.numbers import list_currencies
 from pydantic import (
     Field,
+    ModelWrapValidatorHandler,
     PrivateAttr,
     SecretStr,
     ValidationError,
@@ -106,6 +107,14 @@ class Settings(BaseSettings):
         None, description="the signing secret: your app's page › Basic Information › App Credentials › Signing Secret"
     )
     slack_api_url: str = Field(DEFAULT_SLACK_API_URL, description="Slack Web API base URL (tests point it at a fake).")
+    slack_client_id: str | None = Field(
+        None,
+        description="the client id, to be installed by link in many workspaces: your app's page › Basic "
+        "Information › App Credentials › Client ID",
+    )
+    slack_client_secret: SecretStr | None = Field(
+        None, description="the client secret: your app's page › Basic Information › App Credentials › Client Secret"
+    )
     segmetrics_bot_admins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Slack user ids and @user-groups who are the bot's admins, comma-separated."
     )
@@ -172,8 +181,11 @@ class Settings(BaseSettings):
         from bot.policy import Policy, PolicyError
         from commands import REGISTRY
 
+        # A directory holds one policy per workspace (installed by link): each file is read now.
+        files = sorted(Path(value).glob("*.toml")) if Path(value).is_dir() else [value]
         try:
-            Policy.load((), value, REGISTRY)
+            for each in files:
+                Policy.load((), str(each), REGISTRY)
         except PolicyError as error:
             raise ValueError(str(error)) from None
         return value
@@ -279,7 +291,19 @@ class Settings(BaseSettings):
             return value or None
         return value
 
-    @field_validator("slack_bot_token", "slack_app_token", "slack_signing_secret", mode="before")
+    @field_validator("slack_client_id", mode="before")
+    @classmethod
+    def _client_id_shape(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        value = value.strip()
+        # Slack's client ids are digits with one dot (1234567890.0987654321).
+        if value and not re.fullmatch(r"[0-9]+\.[0-9]+", value):
+            help_text = _SLACK_FIELD_HELP["slack_client_id"]
+            raise ValueError(f"is not a Slack client id (digits, a dot, digits); {help_text}")
+        return value or None
+
+    @field_validator("slack_bot_token", "slack_app_token", "slack_signing_secret", "slack_client_secret", mode="before")
     @classmethod
     def _slack_secret_shape(cls, value: object, info: ValidationInfo) -> object:
         if not isinstance(value, str):
@@ -403,15 +427,67 @@ class SocketModeSettings(Settings):
 
 
 class HttpSettings(Settings):
-    """`segmetrics-bot serve`: HTTP mode needs the bot token and the signing secret."""
+    """`segmetrics-bot serve`: HTTP mode needs the signing secret, and either the bot token (one workspace) or
+    the client id and secret (installed by link, each workspace's token from its installation)."""
 
-    slack_bot_token: SecretStr = Field(description=Settings.model_fields["slack_bot_token"].description)
     slack_signing_secret: SecretStr = Field(description=Settings.model_fields["slack_signing_secret"].description)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _a_token_or_a_client(cls, data: Any, handler: ModelWrapValidatorHandler[HttpSettings]) -> HttpSettings:
+        """Neither the bot token nor the client id: said as SLACK_BOT_TOKEN missing, with the other problems at
+        once (a model's own check would only be made once every field is right)."""
+        given = data if isinstance(data, dict) else {}
+        named = bool(given.get("slack_bot_token") or given.get("slack_client_id"))
+        missing: dict[str, Any] = {"type": "missing", "loc": ("slack_bot_token",), "input": given}
+        try:
+            settings = handler(data)
+        except ValidationError as error:
+            if named:
+                raise
+            kept = [{key: e[key] for key in ("type", "loc", "input", "ctx") if key in e} for e in error.errors()]
+            raise ValidationError.from_exception_data(error.title, [*kept, missing]) from None  # type: ignore[list-item]
+        if settings.slack_bot_token is None and settings.slack_client_id is None:
+            raise ValidationError.from_exception_data(cls.__name__, [missing])  # type: ignore[list-item]
+        return settings
+
+    @model_validator(mode="after")
+    def _one_way_to_install(self) -> HttpSettings:
+        if self.slack_client_id is None and self.slack_client_secret is None:
+            return self
+        problems = []
+        if self.slack_bot_token is not None:
+            problems.append(
+                "SLACK_BOT_TOKEN is set with SLACK_CLIENT_ID/SLACK_CLIENT_SECRET: installed by link, each workspace's "
+                "token comes from its installation; unset one or the other"
+            )
+        if self.slack_client_id is None or self.slack_client_secret is None:
+            problems.append("installing by link needs both SLACK_CLIENT_ID and SLACK_CLIENT_SECRET")
+        if self.segmetrics_bot_secret_key is None:
+            from bot.keyring import HOW_TO_MAKE
+
+            problems.append(
+                "installing by link needs SEGMETRICS_BOT_SECRET_KEY: it encrypts each workspace's Slack tokens; "
+                f"make one with `{HOW_TO_MAKE}`"
+            )
+        if self.segmetrics_api_key is not None or self.segmetrics_connections:
+            problems.append(
+                "SEGMETRICS_API_KEY and SEGMETRICS_CONNECTIONS would be shared by every workspace that installs the "
+                "bot: installed by link, each workspace's admins add its own connections in the App Home; unset them"
+            )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @property
+    def by_link(self) -> bool:
+        """Installed by link (OAuth) in any number of workspaces, rather than given one workspace's token."""
+        return self.slack_client_id is not None
 
 
 _SLACK_FIELD_HELP = {
     name: Settings.model_fields[name].description or ""
-    for name in ("slack_bot_token", "slack_app_token", "slack_signing_secret")
+    for name in ("slack_bot_token", "slack_app_token", "slack_signing_secret", "slack_client_id")
 }
 
 

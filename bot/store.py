@@ -11,6 +11,7 @@ import asyncio
 import hashlib
 import json
 import logging
+import re
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -40,7 +41,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.types import TypeDecorator
 
@@ -318,8 +319,13 @@ class StoreError(Exception):
 class Store:
     """Synchronous access; `AsyncStore` runs it on its own thread."""
 
-    def __init__(self, url: str) -> None:
-        self.engine: Engine = create_engine(url, **_engine_options(url))
+    def __init__(self, url: str, *, schema: str | None = None) -> None:
+        """`schema` (PostgreSQL only): keep everything in that schema of the database, made if missing (one
+        workspace's work, when the bot is installed by link: see `workspace_database`)."""
+        options = _engine_options(url)
+        if schema is not None:
+            options["connect_args"]["options"] = f"-c search_path={schema}"
+        self.engine: Engine = create_engine(url, **options)
         self.file: Path | None = None
         self._identity: tuple[int, int] | None = None
         # Each store writes its own row to check the database: replicas checking at once never collide.
@@ -331,7 +337,7 @@ class Store:
                 self.file = Path(database).resolve()
                 if not self.file.exists():
                     log.info("no database at %s: a new, empty one is created", self.file)
-        _create_schema(self.engine)
+        _create_schema(self.engine, schema)
         _add_late_columns(self.engine)
         if self.file is not None:
             status = self.file.stat()
@@ -339,6 +345,11 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    def create_tables(self, *others: MetaData) -> None:
+        """Tables of other libraries' stores (slack-sdk's installations), where missing, as the bot's own are."""
+        for tables in others:
+            _create_schema(self.engine, tables=tables)
 
     # -- health -----------------------------------------------------------------------------------
 
@@ -478,6 +489,11 @@ class Store:
         """Forget a connection; False when there was none of that name."""
         with self.engine.begin() as connection:
             return connection.execute(connections.delete().where(connections.c.name == name)).rowcount > 0
+
+    def forget_connections(self) -> int:
+        """Forget every connection added in Slack, keys and all (the workspace uninstalled the bot)."""
+        with self.engine.begin() as connection:
+            return connection.execute(connections.delete()).rowcount
 
     # -- idempotency ----------------------------------------------------------------------------
 
@@ -733,15 +749,41 @@ def _queued(row: Mapping[str, Any]) -> Queued:
 _SCHEMA_LOCK = 7_262_023_501
 
 
-def _create_schema(engine: Engine) -> None:
-    """The bot's tables, where missing. On PostgreSQL under an advisory lock: replicas starting together on an
-    empty database would otherwise both create the same tables, and all but one fail."""
+def _create_schema(engine: Engine, schema: str | None = None, tables: MetaData = metadata) -> None:
+    """The bot's tables (or others: `tables`), where missing, and the PostgreSQL schema they go in. On PostgreSQL
+    under an advisory lock: replicas starting together on an empty database would otherwise both create the same
+    tables, and all but one fail."""
     if engine.dialect.name != "postgresql":
-        metadata.create_all(engine)
+        tables.create_all(engine)
         return
     with engine.begin() as connection:
         connection.execute(select(func.pg_advisory_xact_lock(_SCHEMA_LOCK)))
-        metadata.create_all(connection)
+        if schema is not None:
+            quoted = engine.dialect.identifier_preparer.quote(schema)
+            connection.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {quoted}")
+        tables.create_all(connection)
+
+
+# A Slack workspace (team) id as Slack writes them: what may name a file or a schema.
+_TEAM_ID = re.compile(r"[A-Z0-9]{2,32}")
+
+
+def workspace_database(url: str, team: str) -> tuple[str, str | None]:
+    """Where one workspace's work is kept when the bot is installed by link, as (URL, PostgreSQL schema): on
+    PostgreSQL, the schema `team_<id>` of the same database; with SQLite, a file of its own beside the main one
+    (`bot.db` → `bot.T0ABC.db`); in memory, memory. Nothing of one workspace is in another's tables."""
+    if not _TEAM_ID.fullmatch(team):
+        raise ValueError(f"{team!r} is not a Slack workspace id")
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        return url, f"team_{team.lower()}"
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return url, None
+    path = Path(database)
+    return parsed.set(database=str(path.with_name(f"{path.stem}.{team}{path.suffix or '.db'}"))).render_as_string(
+        hide_password=False
+    ), None
 
 
 def _add_late_columns(engine: Engine) -> None:

@@ -36,7 +36,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     run = sub.add_parser("run", help="run the Slack bot over Socket Mode (needs SLACK_BOT_TOKEN, SLACK_APP_TOKEN)")
     run.add_argument("--health-host", default="127.0.0.1", help="where GET /healthz listens (default 127.0.0.1)")
     run.add_argument("--health-port", type=int, default=3000, help="its port (default 3000)")
-    serve = sub.add_parser("serve", help="serve the Slack bot over HTTP (needs SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET)")
+    serve = sub.add_parser(
+        "serve",
+        help="serve the Slack bot over HTTP (needs SLACK_SIGNING_SECRET, and SLACK_BOT_TOKEN or, installed by link, "
+        "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET)",
+    )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=3000, help="port to listen on (default 3000)")
     audit = sub.add_parser("audit", help="export the audit trail (every attempt, allowed or refused)")
@@ -46,6 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--surface", choices=("slack", "terminal", "workflow", "reaction"), help="only what was asked for there"
     )
     audit.add_argument("--format", choices=("csv", "json"), default="csv", help="csv (default) or json")
+    audit.add_argument("--team", help="installed by link: this workspace's audit trail, e.g. T0ACME12")
     show = sub.add_parser("manifest", help="print the Slack app manifest (Socket Mode, or HTTP mode with --url)")
     show.add_argument("--url", help="the bot's public HTTPS URL, e.g. https://bot.example.com (HTTP mode)")
     shell = sub.add_parser("shell", help="type chat commands in a terminal (live, or the sandbox without credentials)")
@@ -132,6 +137,7 @@ def _secrets(settings: Settings) -> list[str]:
             settings.slack_bot_token,
             settings.slack_app_token,
             settings.slack_signing_secret,
+            settings.slack_client_secret,
             settings.segmetrics_bot_secret_key,
         )
         if secret is not None
@@ -143,14 +149,15 @@ def _secrets(settings: Settings) -> list[str]:
 
 def _manifest(url: str | None) -> int:
     """The manifest, with the reaction events and scopes once reactions are configured."""
-    from bot.policy import Policy, PolicyError
+    from bot.policy import Policy, PolicyError, policy_for
     from bot.reactions import ReactionsError, configured
     from bot.slack.manifest import RequestUrlError, manifest_yaml
     from commands import REGISTRY
 
     settings = ManifestSettings()
     try:
-        policy = Policy.load((), settings.segmetrics_bot_policy, REGISTRY)
+        # A directory of workspaces' policies: its default.toml says what the manifest needs.
+        policy = Policy.load((), policy_for(settings.segmetrics_bot_policy, "default"), REGISTRY)
         reactions = bool(configured(settings.segmetrics_reactions, policy.reactions, REGISTRY))
     except PolicyError as error:
         print(f"✗ SEGMETRICS_BOT_POLICY: {error}", file=sys.stderr)
@@ -169,7 +176,8 @@ def _manifest(url: str | None) -> int:
 def _serve(args: argparse.Namespace) -> int:
     """`run` (Socket Mode) or `serve` (HTTP) until SIGINT/SIGTERM."""
     from bot.settings import HttpSettings, SocketModeSettings
-    from bot.slack.app import StartupError, build_bot
+    from bot.slack.app import SlackBot, StartupError, build_bot
+    from bot.slack.fleet import Fleet
     from bot.slack.server import HttpService, SocketModeService, until_stopped
 
     model = SocketModeSettings if args.command == "run" else HttpSettings
@@ -181,13 +189,15 @@ def _serve(args: argparse.Namespace) -> int:
     logs.configure(format=settings.log_format, secrets=_secrets(settings))
 
     async def serve() -> int:
+        by_link = isinstance(settings, HttpSettings) and settings.by_link
         try:
-            bot = build_bot(settings)
+            bot: SlackBot | Fleet = Fleet(settings) if by_link else build_bot(settings)
         except StartupError as error:
             print(f"Cannot start: {error}", file=sys.stderr)
             return EXIT_FAILED
         service: HttpService | SocketModeService
         if isinstance(settings, SocketModeSettings):
+            assert isinstance(bot, SlackBot)
             token = settings.slack_app_token.get_secret_value()
             service = SocketModeService(bot, token, health_host=args.health_host, health_port=args.health_port)
         else:
@@ -225,7 +235,7 @@ def _audit(args: argparse.Namespace) -> int:
 
     from bot.dates import DateReader
     from bot.problems import InvalidValue
-    from bot.store import Store, audit, rows_as_json
+    from bot.store import Store, audit, rows_as_json, workspace_database
 
     try:
         settings = load_settings()
@@ -241,7 +251,18 @@ def _audit(args: argparse.Namespace) -> int:
         except InvalidValue as error:
             print(f'✗ --since {error.message}; e.g. --since 2026-11-01 or --since "7 days ago"', file=sys.stderr)
             return EXIT_BAD_INPUT
-    store = Store(settings.segmetrics_bot_database_url)
+    url, schema = settings.segmetrics_bot_database_url, None
+    if args.team:
+        try:
+            url, schema = workspace_database(url, args.team)
+        except ValueError:
+            print(f"✗ --team {args.team!r} is not a Slack workspace id; e.g. --team T0ACME12", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        file = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else None
+        if file is not None and not Path(file).exists():  # not made by reading it
+            print(f"✗ --team {args.team}: no workspace of that id has used this bot ({file})", file=sys.stderr)
+            return EXIT_BAD_INPUT
+    store = Store(url, schema=schema)
     try:
         rows = store.audit_rows(since=since, user=args.user, surface=args.surface)
     finally:

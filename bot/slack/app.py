@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -14,6 +14,8 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.authorization.async_authorize import AsyncAuthorize
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
@@ -24,8 +26,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.connections import AdminError, stored_connections
 from bot.keyring import Keyring
 from bot.logs import new_request
+from bot.metrics import Metrics
 from bot.operation import Registry
-from bot.policy import Policy, PolicyError
+from bot.policy import Policy, PolicyError, policy_for
 from bot.reactions import ReactionsError, configured
 from bot.runner import Runner, declared_connections
 from bot.settings import Settings
@@ -35,9 +38,13 @@ from bot.slack.jobs import Jobs
 from bot.slack.listeners import register
 from bot.slack.surface import SlackSurface
 from bot.slack.users import Users
-from bot.store import AsyncStore, Store, StoreError
+from bot.store import AsyncStore, Store, StoreError, workspace_database
 
 log = logging.getLogger("segmetrics_slack.slack")
+
+
+# What ends a workspace's installation (`tokens_revoked` only when it names the bot's token).
+UNINSTALL_EVENTS = frozenset({"app_uninstalled", "tokens_revoked"})
 
 
 class StartupError(Exception):
@@ -58,6 +65,8 @@ class SlackBot:
     store: AsyncStore
     groups: Groups
     admin: ConnectionAdmin
+    # Installed by link: the workspace this bot serves (None: the one workspace whose token the settings give).
+    workspace: Workspace | None = None
     warmed: asyncio.Task[None] | None = None
     watching: asyncio.Task[None] | None = None
 
@@ -65,7 +74,40 @@ class SlackBot:
         """For /healthz: whether the database can keep work (checked now, not from the last watch)."""
         problem = await self.store.call(self.store.store.health)
         self.surface.store_problem = problem
-        return problem is None, {"database": problem or "ok"}
+        return problem is None, {
+            "sandbox": self.runner.sandbox is not None,
+            "jobs": self.surface.pending,
+            "warm": self.warm,
+            "database": problem or "ok",
+        }
+
+    # -- what the server asks of the bots it serves (this one; or `bot.slack.fleet.Fleet`'s) ----------
+
+    async def route(self, request: AsyncBoltRequest) -> SlackBot | BoltResponse:
+        """The bot that answers `request`: this one, the workspace's only bot; or, for the events that end an
+        installation (subscribed in HTTP mode, for a bot installed by link), the answer."""
+        event = request.body.get("event") if request.body.get("type") == "event_callback" else None
+        if isinstance(event, dict) and event.get("type") in UNINSTALL_EVENTS:
+            log.error(
+                "Slack says the app was uninstalled from workspace %s, or its token revoked (%s): SLACK_BOT_TOKEN "
+                "no longer works; install the app again and set the new token",
+                request.context.team_id,
+                event.get("type"),
+            )
+            return BoltResponse(status=200, body="")
+        return self
+
+    @property
+    def metrics(self) -> Metrics:
+        return self.surface.metrics
+
+    async def metrics_text(self) -> bytes:
+        return await self.surface.metrics_text()
+
+    def use_token(self, token: str) -> None:
+        """Go on with a new bot token (Slack rotated the old one): for requests and for background work."""
+        self.client.token = token
+        self.identity.use(token)
 
     async def prepare(self) -> None:
         """Before serving: check the bot token with Slack, say loudly if sandboxed. The date parser and
@@ -74,6 +116,11 @@ class SlackBot:
         try:
             identity = await self.identity.identify()
         except SlackApiError as error:
+            if self.workspace is not None:
+                raise StartupError(
+                    f"Slack refused the token of workspace {self.workspace.team} ({error.response.get('error')}): "
+                    "it may have removed the app; install it there again"
+                ) from None
             raise StartupError(
                 f"Slack refused SLACK_BOT_TOKEN ({error.response.get('error')}): copy the Bot User OAuth Token "
                 "again from your app's page › OAuth & Permissions."
@@ -92,7 +139,13 @@ class SlackBot:
         self.surface.imports.keep_resuming()
         self.watching = asyncio.get_running_loop().create_task(self.surface.watch_store(), name="watch the store")
         self.admin.keep_fresh()
-        if self.runner.sandbox is not None:
+        if self.runner.sandbox is not None and self.workspace is not None:
+            log.info(
+                "workspace %s: until an admin adds a connection in the App Home, what is sent through `default` goes "
+                "to the bot's sandbox (its confirmations say so), not to SegMetrics",
+                self.workspace.team,
+            )
+        elif self.runner.sandbox is not None:
             log.warning(
                 "SANDBOX MODE: no SegMetrics credentials are set, so nothing sent through `default` reaches "
                 "SegMetrics and its confirmations are marked as sandbox. Set SEGMETRICS_API_KEY, SEGMETRICS_ACCOUNT_ID "
@@ -139,21 +192,44 @@ class SlackBot:
             await self.client.session.close()
 
 
-def build_bot(settings: Settings, runner: Runner | None = None) -> SlackBot:
-    """The bot for these settings. Makes no network call: `prepare()` does, at start-up."""
-    if settings.slack_bot_token is None:
+@dataclass(frozen=True)
+class Workspace:
+    """One workspace that installed the bot by link (`bot.slack.fleet`): its bot is built like the one-workspace
+    bot, with the installation's token, a database of its own and the process's metrics."""
+
+    team: str
+    token: str = field(repr=False)
+    installer: str | None
+    metrics: Metrics
+    # Signs what forms keep (`modals.Seal`): from the bot's secret key, since the token rotates.
+    seal_key: str = field(repr=False)
+
+
+def build_bot(settings: Settings, runner: Runner | None = None, *, workspace: Workspace | None = None) -> SlackBot:
+    """The bot for these settings (for one workspace of a bot installed by link, with `workspace`). Makes no
+    network call: `prepare()` does, at start-up."""
+    if workspace is None and settings.slack_bot_token is None:
         raise StartupError("SLACK_BOT_TOKEN is not set.")
+    url, schema = settings.segmetrics_bot_database_url, None
+    admins = list(settings.segmetrics_bot_admins)
+    policy_file = settings.segmetrics_bot_policy
+    if workspace is not None:
+        url, schema = workspace_database(url, workspace.team)
+        admins += [workspace.installer] if workspace.installer else []
+        policy_file = policy_for(policy_file, workspace.team)
+        # Its own sandbox too (a workspace with no connection yet): nothing of one workspace seen from another.
+        state = settings.state_dir / "workspaces" / workspace.team
+        settings = settings.model_copy(update={"segmetrics_bot_state_dir": str(state)})
     # The database first: a start that fails there leaves nothing open (no "Unclosed client session").
-    store = open_store(settings.segmetrics_bot_database_url)
+    store = open_store(url, schema)
     # Then the connections added in Slack, before any client is made: a start refused there leaves none open.
     secret_key = settings.segmetrics_bot_secret_key
     keyring = Keyring(secret_key.get_secret_value()) if secret_key else None
     rows = store.store.stored_connections()
     declared = list(runner.connections) if runner is not None else declared_connections(settings)
-    admins = settings.segmetrics_bot_admins
     try:
         added = stored_connections(rows, keyring, declared)
-        policy = Policy.load(admins, settings.segmetrics_bot_policy, runner.registry if runner else _registry())
+        policy = Policy.load(admins, policy_file, runner.registry if runner else _registry())
         policy.check_connections([connection.name for connection in [*declared, *added]])
         reactions = configured(
             settings.segmetrics_reactions, policy.reactions, runner.registry if runner else _registry()
@@ -167,7 +243,7 @@ def build_bot(settings: Settings, runner: Runner | None = None) -> SlackBot:
     runner = runner or Runner.from_settings(settings)
     for connection in added:
         runner.add_connection(connection)
-    token = settings.slack_bot_token.get_secret_value()
+    token = workspace.token if workspace is not None else _token(settings)
     # One session for every Web API call and response_url post: without it slack-sdk opens a new
     # session, and a new connection, per call.
     session = aiohttp.ClientSession()
@@ -191,7 +267,17 @@ def build_bot(settings: Settings, runner: Runner | None = None) -> SlackBot:
     jobs = Jobs()
     runner.keep_records(store)
     groups = Groups(client, [*admins, *policy.named()], store=store)
-    surface = SlackSurface(runner, client, users=Users(client), jobs=jobs, store=store, policy=policy, groups=groups)
+    surface = SlackSurface(
+        runner,
+        client,
+        users=Users(client),
+        jobs=jobs,
+        store=store,
+        policy=policy,
+        groups=groups,
+        metrics=workspace.metrics if workspace is not None else None,
+        seal_key=workspace.seal_key if workspace is not None else None,
+    )
     admin = ConnectionAdmin(surface, keyring, versions={row.name: row.updated_at for row in rows})
     register(app, surface, admin, reactions=reactions)
     return SlackBot(
@@ -205,7 +291,13 @@ def build_bot(settings: Settings, runner: Runner | None = None) -> SlackBot:
         store=store,
         groups=groups,
         admin=admin,
+        workspace=workspace,
     )
+
+
+def _token(settings: Settings) -> str:
+    assert settings.slack_bot_token is not None  # checked first thing in build_bot
+    return settings.slack_bot_token.get_secret_value()
 
 
 def _registry() -> Registry:
@@ -214,10 +306,10 @@ def _registry() -> Registry:
     return REGISTRY
 
 
-def open_store(url: str) -> AsyncStore:
+def open_store(url: str, schema: str | None = None) -> AsyncStore:
     """The bot's database, checked whole and of the bot's schema; `StartupError` saying what to fix."""
     try:
-        store = Store(url)
+        store = Store(url, schema=schema)
     except (SQLAlchemyError, ImportError, ValueError) as error:
         said = str(error).splitlines()[0] if str(error) else ""
         # SQLAlchemy may quote the URL, password and all: it never reaches a log or the terminal.
@@ -262,14 +354,21 @@ class KnownIdentity(AsyncAuthorize):
 
     def __init__(self, client: AsyncWebClient) -> None:
         self._client = client
+        self._response: AsyncSlackResponse | None = None
         self._result: AuthorizeResult | None = None
 
     async def identify(self) -> AsyncSlackResponse:
         response = await self._client.auth_test()
+        self._response = response
         self._result = AuthorizeResult.from_auth_test_response(
             bot_token=self._client.token, auth_test_response=response
         )
         return response
+
+    def use(self, token: str) -> None:
+        """The same bot, with a new token (rotated)."""
+        if self._response is not None:
+            self._result = AuthorizeResult.from_auth_test_response(bot_token=token, auth_test_response=self._response)
 
     async def __call__(self, **_: Any) -> AuthorizeResult:
         if self._result is None:  # only if a request arrives before prepare()

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from bot.operation import Registry
-from bot.slack.server import EVENTS_PATH
+from bot.slack.server import EVENTS_PATH, REDIRECT_PATH
 from bot.slack.shortcuts import MESSAGE_SHORTCUTS
 from bot.slack.surface import MAIN_COMMAND
 from bot.steps import steps_of
@@ -26,6 +26,8 @@ BOT_EVENTS = ("app_home_opened", "function_executed")
 # reaction is on takes the history scopes, which let the bot read every message of the conversations it is
 # in. A team that does not tag by reaction should not have to grant that.
 REACTION_EVENTS = ("reaction_added", "reaction_removed")
+# HTTP mode only: a bot installed by link in many workspaces forgets a workspace's tokens and keys on these.
+INSTALL_EVENTS = ("app_uninstalled", "tokens_revoked")
 REACTION_SCOPES = (
     "reactions:read",  # the reaction events
     "channels:history",  # the message reacted to, in a public channel
@@ -172,9 +174,13 @@ def manifest(registry: Registry, *, request_url: str | None = None, reactions: b
     interactivity: dict[str, Any] = {"is_enabled": True}
     events: dict[str, Any] = {"bot_events": [*BOT_EVENTS, *(REACTION_EVENTS if reactions else ())]}
     scopes = [*SCOPES, *(REACTION_SCOPES if reactions else ())]
+    oauth: dict[str, Any] = {"scopes": {"bot": scopes}}
     if events_url:
         interactivity["request_url"] = events_url
         events["request_url"] = events_url
+        events["bot_events"] += INSTALL_EVENTS
+        # Where Slack sends the browser back after "Add to Slack" (served when installed by link).
+        oauth["redirect_urls"] = [f"{public_base_url(request_url)}{REDIRECT_PATH}"]
     return {
         "display_information": {
             "name": APP_NAME,
@@ -198,7 +204,7 @@ def manifest(registry: Registry, *, request_url: str | None = None, reactions: b
             "shortcuts": shortcuts,
             "slash_commands": commands,
         },
-        "oauth_config": {"scopes": {"bot": scopes}},
+        "oauth_config": oauth,
         "settings": {
             "event_subscriptions": events,
             "interactivity": interactivity,

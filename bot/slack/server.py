@@ -1,5 +1,5 @@
-"""Serving the bot: HTTP mode (`POST /slack/events`, `GET /healthz`, `GET /metrics`) and Socket Mode with a
-health check and metrics.
+"""Serving the bot: HTTP mode (`POST /slack/events`, `GET /healthz`, `GET /metrics`; installed by link, also
+`GET /slack/install` and `GET /slack/oauth_redirect`) and Socket Mode with a health check and metrics.
 
 HTTP mode uses aiohttp's server (which Bolt's AsyncApp already depends on): it serves requests
 concurrently on one event loop, unlike Bolt's single-threaded development server.
@@ -17,12 +17,13 @@ import re
 import signal
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
@@ -31,9 +32,15 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from bot.metrics import CONTENT_TYPE, METRICS_PATH, request_kind
 from bot.slack.app import SlackBot, StartupError
 
+if TYPE_CHECKING:
+    from bot.slack.fleet import Fleet
+
 log = logging.getLogger("segmetrics_slack.server")
 
 EVENTS_PATH = "/slack/events"
+# Installed by link (`bot.slack.fleet`): the "Add to Slack" page, and where Slack sends the browser back.
+INSTALL_PATH = "/slack/install"
+REDIRECT_PATH = "/slack/oauth_redirect"
 HEALTH_PATH = "/healthz"
 # Slack's payloads are small; a large body is not Slack.
 MAX_BODY = 1024 * 1024
@@ -58,9 +65,9 @@ def _health_route(health: Health) -> Callable[[web.Request], Awaitable[web.Respo
     return healthz
 
 
-def _metrics_route(bot: SlackBot) -> Callable[[web.Request], Awaitable[web.Response]]:
+def _metrics_route(bot: SlackBot | Fleet) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def metrics(request: web.Request) -> web.Response:
-        return web.Response(body=await bot.surface.metrics_text(), headers={"Content-Type": CONTENT_TYPE})
+        return web.Response(body=await bot.metrics_text(), headers={"Content-Type": CONTENT_TYPE})
 
     return metrics
 
@@ -84,9 +91,10 @@ class _Site:
 
 
 class HttpService:
-    """`segmetrics-bot serve`: Slack sends signed requests to POST /slack/events."""
+    """`segmetrics-bot serve`: Slack sends signed requests to POST /slack/events; each is answered by the bot of
+    its workspace (`bot`: the one workspace's, or a `Fleet` of every workspace that installed the app by link)."""
 
-    def __init__(self, bot: SlackBot, *, host: str = "127.0.0.1", port: int = 3000) -> None:
+    def __init__(self, bot: SlackBot | Fleet, *, host: str = "127.0.0.1", port: int = 3000) -> None:
         self.bot = bot
         secret = bot.settings.slack_signing_secret.get_secret_value() if bot.settings.slack_signing_secret else ""
         # Without a signing secret nothing can be verified, so everything is refused.
@@ -95,22 +103,35 @@ class HttpService:
         application.router.add_post(EVENTS_PATH, self._events)
         application.router.add_get(HEALTH_PATH, _health_route(self._health))
         application.router.add_get(METRICS_PATH, _metrics_route(bot))
+        flow = getattr(bot, "flow", None)
+        if flow is not None:  # installed by link: Bolt's OAuth flow serves the install page and the way back
+            application.router.add_get(flow.install_path, self._install)
+            application.router.add_get(flow.redirect_uri_path, self._oauth_redirect)
         self._site = _Site(application, host, port)
 
     @property
     def port(self) -> int:
         return self._site.port
 
+    async def _install(self, request: web.Request) -> web.Response:
+        return await to_aiohttp_response(await self.bot.flow.handle_installation(_browser_request(request)))  # type: ignore[union-attr]
+
+    async def _oauth_redirect(self, request: web.Request) -> web.Response:
+        return await to_aiohttp_response(await self.bot.flow.handle_callback(_browser_request(request)))  # type: ignore[union-attr]
+
     async def _events(self, request: web.Request) -> web.Response:
         began = time.perf_counter()
         admitted = await self._admit(request)
         if isinstance(admitted, web.Response):
-            self.bot.surface.metrics.refused()
+            self.bot.metrics.refused()
             return admitted
-        with self.bot.answering():
-            bolt_response = await self.bot.app.async_dispatch(admitted)
-            response = await to_aiohttp_response(bolt_response)
-        self.bot.surface.metrics.answered(request_kind(admitted.body), time.perf_counter() - began)
+        routed = await self.bot.route(admitted)
+        if isinstance(routed, BoltResponse):  # no bot is to answer it (an uninstall; Slack checking the URL)
+            response = await to_aiohttp_response(routed)
+        else:
+            with routed.answering():
+                response = await to_aiohttp_response(await routed.app.async_dispatch(admitted))
+        self.bot.metrics.answered(request_kind(admitted.body), time.perf_counter() - began)
         return response
 
     async def _admit(self, request: web.Request) -> AsyncBoltRequest | web.Response:
@@ -169,14 +190,8 @@ class HttpService:
         )
 
     async def _health(self) -> tuple[bool, dict[str, Any]]:
-        stored, database = await self.bot.health()
-        return stored, {
-            "mode": "http",
-            "sandbox": self.bot.runner.sandbox is not None,
-            "jobs": self.bot.surface.pending,
-            "warm": self.bot.warm,
-            **database,
-        }
+        healthy, details = await self.bot.health()
+        return healthy, {"mode": "http", **details}
 
     async def start(self) -> None:
         await self._site.start()
@@ -185,6 +200,12 @@ class HttpService:
     async def stop(self, grace: float | None = None) -> None:
         await self._site.stop()
         await self.bot.close(grace)
+
+
+def _browser_request(request: web.Request) -> AsyncBoltRequest:
+    """A browser's GET (the install page, the way back from Slack) as Bolt's OAuth flow takes it."""
+    headers: Any = request.headers
+    return AsyncBoltRequest(body="", query=request.query_string, headers=headers)
 
 
 def _only(request: web.Request, name: str) -> str | None:
@@ -236,14 +257,8 @@ class SocketModeService:
 
     async def _health(self) -> tuple[bool, dict[str, Any]]:
         connected = await self.handler.client.is_connected()
-        stored, database = await self.bot.health()
-        return connected and stored, {
-            "mode": "socket",
-            "socket": connected,
-            "sandbox": self.bot.runner.sandbox is not None,
-            "warm": self.bot.warm,
-            **database,
-        }
+        stored, details = await self.bot.health()
+        return connected and stored, {"mode": "socket", "socket": connected, **details}
 
     async def start(self) -> None:
         # slack-sdk retries a refused app token forever; ask once first, so a wrong token stops start-up.

@@ -81,6 +81,8 @@ class SlackSurface:
         store: AsyncStore,
         policy: Policy,
         groups: Groups,
+        metrics: Metrics | None = None,
+        seal_key: str | None = None,
     ) -> None:
         self.runner = runner
         self.client = client
@@ -90,11 +92,13 @@ class SlackSurface:
         self.policy = policy
         self.groups = groups
         self.commands = slash_commands(runner)
-        self.metrics = Metrics()
+        # Shared by the workspaces of a bot installed by link: one /metrics for the process.
+        self.metrics = metrics or Metrics()
         runner.observe_calls(self.metrics.call)
         store.on_record = self.metrics.audited
         # What the bot keeps in a form's private_metadata is signed: a submission cannot claim another channel.
-        self.seal = modals.Seal(client.token or "")
+        # Installed by link, the key is not the token (it rotates) but one derived from the bot's secret key.
+        self.seal = modals.Seal(seal_key if seal_key is not None else client.token or "")
         self.renderers: dict[str, Renderer] = {}
         self.lane = Lane()
         self.executor = Executor(self)
@@ -261,14 +265,19 @@ class SlackSurface:
 
     async def metrics_text(self) -> bytes:
         """What `GET /metrics` serves, the queue and outbox read now."""
+        outbox, oldest = await self.outbox_summary()
+        return self.metrics.exposition(queue=self.pending, outbox=outbox, oldest=oldest)
+
+    async def outbox_summary(self) -> tuple[float, float]:
+        """The outbox's depth and the age in seconds of its oldest pending entry (0 when none), read now; NaN
+        for both when the database cannot be read."""
         store = self.store
         try:
             count, oldest = await asyncio.wait_for(store.call(store.store.outbox_summary), METRICS_DATABASE_WAIT)
         except Exception as error:  # the database cannot be read (or is slow): the rest is still worth a scrape
             log.warning("/metrics: the outbox could not be read (%s)", type(error).__name__)
-            return self.metrics.exposition(queue=self.pending, outbox=math.nan, oldest=math.nan)
-        age = max(0.0, (datetime.now(UTC) - oldest).total_seconds()) if oldest is not None else 0.0
-        return self.metrics.exposition(queue=self.pending, outbox=count, oldest=age)
+            return math.nan, math.nan
+        return count, max(0.0, (datetime.now(UTC) - oldest).total_seconds()) if oldest is not None else 0.0
 
     @property
     def pending(self) -> int:

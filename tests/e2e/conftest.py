@@ -99,6 +99,8 @@ class Slack:
     http: httpx.AsyncClient
     fake: FakeSlack
     bot: SlackBot
+    # The workspace it plays: a bot installed by link serves several (`tests/e2e/test_install.py`).
+    team: str = TEAM
 
     async def post(
         self,
@@ -130,7 +132,7 @@ class Slack:
         return urlencode(
             {
                 "token": "legacy-verification-token",
-                "team_id": TEAM,
+                "team_id": self.team,
                 "team_domain": "test",
                 "channel_id": channel,
                 "channel_name": channel_name,
@@ -161,9 +163,9 @@ class Slack:
                 "callback_id": callback_id,
                 "trigger_id": f"trigger-{trigger}",
                 "response_url": self.fake.response_url(f"m{trigger}"),
-                "team": {"id": TEAM, "domain": "test"},
+                "team": {"id": self.team, "domain": "test"},
                 "channel": {"id": channel, "name": "marketing"},
-                "user": {"id": user, "username": "jane", "team_id": TEAM},
+                "user": {"id": user, "username": "jane", "team_id": self.team},
                 "message_ts": message["ts"],
                 "message": {"type": "message", **message},
                 "token": "legacy-verification-token",
@@ -177,8 +179,8 @@ class Slack:
                 "type": "shortcut",
                 "callback_id": callback_id,
                 "trigger_id": f"trigger-{next(_triggers)}",
-                "team": {"id": TEAM, "domain": "test"},
-                "user": {"id": user, "username": "jane", "team_id": TEAM},
+                "team": {"id": self.team, "domain": "test"},
+                "user": {"id": user, "username": "jane", "team_id": self.team},
                 "token": "legacy-verification-token",
                 "action_ts": str(time.time()),
             }
@@ -200,8 +202,8 @@ class Slack:
             container["message_ts"] = message.get("ts")
         payload: dict[str, Any] = {
             "type": "block_actions",
-            "team": {"id": TEAM, "domain": "test"},
-            "user": {"id": user, "username": "jane", "team_id": TEAM},
+            "team": {"id": self.team, "domain": "test"},
+            "user": {"id": user, "username": "jane", "team_id": self.team},
             "api_app_id": "A0TEST",
             "token": "legacy-verification-token",
             "trigger_id": f"trigger-{next(_triggers)}",
@@ -217,13 +219,13 @@ class Slack:
     async def event(self, event: Mapping[str, Any]) -> httpx.Response:
         body = {
             "token": "legacy-verification-token",
-            "team_id": TEAM,
+            "team_id": self.team,
             "api_app_id": "A0TEST",
             "event": dict(event),
             "type": "event_callback",
             "event_id": f"Ev{next(_triggers)}",
             "event_time": int(time.time()),
-            "authorizations": [{"team_id": TEAM, "user_id": "UBOT", "is_bot": True}],
+            "authorizations": [{"team_id": self.team, "user_id": "UBOT", "is_bot": True}],
         }
         return await self.post(json.dumps(body), content_type="application/json")
 
@@ -287,12 +289,17 @@ class Slack:
         """Submit a view the bot opened, with its initial values, as changed by `typed` (block_id → text or option)."""
         payload = {
             "type": "view_submission",
-            "team": {"id": TEAM, "domain": "test"},
-            "user": {"id": user, "username": "jane", "name": "jane", "team_id": TEAM},
+            "team": {"id": self.team, "domain": "test"},
+            "user": {"id": user, "username": "jane", "name": "jane", "team_id": self.team},
             "api_app_id": "A0TEST",
             "token": "legacy-verification-token",
             "trigger_id": f"trigger-{next(_triggers)}",
-            "view": {**view, "state": {"values": state_of(view, typed or {})}, "team_id": TEAM, "app_id": "A0TEST"},
+            "view": {
+                **view,
+                "state": {"values": state_of(view, typed or {})},
+                "team_id": self.team,
+                "app_id": "A0TEST",
+            },
             "response_urls": response_urls or [],
             "is_enterprise_install": False,
         }
@@ -406,7 +413,8 @@ async def bots(fake_slack: FakeSlack, segmetrics: SandboxServer) -> AsyncIterato
 async def settled(slack: Slack, timeout: float = 5.0) -> None:
     """Wait until the bot has no background job left (polling, bounded)."""
     deadline = time.monotonic() + timeout
-    while slack.bot.jobs.pending and time.monotonic() < deadline:
+    # Commands are worked from the intake queue, everything else as jobs: `pending` counts both.
+    while slack.bot.surface.pending and time.monotonic() < deadline:
         await asyncio.sleep(0.01)
-    assert not slack.bot.jobs.pending, "jobs still running"
+    assert not slack.bot.surface.pending, "work still running"
     await slack.bot.store.flush()

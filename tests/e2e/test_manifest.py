@@ -118,3 +118,6 @@ def test_http_mode_variant_has_request_urls() -> None:
     assert http["settings"]["interactivity"]["request_url"] == "https://bot.example.com/slack/events"
     assert {entry["url"] for entry in http["features"]["slash_commands"]} == {"https://bot.example.com/slack/events"}
     assert http["settings"]["event_subscriptions"]["request_url"] == "https://bot.example.com/slack/events"
+    # Installable by link: Slack's way back, and the events that end an installation.
+    assert http["oauth_config"]["redirect_urls"] == ["https://bot.example.com/slack/oauth_redirect"]
+    assert {"app_uninstalled", "tokens_revoked"} <= set(http["settings"]["event_subscriptions"]["bot_events"])

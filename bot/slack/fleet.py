@@ -29,10 +29,11 @@ from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
-from slack_sdk.oauth.installation_store import Bot
+from slack_sdk.oauth.installation_store import Bot, Installation
 from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import logs
 from bot.keyring import Keyring
 from bot.metrics import Metrics
 from bot.policy import Policy, PolicyError, policy_for
@@ -143,6 +144,7 @@ class Fleet:
         record = await self._fresh(team)
         if record is None or not record.bot_token:
             return None
+        _redact(record)
         found = self.installations.async_find_installation
         installation = await found(enterprise_id=record.enterprise_id, team_id=team)
         workspace = Workspace(
@@ -189,6 +191,7 @@ class Fleet:
             log.warning("could not rotate the token of workspace %s (%s); trying again soon", team, problem)
             return record
         if rotated is not None:
+            _redact(rotated)
             await self.installations.async_save_bot(rotated)
             log.info("rotated the bot token of workspace %s", team)
             return rotated
@@ -217,6 +220,7 @@ class Fleet:
                     default=args.default,
                 )
             )
+        _redact(installation)
         running = self.bots.get(team)
         if running is not None:  # installed again (new scopes): the new token from now on
             running.use_token(installation.bot_token or "")
@@ -339,6 +343,11 @@ class Fleet:
         """A key for one purpose and workspace, from SEGMETRICS_BOT_SECRET_KEY (its first key)."""
         first = self._secret.split(",")[0].encode()
         return hmac.new(first, f"{purpose}\0{team}".encode(), hashlib.sha256).hexdigest()
+
+
+def _redact(installed: Bot | Installation) -> None:
+    """A workspace's tokens, once known, are redacted from every log line like the bot's own secrets."""
+    logs.redact_also(token for token in (installed.bot_token, installed.bot_refresh_token) if token)
 
 
 async def _failed(args: AsyncFailureArgs) -> BoltResponse:

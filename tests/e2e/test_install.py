@@ -20,6 +20,7 @@ import psycopg
 import pytest
 from cryptography.fernet import Fernet
 from prometheus_client.parser import text_string_to_metric_families
+from slack_sdk.signature import SignatureVerifier
 
 from bot.sandbox import Sandbox, SandboxServer
 from bot.settings import HttpSettings, SettingsError, load_settings
@@ -37,6 +38,7 @@ from tests.e2e.conftest import (
     settled,
     temporary_database,
 )
+from tests.e2e.test_modes import free_port, start_bot, stop, wait_healthy
 
 CLIENT_ID, CLIENT_SECRET = "1234567890.0987654321", "client-secret-9b8c7d"
 SECRET_KEY = Fernet.generate_key().decode()
@@ -427,3 +429,49 @@ async def test_the_one_workspace_bot_answers_an_uninstall_and_says_what_to_do(
     answer = await slack.event({"type": "app_uninstalled"})
     assert answer.status_code == 200
     assert "SLACK_BOT_TOKEN no longer works" in caplog.text
+
+
+def test_serve_installed_by_link_as_a_user_starts_it(
+    fake_slack: FakeSlack, segmetrics: SandboxServer, tmp_path: Path
+) -> None:
+    """`segmetrics-bot serve` with the client id and secret: installed in a workspace from a browser, it answers
+    that workspace's command with that workspace's token, and no secret reaches its log."""
+    fake_slack.enable_oauth(CLIENT_ID, CLIENT_SECRET)
+    port = free_port()
+    env = {
+        "SLACK_CLIENT_ID": CLIENT_ID,
+        "SLACK_CLIENT_SECRET": CLIENT_SECRET,
+        "SEGMETRICS_BOT_SECRET_KEY": SECRET_KEY,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": fake_slack.api_url,
+        "SEGMETRICS_BOT_DATABASE_URL": f"sqlite:///{tmp_path}/bot.db",
+        "SEGMETRICS_BOT_STATE_DIR": str(tmp_path / "state"),
+    }
+    process = start_bot(["serve", "--port", str(port)], env, tmp_path)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(f"{base}/healthz", process)
+        page = httpx.get(f"{base}/slack/install")
+        cookie = page.headers["set-cookie"].split(";")[0]
+        back = fake_slack.approve(
+            authorize_link(page.text), team=ACME, user=ACME_ADMIN, redirect_url=f"{base}/slack/oauth_redirect"
+        )
+        assert httpx.get(back, headers={"Cookie": cookie}).status_code == 200
+        assert httpx.get(f"{base}/healthz").json()["workspaces"] == 1
+        body = f"command=%2Fsegmetrics&text=contact+add+jane%40acme.example&user_id={ACME_ADMIN}&channel_id=C1"
+        body += f"&team_id={ACME}&response_url={fake_slack.response_url('cli')}&trigger_id=t1"
+        stamp = str(int(time.time()))
+        headers = {
+            "X-Slack-Request-Timestamp": stamp,
+            "X-Slack-Signature": SignatureVerifier(SIGNING_SECRET).generate_signature(timestamp=stamp, body=body),
+            "Content-Type": "application/x-www-form-urlencoded",
+        }
+        assert httpx.post(f"{base}/slack/events", content=body, headers=headers).status_code == 200
+        said = fake_slack.wait_for("chat.postMessage", lambda call: "jane@acme.example" in call.args.get("text", ""))
+        assert said.token in tokens_of(fake_slack, ACME)
+        assert said.args["text"].endswith("(sandbox)")  # no connection added yet: the workspace's own sandbox
+    finally:
+        stderr = stop(process)
+    assert "workspace T0ACME" in stderr
+    for secret in (CLIENT_SECRET, SECRET_KEY, SIGNING_SECRET, *fake_slack.tokens):
+        assert secret not in stderr

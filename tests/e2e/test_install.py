@@ -475,3 +475,40 @@ def test_serve_installed_by_link_as_a_user_starts_it(
     assert "workspace T0ACME" in stderr
     for secret in (CLIENT_SECRET, SECRET_KEY, SIGNING_SECRET, *fake_slack.tokens):
         assert secret not in stderr
+
+
+async def test_each_workspace_follows_its_own_policy_file(
+    fleets: Fleets, fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    # Acme lets only its admins add contacts; every other workspace follows default.toml, which does not.
+    (policies / f"{ACME}.toml").write_text('[operations."contact add"]\nallow = ["admins"]\n')
+    (policies / "default.toml").write_text('[operations."contact add"]\nallow = ["everyone"]\n')
+    served = await fleets.start(temporary_database(), segmetrics_bot_policy=str(policies))
+    await served.install(ACME, ACME_ADMIN)
+    await served.install(GLOBEX, GLOBEX_ADMIN)
+    acme, globex = served.slack(ACME), served.slack(GLOBEX)
+    since = time.monotonic()
+    refused = (await acme.command("contact add jane@acme.example", user="UACME2")).json()
+    assert "is not open to you" in refused["text"] and f"<@{ACME_ADMIN}>" in refused["text"], refused
+    await globex.command("contact add joe@globex.example", user="UGLOBEX2")
+    said = await globex.posted(lambda call: call.at >= since and "joe@globex.example" in call.args.get("text", ""))
+    assert said.token in tokens_of(fake_slack, GLOBEX)
+    # The installer is Acme's admin, so may.
+    await acme.command("contact add jane@acme.example", user=ACME_ADMIN)
+    await acme.posted(lambda call: call.at >= since and "jane@acme.example" in call.args.get("text", ""))
+
+
+def test_a_policy_directory_is_for_a_bot_installed_by_link(
+    fake_slack: FakeSlack, segmetrics: SandboxServer, tmp_path: Path
+) -> None:
+    (tmp_path / "default.toml").write_text('[operations."contact add"]\nallow = ["admins"]\n')
+    from bot.slack.app import StartupError, build_bot
+    from tests.e2e.conftest import bot_settings
+
+    with pytest.raises(StartupError, match="a policy per workspace"):
+        build_bot(bot_settings(fake_slack, segmetrics, segmetrics_bot_policy=str(tmp_path)))
+    (tmp_path / "T0BAD.toml").write_text("[operations.nope]\nallow = 3\n")
+    with pytest.raises(SettingsError, match=r"T0BAD\.toml"):
+        fleet_settings(fake_slack, segmetrics, temporary_database(), segmetrics_bot_policy=str(tmp_path))

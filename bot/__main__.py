@@ -227,6 +227,20 @@ async def _freeze_when(warmed: asyncio.Task[None] | None) -> None:
     gc.freeze()
 
 
+def _workspace_kept(url: str, schema: str | None) -> bool:
+    """Whether a workspace's database (`bot.store.workspace_database`) exists, found without making it."""
+    if schema is None:
+        return not url.startswith("sqlite:///") or Path(url.removeprefix("sqlite:///")).exists()
+    from sqlalchemy import create_engine, inspect
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return schema in inspect(connection).get_schema_names()
+    finally:
+        engine.dispose()
+
+
 def _audit(args: argparse.Namespace) -> int:
     """Print the audit trail as CSV or JSON."""
     import csv
@@ -258,9 +272,8 @@ def _audit(args: argparse.Namespace) -> int:
         except ValueError:
             print(f"✗ --team {args.team!r} is not a Slack workspace id; e.g. --team T0ACME12", file=sys.stderr)
             return EXIT_BAD_INPUT
-        file = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else None
-        if file is not None and not Path(file).exists():  # not made by reading it
-            print(f"✗ --team {args.team}: no workspace of that id has used this bot ({file})", file=sys.stderr)
+        if not _workspace_kept(url, schema):  # not made by reading it
+            print(f"✗ --team {args.team}: no workspace of that id has used this bot", file=sys.stderr)
             return EXIT_BAD_INPUT
     store = Store(url, schema=schema)
     try:

@@ -60,10 +60,11 @@ class RedactFilter(logging.Filter):
         self._clean = Redactor(())
         self.add(secrets)
 
-    def add(self, secrets: Iterable[str]) -> None:
-        """Redact these too (a connection's key, known only once the bot reads it from its database)."""
+    def add(self, secrets: Iterable[str], *, retire: Iterable[str] = ()) -> None:
+        """Redact these too (a connection's key, known only once the bot reads it from its database); no longer
+        `retire` (a workspace's token rotated out twice, or uninstalled): the list does not grow forever."""
         # Shorter "secrets" are left alone: they would wipe ordinary words from every line.
-        wanted = {secret for secret in [*self.secrets, *secrets] if secret and len(secret) >= 6}
+        wanted = {secret for secret in [*self.secrets, *secrets] if secret and len(secret) >= 6} - set(retire)
         if wanted != set(self.secrets):
             self.secrets = sorted(wanted, key=len, reverse=True)
             self._clean = Redactor(self.secrets)
@@ -99,13 +100,14 @@ class JsonFormatter(logging.Formatter):
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s %(operation)s]: %(message)s"
 
 
-def redact_also(secrets: Iterable[str]) -> None:
-    """Add secrets to the redaction of every handler `configure` set up (none: nothing to do)."""
-    secrets = list(secrets)
+def redact_also(secrets: Iterable[str], *, retire: Iterable[str] = ()) -> None:
+    """Add secrets to the redaction of every handler `configure` set up (none: nothing to do), and take the
+    `retire`d ones out."""
+    secrets, retire = list(secrets), list(retire)
     for handler in logging.getLogger().handlers:
         for found in handler.filters:
             if isinstance(found, RedactFilter):
-                found.add(secrets)
+                found.add(secrets, retire=retire)
 
 
 def configure(*, format: str = "text", secrets: Iterable[str] = (), level: int = logging.INFO) -> logging.Handler:

@@ -470,6 +470,16 @@ class HttpSettings(Settings):
                 "installing by link needs SEGMETRICS_BOT_SECRET_KEY: it encrypts each workspace's Slack tokens; "
                 f"make one with `{HOW_TO_MAKE}`"
             )
+        if not self.segmetrics_bot_database_url.startswith(("sqlite", "postgresql")):
+            problems.append(
+                "installing by link keeps each workspace's work apart in SQLite files or PostgreSQL schemas: "
+                "SEGMETRICS_BOT_DATABASE_URL must be sqlite:///… or postgresql+psycopg://…"
+            )
+        if self.segmetrics_audit_channel:
+            problems.append(
+                "SEGMETRICS_AUDIT_CHANNEL names a channel of one workspace, and every workspace's audit lines would "
+                "go there: unset it when installing by link (each workspace's trail: segmetrics-bot audit --team)"
+            )
         if self.segmetrics_api_key is not None or self.segmetrics_connections:
             problems.append(
                 "SEGMETRICS_API_KEY and SEGMETRICS_CONNECTIONS would be shared by every workspace that installs the "

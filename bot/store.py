@@ -777,8 +777,10 @@ def workspace_database(url: str, team: str) -> tuple[str, str | None]:
     parsed = make_url(url)
     if parsed.get_backend_name() == "postgresql":
         return url, f"team_{team.lower()}"
+    if parsed.get_backend_name() != "sqlite":  # no way to keep workspaces apart there: never share tables
+        raise ValueError(f"{parsed.get_backend_name()} cannot keep workspaces apart; use SQLite or PostgreSQL")
     database = parsed.database
-    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+    if not database or database == ":memory:":
         return url, None
     path = Path(database)
     return parsed.set(database=str(path.with_name(f"{path.stem}.{team}{path.suffix or '.db'}"))).render_as_string(

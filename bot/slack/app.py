@@ -225,9 +225,9 @@ def build_bot(settings: Settings, runner: Runner | None = None, *, workspace: Wo
     # Then the connections added in Slack, before any client is made: a start refused there leaves none open.
     secret_key = settings.segmetrics_bot_secret_key
     keyring = Keyring(secret_key.get_secret_value()) if secret_key else None
-    rows = store.store.stored_connections()
-    declared = list(runner.connections) if runner is not None else declared_connections(settings)
     try:
+        rows = store.store.stored_connections()
+        declared = list(runner.connections) if runner is not None else declared_connections(settings)
         added = stored_connections(rows, keyring, declared)
         policy = Policy.load(admins, policy_file, runner.registry if runner else _registry())
         policy.check_connections([connection.name for connection in [*declared, *added]])
@@ -240,9 +240,16 @@ def build_bot(settings: Settings, runner: Runner | None = None, *, workspace: Wo
             type(error), "Reactions"
         )
         raise StartupError(f"{where}: {error}.") from None
-    runner = runner or Runner.from_settings(settings)
-    for connection in added:
-        runner.add_connection(connection)
+    except BaseException:  # whatever else stops the start: the store is not left open (a fleet retries)
+        store.close_unused()
+        raise
+    try:
+        runner = runner or Runner.from_settings(settings)
+        for connection in added:
+            runner.add_connection(connection)
+    except BaseException:
+        store.close_unused()
+        raise
     token = workspace.token if workspace is not None else _token(settings)
     # One session for every Web API call and response_url post: without it slack-sdk opens a new
     # session, and a new connection, per call.

@@ -20,6 +20,7 @@ import hmac
 import json
 import logging
 import math
+import time
 from typing import Any
 from urllib.parse import urljoin
 
@@ -51,6 +52,8 @@ log = logging.getLogger("segmetrics_slack.fleet")
 REFRESH_EVERY = 30.0
 # A rotating token is renewed when it has less than this left (Bolt's default): it never lapses between looks.
 ROTATE_MINUTES = 120
+# One replica rotates a token in each such window (a claim in the database); another may retry in the next.
+ROTATION_CLAIM_SECONDS = 600
 
 
 def authorize_url(api_url: str) -> str:
@@ -78,6 +81,8 @@ class Fleet:
         self.bots: dict[str, SlackBot] = {}
         self._starting: dict[str, asyncio.Task[SlackBot | None]] = {}
         self._failed: dict[str, str] = {}  # why a workspace's bot could not start, said once until it changes
+        self._unsaved: dict[str, Bot] = {}  # tokens rotated here that the database did not take yet
+        self._redacted: dict[str, list[list[str]]] = {}  # the tokens redacted for each workspace, the last two
         self._tasks: set[asyncio.Task[Any]] = set()
         self._refreshing: asyncio.Task[None] | None = None
         self._session = aiohttp.ClientSession()
@@ -141,29 +146,32 @@ class Fleet:
         return await asyncio.shield(starting)
 
     async def _start(self, team: str) -> SlackBot | None:
-        record = await self._fresh(team)
-        if record is None or not record.bot_token:
-            return None
-        _redact(record)
-        found = self.installations.async_find_installation
-        installation = await found(enterprise_id=record.enterprise_id, team_id=team)
-        workspace = Workspace(
-            team=team,
-            token=record.bot_token,
-            installer=installation.user_id if installation is not None else None,
-            metrics=self.metrics,
-            seal_key=self._derived("form seal", team),
-        )
+        """The workspace's bot, built and prepared; None when it is not installed, or cannot start (said once in
+        the log, tried again at the next request or look): one workspace's trouble is never the others'."""
+        bot: SlackBot | None = None
         try:
+            record = await self._fresh(team)
+            if record is None or not record.bot_token:
+                return None
+            found = self.installations.async_find_installation
+            installation = await found(enterprise_id=record.enterprise_id, team_id=team)
+            workspace = Workspace(
+                team=team,
+                token=record.bot_token,
+                installer=installation.user_id if installation is not None else None,
+                metrics=self.metrics,
+                seal_key=self._derived("form seal", team),
+            )
             bot = build_bot(self.settings, workspace=workspace)
-        except (StartupError, ValueError) as error:
-            self._say_failed(team, str(error))
-            return None
-        try:
             await bot.prepare()
-        except StartupError as error:
-            await bot.close(grace=0)
-            self._say_failed(team, str(error))
+            if await self._fresh(team, rotate=False) is None:  # uninstalled meanwhile
+                await bot.close(grace=0)
+                return None
+        except Exception as error:
+            if bot is not None:
+                with contextlib.suppress(Exception):
+                    await bot.close(grace=0)
+            self._say_failed(team, str(error) if isinstance(error, StartupError | ValueError) else repr(error))
             return None
         self._failed.pop(team, None)
         self.bots[team] = bot
@@ -175,13 +183,35 @@ class Fleet:
             log.error("the bot of workspace %s cannot start: %s", team, problem)
         self._failed[team] = problem
 
-    async def _fresh(self, team: str) -> Bot | None:
-        """The workspace's bot installation, its token rotated first if it is about to expire."""
+    async def _fresh(self, team: str, *, rotate: bool = True) -> Bot | None:
+        """The workspace's bot installation (None: not installed), its token rotated first if it is about to
+        expire, by one replica (`_rotate`)."""
         record = await self.installations.async_find_bot(enterprise_id=None, team_id=team)
         if record is None:
             record = await self._find_in_enterprise(team)
         if record is None:
+            self._unsaved.pop(team, None)
             return None
+        unsaved = self._unsaved.get(team)
+        if unsaved is not None:  # rotated here, not saved yet: the stored refresh token was used up
+            await self._save(team, unsaved)
+            record = unsaved
+        elif rotate:
+            record = await self._rotate(team, record)
+        self._redact(team, record)
+        return record
+
+    async def _rotate(self, team: str, record: Bot) -> Bot:
+        """`record` with a new token if its own expires within ROTATE_MINUTES. Replicas claim each rotation in the
+        database (for this token, for ten minutes): one of them asks Slack, the others read the new token at their
+        next look; if that one dies before saving it, another tries ten minutes later, hours before expiry."""
+        expires = record.bot_token_expires_at
+        if expires is None or expires > time.time() + ROTATE_MINUTES * 60:
+            return record
+        window = int(time.time() // ROTATION_CLAIM_SECONDS)
+        claimed = await self.store.call(self.store.store.claim, f"rotate:{team}:{expires}:{window}")
+        if not claimed:
+            return record
         try:
             rotated = await self.rotator.perform_bot_token_rotation(
                 bot=record, minutes_before_expiration=ROTATE_MINUTES
@@ -190,12 +220,34 @@ class Fleet:
             problem = type(error).__name__
             log.warning("could not rotate the token of workspace %s (%s); trying again soon", team, problem)
             return record
-        if rotated is not None:
-            _redact(rotated)
+        if rotated is None:
+            return record
+        log.info("rotated the bot token of workspace %s", team)
+        self._unsaved[team] = rotated
+        await self._save(team, rotated)
+        return rotated
+
+    async def _save(self, team: str, rotated: Bot) -> bool:
+        """Keep a rotated token for every replica; until that succeeds it is kept here and used (the refresh token
+        it replaced may not work again), and saving is tried again at each look."""
+        try:
             await self.installations.async_save_bot(rotated)
-            log.info("rotated the bot token of workspace %s", team)
-            return rotated
-        return record
+        except Exception as error:
+            log.error("could not keep the rotated token of workspace %s (%s); trying again", team, repr(error))
+            return False
+        self._unsaved.pop(team, None)
+        return True
+
+    def _redact(self, team: str, record: Bot | Installation) -> None:
+        """A workspace's tokens, once known, are redacted from every log line like the bot's own secrets; the ones
+        it had two rotations ago no longer are (the list does not grow with every rotation)."""
+        tokens = [token for token in (record.bot_token, record.bot_refresh_token) if token]
+        kept = self._redacted.setdefault(team, [])
+        if tokens == (kept[-1] if kept else None):
+            return
+        kept.append(tokens)
+        retired = kept.pop(0) if len(kept) > 2 else []
+        logs.redact_also(tokens, retire=[token for token in retired if token not in tokens])
 
     async def _find_in_enterprise(self, team: str) -> Bot | None:
         """A workspace of an Enterprise Grid organization is kept with its organization's id."""
@@ -211,6 +263,8 @@ class Fleet:
         team = installation.team_id
         if installation.is_enterprise_install or not team:
             await self.installations.async_delete_all(enterprise_id=installation.enterprise_id, team_id=team)
+            with contextlib.suppress(Exception):  # not kept, so not left working either
+                await self.client.auth_revoke(token=installation.bot_token)
             return await _failed(
                 AsyncFailureArgs(
                     request=args.request,
@@ -220,7 +274,7 @@ class Fleet:
                     default=args.default,
                 )
             )
-        _redact(installation)
+        self._redact(team, installation)
         running = self.bots.get(team)
         if running is not None:  # installed again (new scopes): the new token from now on
             running.use_token(installation.bot_token or "")
@@ -234,6 +288,13 @@ class Fleet:
         removed; its audit trail is kept."""
         enterprise = await self.store.call(self.installations.sync.enterprise_of, team)
         await self.installations.async_delete_all(enterprise_id=enterprise, team_id=team)
+        starting = self._starting.get(team)
+        if starting is not None:  # it sees the installation gone before it serves (`_start`)
+            with contextlib.suppress(Exception):
+                await asyncio.shield(starting)
+        self._unsaved.pop(team, None)
+        redacted = self._redacted.pop(team, [])
+        logs.redact_also([], retire=[token for tokens in redacted for token in tokens])
         bot = self.bots.pop(team, None)
         if bot is not None:
             await self._forget(bot.store, team)
@@ -268,15 +329,28 @@ class Fleet:
         log.info("installed by link in %d workspace(s); add it to another at %s", len(self.bots), INSTALL_PATH)
 
     async def refresh(self) -> None:
+        """Start the bots of workspaces installed (through any replica), stop those uninstalled, rotate tokens.
+        A workspace that fails is said in the log and skipped: the others are still looked after."""
+        serving = set(self.bots)
         installed = set(await self.installations.installed_teams())
-        for team in sorted(installed - set(self.bots)):
-            await self.bot_for(team)
-        for team in sorted(set(self.bots) - installed):  # uninstalled through another replica
-            bot = self.bots.pop(team)
-            log.info("workspace %s no longer has the bot installed: its bot stops", team)
-            await bot.close()
+        for team in sorted(installed - serving):
+            await self.bot_for(team)  # contained by `_start`
+        for team in sorted(serving - installed):  # uninstalled through another replica
+            try:
+                if await self._fresh(team, rotate=False) is not None:
+                    continue  # installed again meanwhile
+                bot = self.bots.pop(team, None)
+                if bot is not None:
+                    log.info("workspace %s no longer has the bot installed: its bot stops", team)
+                    await bot.close()
+            except Exception:
+                log.exception("could not stop the bot of workspace %s; trying again", team)
         for team, bot in list(self.bots.items()):
-            record = await self._fresh(team)
+            try:
+                record = await self._fresh(team)
+            except Exception:
+                log.exception("could not look at the installation of workspace %s; trying again", team)
+                continue
             if record is not None and record.bot_token and record.bot_token != bot.client.token:
                 bot.use_token(record.bot_token)
 
@@ -291,23 +365,31 @@ class Fleet:
     # -- what the server asks ---------------------------------------------------------------------
 
     async def health(self) -> tuple[bool, dict[str, Any]]:
+        """Healthy while the main database can keep work. A workspace whose own database cannot is named (its
+        writes are refused until it can), without taking the replica out of service for every workspace."""
         problem = await self.store.call(self.store.store.health)
-        checked = await asyncio.gather(*(bot.health() for bot in self.bots.values()))
-        unwell = sorted(team for team, (healthy, _) in zip(self.bots, checked, strict=True) if not healthy)
+        bots = dict(self.bots)
+        checked = await asyncio.gather(*(bot.health() for bot in bots.values()), return_exceptions=True)
+        unwell = sorted(
+            team for team, result in zip(bots, checked, strict=True) if not (isinstance(result, tuple) and result[0])
+        )
         details: dict[str, Any] = {
-            "workspaces": len(self.bots),
-            "jobs": sum(bot.surface.pending for bot in self.bots.values()),
-            "warm": all(bot.warm for bot in self.bots.values()),
-            "database": problem or (f"cannot keep work for {', '.join(unwell)}" if unwell else "ok"),
+            "workspaces": len(bots),
+            "jobs": sum(bot.surface.pending for bot in bots.values()),
+            "warm": all(bot.warm for bot in bots.values()),
+            "database": problem or "ok",
         }
-        return problem is None and not unwell, details
+        if unwell:
+            details["workspaces_unwell"] = unwell
+        return problem is None, details
 
     async def metrics_text(self) -> bytes:
-        summaries = await asyncio.gather(*(bot.surface.outbox_summary() for bot in self.bots.values()))
+        bots = list(self.bots.values())
+        summaries = await asyncio.gather(*(bot.surface.outbox_summary() for bot in bots))
         depth = sum(count for count, _ in summaries)
         oldest = max((age for _, age in summaries), default=0.0)
         return self.metrics.exposition(
-            queue=sum(bot.surface.pending for bot in self.bots.values()),
+            queue=sum(bot.surface.pending for bot in bots),
             outbox=depth,
             oldest=math.nan if math.isnan(depth) else oldest,
         )
@@ -343,11 +425,6 @@ class Fleet:
         """A key for one purpose and workspace, from SEGMETRICS_BOT_SECRET_KEY (its first key)."""
         first = self._secret.split(",")[0].encode()
         return hmac.new(first, f"{purpose}\0{team}".encode(), hashlib.sha256).hexdigest()
-
-
-def _redact(installed: Bot | Installation) -> None:
-    """A workspace's tokens, once known, are redacted from every log line like the bot's own secrets."""
-    logs.redact_also(token for token in (installed.bot_token, installed.bot_refresh_token) if token)
 
 
 async def _failed(args: AsyncFailureArgs) -> BoltResponse:

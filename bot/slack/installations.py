@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from slack_sdk.oauth.installation_store import Bot, Installation
@@ -152,7 +153,14 @@ class States(AsyncOAuthStateStore):
         return log
 
     async def async_issue(self, *args: Any, **kwargs: Any) -> str:
-        return await self._store.call(self.sync.issue)
+        return await self._store.call(self._issue)
+
+    def _issue(self) -> str:
+        # slack-sdk never deletes a state nobody came back with: each visit to the install page would leave one.
+        table = self.sync.oauth_states
+        with self.sync.engine.begin() as connection:
+            connection.execute(table.delete().where(table.c.expire_at < datetime.now(UTC).replace(tzinfo=None)))
+        return self.sync.issue()
 
     async def async_consume(self, state: str) -> bool:
         return await self._store.call(self.sync.consume, state)

@@ -6,11 +6,13 @@ keeping the installations, token rotation. The bot is `segmetrics-bot serve`'s: 
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import sqlite3
 import tempfile
 import time
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -39,6 +41,7 @@ from tests.e2e.conftest import (
     temporary_database,
 )
 from tests.e2e.test_modes import free_port, start_bot, stop, wait_healthy
+from tests.integration.test_cli import run_cli
 
 CLIENT_ID, CLIENT_SECRET = "1234567890.0987654321", "client-secret-9b8c7d"
 SECRET_KEY = Fernet.generate_key().decode()
@@ -375,6 +378,8 @@ async def test_a_wrong_or_stale_way_back_installs_nothing(fleets: Fleets, fake_s
         ({"slack_client_secret": None}, "needs both SLACK_CLIENT_ID and SLACK_CLIENT_SECRET"),
         ({"segmetrics_api_key": API_KEY, "segmetrics_account_id": ACCOUNT, "segmetrics_integration_id": "9"}, "shared"),
         ({"slack_client_id": "my-app"}, "SLACK_CLIENT_ID: is not a Slack client id"),
+        ({"segmetrics_audit_channel": "C0AUDIT12"}, "SEGMETRICS_AUDIT_CHANNEL names a channel of one workspace"),
+        ({"segmetrics_bot_database_url": "mysql+pymysql://bot:pw@db/segmetrics"}, "SQLite files or PostgreSQL schemas"),
     ],
 )
 def test_settings_for_installing_by_link_say_what_to_fix(
@@ -512,3 +517,86 @@ def test_a_policy_directory_is_for_a_bot_installed_by_link(
     (tmp_path / "T0BAD.toml").write_text("[operations.nope]\nallow = 3\n")
     with pytest.raises(SettingsError, match=r"T0BAD\.toml"):
         fleet_settings(fake_slack, segmetrics, temporary_database(), segmetrics_bot_policy=str(tmp_path))
+
+
+async def test_a_workspace_that_cannot_start_leaves_the_others_served(
+    fleets: Fleets, fake_slack: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    database = temporary_database()
+    first = await fleets.start(database)
+    await first.install(ACME, ACME_ADMIN)
+    await first.install(GLOBEX, GLOBEX_ADMIN)
+    await fleets.stop(first)
+    # Acme's database is unusable (a directory where its file was): the bot still starts, for Globex.
+    url, _ = workspace_database(database, ACME)
+    kept = Path(url.removeprefix("sqlite:///"))
+    for path in kept.parent.glob(f"{kept.name}*"):
+        path.unlink()
+    kept.mkdir()
+    served = await fleets.start(database)
+    assert sorted(served.fleet.bots) == [GLOBEX]
+    assert f"the bot of workspace {ACME} cannot start" in caplog.text
+    health = (await served.http.get(f"{served.url}/healthz")).json()
+    assert health["status"] == "ok" and health["workspaces"] == 1
+    since = time.monotonic()
+    await served.slack(GLOBEX).command("contact add joe@globex.example", user=GLOBEX_ADMIN)
+    await fake_slack.async_wait_for(
+        "chat.postMessage", lambda call: call.at >= since and "joe@globex.example" in call.args.get("text", "")
+    )
+    # A request from Acme is not answered by anyone (and tries its start again, said once in the log).
+    assert (await served.fleet.bot_for(ACME)) is None
+    assert caplog.text.count(f"the bot of workspace {ACME} cannot start") == 1
+
+
+async def test_replicas_rotate_a_token_once(fleets: Fleets, fake_slack: FakeSlack) -> None:
+    fake_slack.enable_oauth(CLIENT_ID, CLIENT_SECRET, rotation=True)
+    database = temporary_database()
+    first = await fleets.start(database)
+    second = await fleets.start(database)
+    await first.install(ACME, ACME_ADMIN)
+    await second.fleet.refresh()
+    installations = first.fleet.installations.sync
+    record = installations.find_bot(enterprise_id=None, team_id=ACME)
+    assert record is not None
+    record.bot_token_expires_at = int(time.time()) + 3600
+    installations.save_bot(record)
+    await asyncio.gather(first.fleet.refresh(), second.fleet.refresh())
+    refreshed = [call for call in fake_slack.calls_to("oauth.v2.access") if call.args.get("grant_type")]
+    assert len(refreshed) == 1
+    await first.fleet.refresh()
+    await second.fleet.refresh()
+    renewed = installations.find_bot(enterprise_id=None, team_id=ACME)
+    assert renewed is not None and renewed.bot_token != record.bot_token
+    assert first.fleet.bots[ACME].client.token == second.fleet.bots[ACME].client.token == renewed.bot_token
+
+
+async def test_install_page_visits_leave_no_pile_of_states(fleets: Fleets) -> None:
+    served = await fleets.start(temporary_database())
+    for _ in range(3):
+        assert (await served.http.get(f"{served.url}/slack/install")).status_code == 200
+    states = served.fleet.flow.settings.state_store.sync  # type: ignore[attr-defined]
+    with states.engine.begin() as connection:
+        assert len(connection.execute(states.oauth_states.select()).all()) == 3
+        connection.execute(states.oauth_states.update().values(expire_at=datetime(2000, 1, 1)))
+    await served.http.get(f"{served.url}/slack/install")
+    with states.engine.begin() as connection:
+        assert len(connection.execute(states.oauth_states.select()).all()) == 1
+
+
+async def test_audit_exports_one_workspaces_trail(fleets: Fleets, tmp_path: Path) -> None:
+    database = temporary_database()
+    served = await fleets.start(database)
+    await served.install(ACME, ACME_ADMIN)
+    acme = served.slack(ACME)
+    await acme.command("contact add jane@acme.example", user=ACME_ADMIN)
+    await acme.posted(lambda call: "jane@acme.example" in call.args.get("text", ""))
+    await settled(acme)
+    env = {"SEGMETRICS_BOT_DATABASE_URL": database}
+    exported = run_cli("audit", "--team", ACME, "--format", "json", cwd=tmp_path, env=env)
+    assert exported.returncode == 0, exported.stderr
+    assert [row["operation"] for row in json.loads(exported.stdout)] == ["contact add"]
+    unknown = run_cli("audit", "--team", GLOBEX, cwd=tmp_path, env=env)
+    assert unknown.returncode == 2 and "no workspace of that id" in unknown.stderr
+    assert not list(Path(database.removeprefix("sqlite:///")).parent.glob(f"*{GLOBEX}*"))  # not made by asking
+    wrong = run_cli("audit", "--team", "../etc", cwd=tmp_path, env=env)
+    assert wrong.returncode == 2 and "is not a Slack workspace id" in wrong.stderr

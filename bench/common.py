@@ -181,17 +181,24 @@ MIX = (
 )
 
 
-def slash_bodies(count: int, response_url: str, *, offset: int = 0) -> list[tuple[bytes, dict[str, str]]]:
-    """`count` signed slash commands, a realistic mix, as Slack would send them."""
+def slash_bodies(
+    count: int,
+    response_url: str,
+    *,
+    offset: int = 0,
+    teams: Sequence[str] = ("T0BENCH",),
+    mix: Sequence[str] = MIX,
+) -> list[tuple[bytes, dict[str, str]]]:
+    """`count` signed slash commands, a realistic mix, as Slack would send them (from `teams` in turn)."""
     verifier = SignatureVerifier(SECRET)
     bodies = []
     for index in range(offset, offset + count):
         email = f"person{index}@example.com"
-        text = MIX[index % len(MIX)].format(email=f"<mailto:{email}|{email}>", n=index)
+        text = mix[index % len(mix)].format(email=f"<mailto:{email}|{email}>", n=index)
         body = urlencode(
             {
                 "token": "legacy",
-                "team_id": "T0BENCH",
+                "team_id": teams[index % len(teams)],
                 "channel_id": "C0BENCH",
                 "channel_name": "bench",
                 "user_id": f"U{index % 8}",

@@ -36,6 +36,15 @@ def main() -> None:
                     sandbox.handle("POST", "/api/v1/bench/bench/contact", "", {"authorization": "bench-api-key"}, body)
                 sandbox.reset_requests()
                 answer: object = True
+            elif question.startswith("oauth "):
+                # Installing by link (bench.workspaces): the app's client id and secret.
+                client_id, secret = question.split()[1:3]
+                slack.enable_oauth(client_id, secret)
+                answer = True
+            elif question.startswith("approve "):
+                # A user of a workspace allows the app on the "Add to Slack" page: where the browser goes back.
+                url, team, user, redirect = question.split()[1:5]
+                answer = slack.approve(url, team=team, user=user, redirect_url=redirect)
             elif question == "posted":
                 answer = len(slack.calls_to("chat.postMessage"))
             elif question == "segmetrics":

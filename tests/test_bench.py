@@ -26,6 +26,11 @@ ROOT = Path(__file__).resolve().parent.parent
             ["--rows", "30", "--latency", "0.01", "--commands", "4", "--big", "300", "--single", "2"],
             {"rows_per_s", "acks_during_import", "rss_mb", "single_command"},
         ),
+        (
+            "workspaces",
+            ["--workspaces", "2", "--commands", "6"],
+            {"per_workspace_mb", "install_s", "restart_healthy_s"},
+        ),
     ],
 )
 def test_the_benchmark_runs_with_a_tiny_load(tmp_path: Path, script: str, arguments: list[str], keys: set[str]) -> None:

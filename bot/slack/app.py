@@ -35,6 +35,7 @@ from bot.settings import Settings
 from bot.slack.connection_admin import ConnectionAdmin
 from bot.slack.groups import Groups
 from bot.slack.jobs import Jobs
+from bot.slack.lane import Lane
 from bot.slack.listeners import register
 from bot.slack.surface import SlackSurface
 from bot.slack.users import Users
@@ -201,6 +202,7 @@ class Workspace:
     token: str = field(repr=False)
     installer: str | None
     metrics: Metrics
+    lane: Lane
     # Signs what forms keep (`modals.Seal`): from the bot's secret key, since the token rotates.
     seal_key: str = field(repr=False)
 
@@ -284,6 +286,7 @@ def build_bot(settings: Settings, runner: Runner | None = None, *, workspace: Wo
         groups=groups,
         metrics=workspace.metrics if workspace is not None else None,
         seal_key=workspace.seal_key if workspace is not None else None,
+        lane=workspace.lane if workspace is not None else None,
     )
     admin = ConnectionAdmin(surface, keyring, versions={row.name: row.updated_at for row in rows})
     register(app, surface, admin, reactions=reactions)

@@ -42,6 +42,7 @@ from bot.reactions import ReactionsError, configured
 from bot.settings import HttpSettings
 from bot.slack.app import UNINSTALL_EVENTS, SlackBot, StartupError, Workspace, build_bot, open_store
 from bot.slack.installations import open_installations
+from bot.slack.lane import Lane
 from bot.slack.manifest import REACTION_SCOPES, SCOPES
 from bot.slack.server import INSTALL_PATH, REDIRECT_PATH
 from bot.store import AuditEvent, workspace_database
@@ -78,6 +79,8 @@ class Fleet:
             self.store.close_unused()
             raise
         self.metrics = Metrics()
+        # The event loop is the process's: acknowledgements of any workspace go before anyone's background work.
+        self.lane = Lane()
         self.bots: dict[str, SlackBot] = {}
         self._starting: dict[str, asyncio.Task[SlackBot | None]] = {}
         self._failed: dict[str, str] = {}  # why a workspace's bot could not start, said once until it changes
@@ -160,6 +163,7 @@ class Fleet:
                 token=record.bot_token,
                 installer=installation.user_id if installation is not None else None,
                 metrics=self.metrics,
+                lane=self.lane,
                 seal_key=self._derived("form seal", team),
             )
             bot = build_bot(self.settings, workspace=workspace)

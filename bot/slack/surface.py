@@ -83,6 +83,7 @@ class SlackSurface:
         groups: Groups,
         metrics: Metrics | None = None,
         seal_key: str | None = None,
+        lane: Lane | None = None,
     ) -> None:
         self.runner = runner
         self.client = client
@@ -100,7 +101,8 @@ class SlackSurface:
         # Installed by link, the key is not the token (it rotates) but one derived from the bot's secret key.
         self.seal = modals.Seal(seal_key if seal_key is not None else client.token or "")
         self.renderers: dict[str, Renderer] = {}
-        self.lane = Lane()
+        # One per process: installed by link, every workspace's background work yields to every acknowledgement.
+        self.lane = lane or Lane()
         self.executor = Executor(self)
         self.queue = Intake(self, workers=WORKERS_PER_CONNECTION * runner.settings.segmetrics_max_connections)
         self.safety = Safety(self)

@@ -209,6 +209,9 @@ async def test_two_workspaces_install_by_link_and_each_acts_with_its_own_token_a
     # Nothing of one workspace is seen from the other: connections, admins, audit trail.
     assert names(acme) == {"default", "acme"} and names(globex) == {"default", "globex"}
     assert not await acme.bot.surface.safety.is_admin(GLOBEX_ADMIN)
+    # What they share is the process: its metrics, and one lane, so that any workspace's acknowledgement goes
+    # before every workspace's background work (`bench.workspaces`: half the acks/s with a lane each).
+    assert acme.bot.surface.lane is globex.bot.surface.lane and acme.bot.metrics is globex.bot.metrics
     acme_audit = {row["user_id"] for row in acme.bot.store.store.audit_rows()}
     globex_audit = {row["user_id"] for row in globex.bot.store.store.audit_rows()}
     assert GLOBEX_ADMIN not in acme_audit and ACME_ADMIN not in globex_audit

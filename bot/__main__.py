@@ -227,20 +227,6 @@ async def _freeze_when(warmed: asyncio.Task[None] | None) -> None:
     gc.freeze()
 
 
-def _workspace_kept(url: str, schema: str | None) -> bool:
-    """Whether a workspace's database (`bot.store.workspace_database`) exists, found without making it."""
-    if schema is None:
-        return not url.startswith("sqlite:///") or Path(url.removeprefix("sqlite:///")).exists()
-    from sqlalchemy import create_engine, inspect
-
-    engine = create_engine(url)
-    try:
-        with engine.connect() as connection:
-            return schema in inspect(connection).get_schema_names()
-    finally:
-        engine.dispose()
-
-
 def _audit(args: argparse.Namespace) -> int:
     """Print the audit trail as CSV or JSON."""
     import csv
@@ -249,7 +235,7 @@ def _audit(args: argparse.Namespace) -> int:
 
     from bot.dates import DateReader
     from bot.problems import InvalidValue
-    from bot.store import Store, audit, rows_as_json, workspace_database
+    from bot.store import Store, audit, database_exists, rows_as_json, workspace_database
 
     try:
         settings = load_settings()
@@ -272,7 +258,7 @@ def _audit(args: argparse.Namespace) -> int:
         except ValueError:
             print(f"✗ --team {args.team!r} is not a Slack workspace id; e.g. --team T0ACME12", file=sys.stderr)
             return EXIT_BAD_INPUT
-        if not _workspace_kept(url, schema):  # not made by reading it
+        if not database_exists(url, schema):  # not made by reading it
             print(f"✗ --team {args.team}: no workspace of that id has used this bot", file=sys.stderr)
             return EXIT_BAD_INPUT
     store = Store(url, schema=schema)

@@ -768,6 +768,18 @@ def _create_schema(engine: Engine, schema: str | None = None, tables: MetaData =
 _TEAM_ID = re.compile(r"[A-Z0-9]{2,32}")
 
 
+def database_exists(url: str, schema: str | None = None) -> bool:
+    """Whether a database (a workspace's: `workspace_database`) is there, found without making it."""
+    if schema is None:
+        return not url.startswith("sqlite:///") or Path(url.removeprefix("sqlite:///")).exists()
+    engine = create_engine(url, **_engine_options(url))
+    try:
+        with engine.connect() as connection:
+            return schema in inspect(connection).get_schema_names()
+    finally:
+        engine.dispose()
+
+
 def workspace_database(url: str, team: str) -> tuple[str, str | None]:
     """Where one workspace's work is kept when the bot is installed by link, as (URL, PostgreSQL schema): on
     PostgreSQL, the schema `team_<id>` of the same database; with SQLite, a file of its own beside the main one

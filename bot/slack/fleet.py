@@ -45,7 +45,7 @@ from bot.slack.installations import open_installations
 from bot.slack.lane import Lane
 from bot.slack.manifest import REACTION_SCOPES, SCOPES
 from bot.slack.server import INSTALL_PATH, REDIRECT_PATH
-from bot.store import AuditEvent, workspace_database
+from bot.store import AuditEvent, database_exists, workspace_database
 
 log = logging.getLogger("segmetrics_slack.fleet")
 
@@ -84,6 +84,7 @@ class Fleet:
         self.bots: dict[str, SlackBot] = {}
         self._starting: dict[str, asyncio.Task[SlackBot | None]] = {}
         self._failed: dict[str, str] = {}  # why a workspace's bot could not start, said once until it changes
+        self._uninstalling: set[str] = set()
         self._unsaved: dict[str, Bot] = {}  # tokens rotated here that the database did not take yet
         self._redacted: dict[str, list[list[str]]] = {}  # the tokens redacted for each workspace, the last two
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -289,7 +290,17 @@ class Fleet:
 
     async def uninstall(self, team: str) -> None:
         """The workspace uninstalled the bot or revoked its token: its tokens and its connections' keys are
-        removed; its audit trail is kept."""
+        removed; its audit trail is kept. Slack may send both events: the second finds nothing left to do."""
+        if team in self._uninstalling:
+            return
+        self._uninstalling.add(team)
+        try:
+            await self._uninstall(team)
+        finally:
+            self._uninstalling.discard(team)
+
+    async def _uninstall(self, team: str) -> None:
+        installed = await self._fresh(team, rotate=False) is not None
         enterprise = await self.store.call(self.installations.sync.enterprise_of, team)
         await self.installations.async_delete_all(enterprise_id=enterprise, team_id=team)
         starting = self._starting.get(team)
@@ -301,19 +312,23 @@ class Fleet:
         logs.redact_also([], retire=[token for tokens in redacted for token in tokens])
         bot = self.bots.pop(team, None)
         if bot is not None:
-            await self._forget(bot.store, team)
+            await self._forget(bot.store, team, installed=installed)
             await bot.close()
         else:
             url, schema = workspace_database(self.settings.segmetrics_bot_database_url, team)
+            if not installed and not await asyncio.to_thread(database_exists, url, schema):
+                return  # nothing was ever kept for it (or a second event)
             store = open_store(url, schema)
             try:
-                await self._forget(store, team)
+                await self._forget(store, team, installed=installed)
             finally:
                 await store.close()
         log.info("workspace %s uninstalled the bot: its tokens and connection keys are removed", team)
 
-    async def _forget(self, store: Any, team: str) -> None:
+    async def _forget(self, store: Any, team: str, *, installed: bool) -> None:
         removed = await store.call(store.store.forget_connections)
+        if not installed and not removed:
+            return  # a second event for the same uninstall: already in the trail
         store.record(
             AuditEvent(
                 operation="app uninstall",

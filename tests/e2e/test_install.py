@@ -304,10 +304,11 @@ async def test_a_revoked_user_token_leaves_the_installation_alone(fleets: Fleets
     assert ACME in served.fleet.bots
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 async def test_installations_survive_a_restart_and_replicas_pick_up_each_others_installs(
-    fleets: Fleets, fake_slack: FakeSlack
+    fleets: Fleets, fake_slack: FakeSlack, backend: str, request: pytest.FixtureRequest
 ) -> None:
-    database = temporary_database()
+    database = temporary_database() if backend == "sqlite" else request.getfixturevalue("fresh_postgres")
     first = await fleets.start(database)
     second = await fleets.start(database)  # a replica on the same database, started before the installs
     await first.install(ACME, ACME_ADMIN)

@@ -148,6 +148,8 @@ class FakeSlack:
         self.client_secret: str | None = None
         self.rotation = False
         self.expires_in = 43200
+        self.redirect_url: str | None = None
+        self.installing: tuple[str, str] | None = None
         self._codes: dict[str, tuple[str, str, str]] = {}  # code → (team, installer, scopes)
         self._refresh_tokens: dict[str, str] = {}  # refresh token → team
         self._token_counter = itertools.count(1)
@@ -256,9 +258,18 @@ class FakeSlack:
 
     # Scripting
 
-    def enable_oauth(self, client_id: str, client_secret: str, *, rotation: bool = False) -> None:
-        """Let the app be installed by link: oauth.v2.access honours these credentials."""
+    def enable_oauth(
+        self, client_id: str, client_secret: str, *, rotation: bool = False, redirect_url: str | None = None
+    ) -> None:
+        """Let the app be installed by link: oauth.v2.access honours these credentials; `redirect_url` is the
+        app's Redirect URL (where the authorize page sends the browser back when the link names none)."""
         self.client_id, self.client_secret, self.rotation = client_id, client_secret, rotation
+        self.redirect_url = redirect_url
+
+    def next_install(self, team: str, user: str) -> None:
+        """Who is signed in to Slack in the browser: the next visit of the authorize page is `user` of
+        workspace `team` clicking Allow (see `_authorize_page`)."""
+        self.installing = (team, user)
 
     def approve(self, authorize_url: str, *, team: str, user: str, redirect_url: str) -> str:
         """What Slack does when `user` of workspace `team` clicks Allow on the "Add to Slack" page at
@@ -615,6 +626,7 @@ class FakeSlack:
         app.router.add_get("/files-pri/{key}/{tail:.+}", self._download)
         app.router.add_post("/upload/v1/{ticket}", self._upload)
         app.router.add_get("/", self._sign_in_page)
+        app.router.add_get("/oauth/v2/authorize", self._authorize_page)
         # A short shutdown timeout keeps stop() prompt when a delayed answer is still pending.
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
         await runner.setup()
@@ -1168,6 +1180,17 @@ class FakeSlack:
         if download:
             headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(stored.name)}"
         return web.Response(body=stored.content, headers={"Content-Type": stored.mimetype, **headers})
+
+    async def _authorize_page(self, request: web.Request) -> web.Response:
+        """Slack's "Add to Slack" page, as a browser meets it: the person `next_install` named allows at once, and
+        the browser is sent back (302) to the link's redirect_uri, else the app's Redirect URL."""
+        self._record("oauth.authorize", dict(request.query), None, request.path)
+        redirect = request.query.get("redirect_uri") or self.redirect_url
+        if self.installing is None or redirect is None or request.query.get("client_id") != self.client_id:
+            return web.Response(status=400, text="invalid_client_id, no redirect URL, or nobody signed in")
+        team, user = self.installing
+        back = self.approve(f"{self.url}{request.path_qs}", team=team, user=user, redirect_url=redirect)
+        return web.Response(status=302, headers={"Location": back})
 
     async def _sign_in_page(self, request: web.Request) -> web.Response:
         return web.Response(text=_LOGIN_PAGE, content_type="text/html")

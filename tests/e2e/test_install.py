@@ -78,6 +78,18 @@ def fleet_settings(fake: FakeSlack, server: SandboxServer, database: str, **over
     return settings
 
 
+async def install_in_a_browser(served: Served, fake: FakeSlack, team: str, user: str) -> httpx.Response:
+    """The whole way, as a browser goes: the install page, its link to Slack's authorize page (where `user` of
+    `team` allows), Slack's redirect back to the bot, the cookie sent along."""
+    fake.next_install(team, user)
+    async with httpx.AsyncClient(timeout=10, follow_redirects=True) as browser:
+        page = await browser.get(f"{served.url}/slack/install")
+        # Marked Secure, so httpx keeps it for https only: a browser on the bot's https URL sends it back.
+        name, _, value = page.headers["set-cookie"].split(";")[0].partition("=")
+        browser.cookies.set(name, value, domain="127.0.0.1")
+        return await browser.get(authorize_link(page.text))
+
+
 def authorize_link(page: str) -> str:
     """The "Add to Slack" link of the install page."""
     link = re.search(r'href="([^"]+/oauth/v2/authorize[^"]*)"', page)
@@ -607,3 +619,12 @@ async def test_audit_exports_one_workspaces_trail(fleets: Fleets, tmp_path: Path
     assert not list(Path(database.removeprefix("sqlite:///")).parent.glob(f"*{GLOBEX}*"))  # not made by asking
     wrong = run_cli("audit", "--team", "../etc", cwd=tmp_path, env=env)
     assert wrong.returncode == 2 and "is not a Slack workspace id" in wrong.stderr
+
+
+async def test_a_browser_installs_the_app_by_following_the_links(fleets: Fleets, fake_slack: FakeSlack) -> None:
+    served = await fleets.start(temporary_database())
+    fake_slack.redirect_url = f"{served.url}/slack/oauth_redirect"  # the app's Redirect URL, as the manifest says
+    done = await install_in_a_browser(served, fake_slack, ACME, ACME_ADMIN)
+    assert done.status_code == 200 and str(done.url).startswith(f"{served.url}/slack/oauth_redirect")
+    assert sorted(served.fleet.bots) == [ACME]
+    assert served.fleet.bots[ACME].client.token in tokens_of(fake_slack, ACME)

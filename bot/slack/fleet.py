@@ -176,7 +176,7 @@ class Fleet:
             if bot is not None:
                 with contextlib.suppress(Exception):
                     await bot.close(grace=0)
-            self._say_failed(team, str(error) if isinstance(error, StartupError | ValueError) else repr(error))
+            self._say_failed(team, str(error) if isinstance(error, StartupError | ValueError) else _briefly(error))
             return None
         self._failed.pop(team, None)
         self.bots[team] = bot
@@ -238,7 +238,8 @@ class Fleet:
         try:
             await self.installations.async_save_bot(rotated)
         except Exception as error:
-            log.error("could not keep the rotated token of workspace %s (%s); trying again", team, repr(error))
+            problem = type(error).__name__  # not its text: a database error quotes the (sealed) values
+            log.error("could not keep the rotated token of workspace %s (%s); trying again", team, problem)
             return False
         self._unsaved.pop(team, None)
         return True
@@ -444,6 +445,13 @@ class Fleet:
         """A key for one purpose and workspace, from SEGMETRICS_BOT_SECRET_KEY (its first key)."""
         first = self._secret.split(",")[0].encode()
         return hmac.new(first, f"{purpose}\0{team}".encode(), hashlib.sha256).hexdigest()
+
+
+def _briefly(error: Exception) -> str:
+    """An unexpected error in one line: its type and the first line of its text (a database error goes on to
+    quote statements and values)."""
+    text = str(error).splitlines()[0][:200] if str(error) else ""
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
 async def _failed(args: AsyncFailureArgs) -> BoltResponse:

@@ -362,23 +362,13 @@ class SlackSurface:
         written is returned: the caller's answer to Slack can wait for it, as a command's does."""
         # Validated before the acknowledgement with the zone and locale known then: reused if still the user's.
         habits = self.users.cached_habits(work.user)
-        conversation = self.conversation(work.user, work.origin)
+        journaled = None
         if self.shared_database and key is not None and not op.reads and not op.needs_confirmation(data):
             known = data.known if op.changes is not None else UNREAD
             journaled = self.executor.journal_soon(op, raw, work, key, known=known)
-
-            async def run() -> None:
-                item = await journaled
-                if item is None:
-                    log.info("%s: interaction %s already handled; not running it again", op.name, key)
-                    return
-                await self.executor.perform(op, raw, work, item, checked=Checked(data, habits))
-
-            self.jobs.spawn(self.guarded(conversation, run(), typed=work.typed), name=op.name)
-            return journaled
-        job = self._go(op, raw, data, habits, work, key)
-        self.jobs.spawn(self.guarded(conversation, job, typed=work.typed), name=op.name)
-        return None
+        job = self._go(op, raw, data, habits, work, key, journaled=journaled)
+        self.jobs.spawn(self.guarded(self.conversation(work.user, work.origin), job, typed=work.typed), name=op.name)
+        return journaled
 
     async def journaled_before_answer(self, journaled: asyncio.Future[Any] | None) -> None:
         """Hold Slack's answer (sent when the listener returns) until `journaled` is written, on a shared
@@ -390,12 +380,21 @@ class SlackSurface:
             await asyncio.wait_for(asyncio.shield(journaled), JOURNAL_BEFORE_ANSWER)
 
     async def _go(
-        self, op: Operation, raw: dict[str, Any], data: Any, habits: Habits, work: Work, key: str | None
+        self,
+        op: Operation,
+        raw: dict[str, Any],
+        data: Any,
+        habits: Habits,
+        work: Work,
+        key: str | None,
+        *,
+        journaled: asyncio.Future[Any] | None = None,
     ) -> None:
         if op.needs_confirmation(data):
             await self.safety.ask(op, raw, data, work)
         else:
-            await self.executor.start(op, raw, work, key=None if op.reads else key, checked=Checked(data, habits))
+            key = None if op.reads else key
+            await self.executor.start(op, raw, work, key=key, checked=Checked(data, habits), journaled=journaled)
 
     # -- forms --------------------------------------------------------------------------------------
 

@@ -170,27 +170,24 @@ class Executor:
         key: str | None,
         quiet: bool = False,
         checked: Checked | None = None,
+        journaled: asyncio.Future[Queued | None] | None = None,
     ) -> Outcome | Failure | None:
-        """Run `op` now. A write is journaled first under `key`: a repeat of the same key does nothing
-        (None). `quiet`: no confirmation and no message on failure; the caller reports the result."""
+        """Run `op` now. A write is journaled first under `key` (or was: `journaled`, submitted by the caller
+        before Slack's answer): a repeat of the same key does nothing (None). `quiet`: no confirmation and no
+        message on failure; the caller reports the result."""
         if key is None:
             return await self.perform(op, raw, work, None, quiet=quiet, checked=checked)
-        known = checked.data.known if checked is not None and op.changes is not None else UNREAD
-        item = await self.journal(op, raw, work, key, known=known)
-        if item is None:
-            return None
-        return await self.perform(op, raw, work, item, quiet=quiet, checked=checked)
-
-    async def journal(
-        self, op: Operation, raw: dict[str, Any], work: Work, key: str, *, known: Any = UNREAD
-    ) -> Queued | None:
-        """Write down that `op` is to run for this Slack interaction, leased to this run; None when the
-        interaction was seen before. A change keeps the record it was read against (`known`): a retry
-        makes the same change of the same record."""
-        item = await self.journal_soon(op, raw, work, key, known=known)
+        if journaled is None:
+            known = checked.data.known if checked is not None and op.changes is not None else UNREAD
+            journaled = self.journal_soon(op, raw, work, key, known=known)
+        # Written down that `op` is to run for this Slack interaction, leased to this run; None when the
+        # interaction was seen before. A change keeps the record it was read against (`known`): a retry makes
+        # the same change of the same record.
+        item = await journaled
         if item is None:
             log.info("%s: interaction %s already handled; not running it again", op.name, key)
-        return item
+            return None
+        return await self.perform(op, raw, work, item, quiet=quiet, checked=checked)
 
     def journal_soon(
         self, op: Operation, raw: dict[str, Any], work: Work, key: str, *, known: Any = UNREAD

@@ -42,6 +42,7 @@ from bot.reactions import ReactionsError, configured
 from bot.settings import HttpSettings
 from bot.slack.app import UNINSTALL_EVENTS, SlackBot, StartupError, Workspace, build_bot, open_store
 from bot.slack.installations import open_installations
+from bot.slack.jobs import Jobs
 from bot.slack.lane import Lane
 from bot.slack.manifest import REACTION_SCOPES, SCOPES
 from bot.slack.server import INSTALL_PATH, REDIRECT_PATH
@@ -87,7 +88,7 @@ class Fleet:
         self._uninstalling: set[str] = set()
         self._unsaved: dict[str, Bot] = {}  # tokens rotated here that the database did not take yet
         self._redacted: dict[str, list[list[str]]] = {}  # the tokens redacted for each workspace, the last two
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self.jobs = Jobs()  # uninstalls, run after Slack has its answer
         self._refreshing: asyncio.Task[None] | None = None
         self._session = aiohttp.ClientSession()
         # oauth.v2.access and the installer's auth.test go to SLACK_API_URL like every other call.
@@ -129,7 +130,7 @@ class Fleet:
         event = body.get("event") if body.get("type") == "event_callback" else None
         if isinstance(event, dict) and event.get("type") in UNINSTALL_EVENTS:
             if team and (event.get("type") == "app_uninstalled" or (event.get("tokens") or {}).get("bot")):
-                self._spawn(self.uninstall(team))
+                self.jobs.spawn(self.uninstall(team), name=f"uninstall {team}")
             return BoltResponse(status=200, body="")
         bot = await self.bot_for(team) if team else None
         if bot is None:
@@ -353,8 +354,8 @@ class Fleet:
         A workspace that fails is said in the log and skipped: the others are still looked after."""
         serving = set(self.bots)
         installed = set(await self.installations.installed_teams())
-        for team in sorted(installed - serving):
-            await self.bot_for(team)  # contained by `_start`
+        # Together: each start waits on Slack (auth.test, user groups) more than it works.
+        await asyncio.gather(*(self.bot_for(team) for team in sorted(installed - serving)))  # contained by `_start`
         for team in sorted(serving - installed):  # uninstalled through another replica
             try:
                 if await self._fresh(team, rotate=False) is not None:
@@ -385,14 +386,12 @@ class Fleet:
     # -- what the server asks ---------------------------------------------------------------------
 
     async def health(self) -> tuple[bool, dict[str, Any]]:
-        """Healthy while the main database can keep work. A workspace whose own database cannot is named (its
-        writes are refused until it can), without taking the replica out of service for every workspace."""
+        """Healthy while the main database can keep work (checked now). A workspace whose own database cannot is
+        named, as its bot last found (`SlackSurface.watch_store`, every few seconds: not one write per workspace
+        per probe); its writes are refused until it can, and the replica still serves every other workspace."""
         problem = await self.store.call(self.store.store.health)
         bots = dict(self.bots)
-        checked = await asyncio.gather(*(bot.health() for bot in bots.values()), return_exceptions=True)
-        unwell = sorted(
-            team for team, result in zip(bots, checked, strict=True) if not (isinstance(result, tuple) and result[0])
-        )
+        unwell = sorted(team for team, bot in bots.items() if bot.surface.store_problem)
         details: dict[str, Any] = {
             "workspaces": len(bots),
             "jobs": sum(bot.surface.pending for bot in bots.values()),
@@ -423,23 +422,11 @@ class Fleet:
             self._refreshing.cancel()
         for task in list(self._starting.values()):
             task.cancel()
+        await self.jobs.drain(grace if grace is not None else 10.0)
         await asyncio.gather(*(bot.close(grace) for bot in self.bots.values()))
         self.bots.clear()
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await asyncio.wait_for(task, timeout=grace if grace is not None else 10.0)
         await self.store.close()
         await self._session.close()
-
-    def _spawn(self, job: Any) -> None:
-        task = asyncio.get_running_loop().create_task(job)
-        self._tasks.add(task)
-        task.add_done_callback(self._done)
-
-    def _done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("uninstalling failed", exc_info=task.exception())
 
     def _derived(self, purpose: str, team: str) -> str:
         """A key for one purpose and workspace, from SEGMETRICS_BOT_SECRET_KEY (its first key)."""

@@ -258,7 +258,7 @@ class Fleet:
 
     async def _find_in_enterprise(self, team: str) -> Bot | None:
         """A workspace of an Enterprise Grid organization is kept with its organization's id."""
-        enterprise = await self.store.call(self.installations.sync.enterprise_of, team)
+        enterprise = await self.installations.enterprise_of(team)
         if enterprise is None:
             return None
         return await self.installations.async_find_bot(enterprise_id=enterprise, team_id=team)
@@ -303,7 +303,7 @@ class Fleet:
 
     async def _uninstall(self, team: str) -> None:
         installed = await self._fresh(team, rotate=False) is not None
-        enterprise = await self.store.call(self.installations.sync.enterprise_of, team)
+        enterprise = await self.installations.enterprise_of(team)
         await self.installations.async_delete_all(enterprise_id=enterprise, team_id=team)
         starting = self._starting.get(team)
         if starting is not None:  # it sees the installation gone before it serves (`_start`)

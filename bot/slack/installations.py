@@ -9,9 +9,8 @@ bot's store thread, where every other database call runs.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from slack_sdk.oauth.installation_store import Bot, Installation
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
@@ -27,7 +26,7 @@ from bot.store import AsyncStore
 
 log = logging.getLogger("segmetrics_slack.installations")
 
-T = TypeVar("T")
+S = TypeVar("S")
 
 # What an installation holds that lets anyone act as the bot (or the installer): never stored in the clear.
 SEALED_COLUMNS = ("bot_token", "bot_refresh_token", "user_token", "user_refresh_token", "incoming_webhook_url")
@@ -79,19 +78,20 @@ class SealedInstallationStore(SQLAlchemyInstallationStore):
         return str(row[0]) if row is not None and row[0] else None
 
 
-class Installations(AsyncInstallationStore):
-    """`SealedInstallationStore` as Bolt's asynchronous OAuth flow takes it: each call on the store's thread."""
+class _OnStoreThread(Generic[S]):
+    """One of slack-sdk's synchronous stores (`sync`), its calls run on the bot's store thread (`_call`)."""
 
-    def __init__(self, sync: SealedInstallationStore, store: AsyncStore) -> None:
+    def __init__(self, sync: S, store: AsyncStore) -> None:
         self.sync = sync
-        self._store = store
+        self._call = store.call
 
     @property
     def logger(self) -> logging.Logger:
         return log
 
-    async def _call(self, function: Callable[..., T], **kwargs: Any) -> T:
-        return await self._store.call(function, **kwargs)
+
+class Installations(_OnStoreThread[SealedInstallationStore], AsyncInstallationStore):
+    """`SealedInstallationStore` as Bolt's asynchronous OAuth flow takes it."""
 
     async def async_save(self, installation: Installation) -> None:
         await self._call(self.sync.save, installation=installation)
@@ -139,21 +139,16 @@ class Installations(AsyncInstallationStore):
     async def installed_teams(self) -> list[str]:
         return await self._call(self.sync.installed_teams)
 
+    async def enterprise_of(self, team: str) -> str | None:
+        return await self._call(self.sync.enterprise_of, team)
 
-class States(AsyncOAuthStateStore):
-    """slack-sdk's SQLAlchemy OAuth state store (one use each, expiring), on the store's thread: replicas behind
-    one load balancer share it, so the browser may come back to any of them."""
 
-    def __init__(self, sync: SQLAlchemyOAuthStateStore, store: AsyncStore) -> None:
-        self.sync = sync
-        self._store = store
-
-    @property
-    def logger(self) -> logging.Logger:
-        return log
+class States(_OnStoreThread[SQLAlchemyOAuthStateStore], AsyncOAuthStateStore):
+    """slack-sdk's SQLAlchemy OAuth state store (one use each, expiring): replicas behind one load balancer share
+    it, so the browser may come back to any of them."""
 
     async def async_issue(self, *args: Any, **kwargs: Any) -> str:
-        return await self._store.call(self._issue)
+        return await self._call(self._issue)
 
     def _issue(self) -> str:
         # slack-sdk never deletes a state nobody came back with: each visit to the install page would leave one.
@@ -163,7 +158,7 @@ class States(AsyncOAuthStateStore):
         return self.sync.issue()
 
     async def async_consume(self, state: str) -> bool:
-        return await self._store.call(self.sync.consume, state)
+        return await self._call(self.sync.consume, state)
 
 
 def open_installations(client_id: str, keyring: Keyring, store: AsyncStore) -> tuple[Installations, States]:

@@ -10,7 +10,6 @@ starts that workspace's bot), acknowledgements across workspaces, and the time t
 
 from __future__ import annotations
 
-import re
 import statistics
 import sys
 import tempfile
@@ -36,6 +35,7 @@ from bench.common import (
     wait_warm,
     write_result,
 )
+from bot.testing import authorize_link
 
 CLIENT_ID, CLIENT_SECRET = "1234567890.0987654321", "bench-client-secret"
 
@@ -43,11 +43,8 @@ CLIENT_ID, CLIENT_SECRET = "1234567890.0987654321", "bench-client-secret"
 def install(url: str, fake: object, team: str) -> float:
     """One workspace installs the app from a browser; seconds its way back took (its bot starts then)."""
     with urllib.request.urlopen(f"{url}/slack/install", timeout=10) as page:
-        html = page.read().decode()
+        authorize = authorize_link(page.read().decode())
         cookie = page.headers["Set-Cookie"].split(";")[0]
-    link = re.search(r'href="([^"]+/oauth/v2/authorize[^"]*)"', html)
-    assert link, html
-    authorize = link.group(1).replace("&amp;", "&")
     back = fake.ask(f"approve {authorize} {team} U{team} {url}/slack/oauth_redirect")  # type: ignore[attr-defined]
     started = time.perf_counter()
     request = urllib.request.Request(back, headers={"Cookie": cookie})

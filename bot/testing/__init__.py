@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from bot.testing.fake_slack import Call, FakeSlack, Upload
+from bot.testing.fake_slack import Call, FakeSlack, Upload, authorize_link
 
-__all__ = ["Call", "FakeSlack", "Upload"]
+__all__ = ["Call", "FakeSlack", "Upload", "authorize_link"]

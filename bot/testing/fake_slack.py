@@ -11,9 +11,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import html
 import itertools
 import json
 import logging
+import re
 import threading
 import time
 import uuid
@@ -1305,6 +1307,14 @@ class FakeSlack:
     async def _close_socket(ws: web.WebSocketResponse) -> None:
         with contextlib.suppress(Exception):
             await ws.close()
+
+
+def authorize_link(install_page: str) -> str:
+    """The "Add to Slack" link of a bot's install page (Bolt's), as a browser would follow it."""
+    link = re.search(r'href="([^"]+/oauth/v2/authorize[^"]*)"', install_page)
+    if link is None:
+        raise AssertionError(f"no link to Slack's authorize page in: {install_page[:500]}")
+    return html.unescape(link.group(1))
 
 
 def _envelope(kind: str, payload: Mapping[str, Any], envelope_id: str | None) -> dict[str, Any]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import sqlite3
 import tempfile
 import time
@@ -29,7 +28,7 @@ from bot.settings import HttpSettings, SettingsError, load_settings
 from bot.slack.fleet import Fleet
 from bot.slack.server import HttpService
 from bot.store import Store, workspace_database
-from bot.testing import FakeSlack
+from bot.testing import FakeSlack, authorize_link
 from tests.e2e.conftest import (
     ACCOUNT,
     API_KEY,
@@ -88,13 +87,6 @@ async def install_in_a_browser(served: Served, fake: FakeSlack, team: str, user:
         name, _, value = page.headers["set-cookie"].split(";")[0].partition("=")
         browser.cookies.set(name, value, domain="127.0.0.1")
         return await browser.get(authorize_link(page.text))
-
-
-def authorize_link(page: str) -> str:
-    """The "Add to Slack" link of the install page."""
-    link = re.search(r'href="([^"]+/oauth/v2/authorize[^"]*)"', page)
-    assert link, page
-    return link.group(1).replace("&amp;", "&")
 
 
 class Served:
